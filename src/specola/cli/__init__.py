@@ -1,0 +1,98 @@
+"""The ``specola`` command line: one subcommand per stage, plus ``info`` and ``demo``.
+
+Every subcommand that takes a TOML config also accepts overrides of any option
+as ``-section.key=value`` or ``-key=value`` (when the key is unambiguous).
+Errors print one line and exit with status 2; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import sys
+from collections.abc import Sequence
+
+from .._version import __version__
+from ..config import parse_overrides
+from ..errors import SpecolaError
+from . import demo, info
+
+__all__ = ["build_parser", "main"]
+
+#: Subcommand modules; each has ``add_parser(subparsers)`` setting ``func``.
+COMMANDS = [demo, info]
+
+_OVERRIDE = re.compile(r"^--?([A-Za-z_][A-Za-z0-9_.\-]*)=(.*)$", re.S)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (used by :func:`main` and the docs)."""
+    parser = argparse.ArgumentParser(
+        prog="specola",
+        description="Astronomical spectroscopy from detector to science.",
+        epilog="Override any config option with -section.key=value or -key=value.",
+    )
+    parser.add_argument("--version", action="version", version=f"specola {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars, warnings only")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in COMMANDS:
+        module.add_parser(sub)
+    return parser
+
+
+def _long_options(parser: argparse.ArgumentParser) -> set[str]:
+    names = set()
+    for action in parser._actions:
+        names.update(s.lstrip("-") for s in action.option_strings if s.startswith("--"))
+        if isinstance(action, argparse._SubParsersAction):
+            for p in action.choices.values():
+                names |= _long_options(p)
+    return names
+
+
+def split_overrides(parser: argparse.ArgumentParser, argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Separate ``-key=value`` config overrides from the parser's own arguments."""
+    known = _long_options(parser)
+    args, overrides = [], []
+    for arg in argv:
+        m = _OVERRIDE.match(arg)
+        if (
+            m
+            and m.group(1) not in known
+            and not (arg.startswith("-") and not arg.startswith("--") and len(m.group(1)) == 1)
+        ):
+            overrides.append(arg)
+        else:
+            args.append(arg)
+    return args, overrides
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 on success, 2 on a user error).
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+    """
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    plain, override_args = split_overrides(parser, argv)
+    args = parser.parse_args(plain)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO, format="%(message)s", force=True)
+    try:
+        args.overrides = parse_overrides(override_args)
+        if args.overrides and not getattr(args, "takes_overrides", False):
+            raise SpecolaError(f"'specola {args.command}' takes no config overrides (got {' '.join(override_args)})")
+        return int(args.func(args) or 0)
+    except SpecolaError as exc:
+        if args.debug:
+            raise
+        print(f"specola {args.command}: error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,46 @@
+"""The specola exception and warning hierarchy.
+
+Every error specola raises on purpose derives from :class:`SpecolaError`, so a
+caller (and the command line) can tell a problem with the user's input from a
+bug. Messages say what was received and what to change.
+"""
+
+from astropy.utils.exceptions import AstropyUserWarning
+
+__all__ = [
+    "ConfigError",
+    "FileFormatError",
+    "GridError",
+    "OutputExistsError",
+    "SpecolaError",
+    "SpecolaWarning",
+    "SpectrumError",
+]
+
+
+class SpecolaError(Exception):
+    """Base class of every error specola raises deliberately."""
+
+
+class ConfigError(SpecolaError, ValueError):
+    """A configuration key is unknown, of the wrong type, or out of range."""
+
+
+class FileFormatError(SpecolaError, OSError):
+    """A file is missing, empty, corrupt, or not in the expected format."""
+
+
+class SpectrumError(SpecolaError, ValueError):
+    """Arrays, units or ranges of a spectrum are inconsistent or unusable."""
+
+
+class GridError(SpecolaError, ValueError):
+    """A stellar model grid is malformed, or a point lies outside it."""
+
+
+class OutputExistsError(SpecolaError, FileExistsError):
+    """An output already exists and ``overwrite`` was not requested."""
+
+
+class SpecolaWarning(AstropyUserWarning):
+    """Base class of specola's warnings."""

@@ -1,0 +1,159 @@
+"""The reader registry and format sniffing.
+
+A reader is registered with a name, an ``identify(path) -> bool`` function
+(which may raise: sniffing wraps it and treats any exception as "no") and a
+``read(path, **kwargs) -> list[Spectrum] | SpectrumSeries`` function.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import FileFormatError
+from ..spectrum import Spectrum, SpectrumSeries
+
+__all__ = ["formats", "identify_format", "read", "read_all", "read_series", "register_reader"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Reader:
+    name: str
+    identify: Callable[[Path], bool]
+    read: Callable[..., Any]
+    description: str
+
+
+_READERS: dict[str, _Reader] = {}
+
+
+def register_reader(name: str, identify: Callable[[Path], bool], read: Callable[..., Any], description: str) -> None:
+    """Register a reader under ``name`` (later registrations of a name replace earlier ones).
+
+    Parameters
+    ----------
+    name : str
+        Format name users pass as ``format=``.
+    identify : callable
+        ``identify(path) -> bool``; True when the file is in this format.
+    read : callable
+        ``read(path, **kwargs)`` returning a list of :class:`Spectrum` or a :class:`SpectrumSeries`.
+    description : str
+        One line shown by ``specola info --formats``.
+    """
+    _READERS[name] = _Reader(name, identify, read, description)
+
+
+def formats() -> dict[str, str]:
+    """Registered format names and their descriptions."""
+    return {name: r.description for name, r in _READERS.items()}
+
+
+def identify_format(path: str | Path) -> list[str]:
+    """Names of the registered formats that claim ``path`` (never raises for a bad file)."""
+    path = Path(path)
+    hits = []
+    for reader in _READERS.values():
+        try:
+            if reader.identify(path):
+                hits.append(reader.name)
+        except Exception as exc:
+            log.debug("identify %s on %s failed: %s", reader.name, path, exc)
+    return hits
+
+
+def _dispatch(path: str | Path, format: str | None, **kwargs: Any) -> Any:
+    path = Path(path)
+    if not path.exists():
+        raise FileFormatError(f"{path}: no such file")
+    if path.is_dir():
+        raise FileFormatError(f"{path}: is a folder; give a spectrum file")
+    if path.stat().st_size == 0:
+        raise FileFormatError(f"{path}: file is empty")
+    if format is None:
+        hits = identify_format(path)
+        if not hits:
+            raise FileFormatError(f"{path}: format not recognised; pass format= one of {', '.join(_READERS)}")
+        format = hits[0]
+    if format not in _READERS:
+        raise FileFormatError(f"{path}: unknown format {format!r}; choose one of {', '.join(_READERS)}")
+    try:
+        return _READERS[format].read(path, **kwargs)
+    except FileFormatError:
+        raise
+    except Exception as exc:
+        raise FileFormatError(f"{path}: could not be read as {format!r} ({type(exc).__name__}: {exc})") from exc
+
+
+def read_all(path: str | Path, format: str | None = None, **kwargs: Any) -> list[Spectrum]:
+    """Read every spectrum in a file (arms, segments, orders, rows).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    format : str, optional
+        Registered format name; sniffed from the content when None.
+    **kwargs
+        Passed to the format's reader.
+
+    Returns
+    -------
+    list of Spectrum
+
+    Raises
+    ------
+    FileFormatError
+        Missing, empty, corrupt or unrecognised file (the message names it).
+    """
+    out = _dispatch(path, format, **kwargs)
+    if isinstance(out, SpectrumSeries):
+        return [out[i] for i in range(out.n_times)]
+    return list(out)
+
+
+def read(path: str | Path, format: str | None = None, **kwargs: Any) -> Spectrum:
+    """Read a file holding one spectrum.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    format : str, optional
+        Registered format name (see :func:`formats`); sniffed when None.
+    **kwargs
+        Passed to the format's reader (e.g. ``arm="B"`` for DESI).
+
+    Returns
+    -------
+    Spectrum
+
+    Raises
+    ------
+    FileFormatError
+        Unreadable file, or a file holding several spectra (use :func:`read_all`).
+    """
+    spectra = read_all(path, format, **kwargs)
+    if len(spectra) != 1:
+        raise FileFormatError(
+            f"{path}: holds {len(spectra)} spectra; use specola.io.read_all() or select one (see the reader's options)"
+        )
+    return spectra[0]
+
+
+def read_series(path: str | Path, format: str | None = None, **kwargs: Any) -> SpectrumSeries:
+    """Read a time series of spectra (n_times x n_wave on one pixel grid).
+
+    Returns
+    -------
+    SpectrumSeries
+    """
+    out = _dispatch(path, format, **kwargs)
+    if not isinstance(out, SpectrumSeries):
+        raise FileFormatError(f"{path}: holds single spectra, not a time series; use specola.io.read()")
+    return out
