@@ -1,0 +1,245 @@
+"""Gaussian likelihood and posterior of the stellar retrieval as small picklable callables.
+
+With an error inflation factor ``s`` the per-pixel standard deviation is
+``s * sigma_i`` and the log likelihood keeps its normalisation::
+
+    ln L = -0.5 * sum(r_i**2 / (s sigma_i)**2) - N ln s - sum ln sigma_i - N/2 ln(2 pi)
+
+(without the ``-N ln s`` term the inflation would run to its upper bound).
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+
+import numpy as np
+
+from ..errors import SpectrumError
+from .model import BinnedModel, Components
+from .priors import ParameterSpace
+
+__all__ = ["LogPosterior"]
+
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+_LN10 = math.log(10.0)
+
+
+_BASE = ("fspot", "ffac", "Tphot", "deltaTspot", "deltaTfac", "logg_phot", "dlogg_het", "logFscale", "logErrInfl")
+_DEP_CODE = {"deltaTspot": 1, "deltaTfac": 2, "dlogg_het": 3}
+
+
+class LogPosterior:
+    """Log posterior (and log likelihood) of a spectrum under the three-component model.
+
+    The model is linear in the grid's node spectra (``m = w @ N``, with ``w`` the
+    interpolation weights scaled by the covering fractions and Fscale), so the chi
+    square is a quadratic form in ``w``::
+
+        chi2 = d' C^-1 d - 2 w . (N C^-1 d) + w' (N C^-1 N') w
+
+    whose matrices are precomputed once. A call costs a few microseconds whatever
+    the number of pixels; :meth:`batch` evaluates many walkers at once. The object
+    holds only small arrays and pickles cheaply.
+
+    Parameters
+    ----------
+    model : BinnedModel
+        Model on the data's pixels (same length as ``flux``).
+    flux, error : ndarray
+        Data and 1-sigma errors (plain floats, the model's flux unit).
+    good : ndarray of bool
+        Pixels used in the fit.
+    space : ParameterSpace
+        Fitted parameters and priors.
+    """
+
+    def __init__(
+        self, model: BinnedModel, flux: np.ndarray, error: np.ndarray, good: np.ndarray, space: ParameterSpace
+    ) -> None:
+        flux, error = np.asarray(flux, float), np.asarray(error, float)
+        with np.errstate(invalid="ignore"):
+            good = np.asarray(good, bool) & np.isfinite(flux) & np.isfinite(error) & (error > 0)
+        if not good.any():
+            raise SpectrumError("no valid pixel left to fit (all masked, NaN or with zero error)")
+        self.model = model
+        self.good = good
+        self.nodes = np.ascontiguousarray(model.nodes[:, good])
+        self.flux = flux[good]
+        self.inv_err = 1.0 / error[good]
+        self.n = int(good.sum())
+        self.norm = -float(np.sum(np.log(error[good]))) - self.n * _HALF_LOG_2PI
+        self.space = space
+        # quadratic form of the chi square in the node weights
+        scaled = self.nodes * self.inv_err
+        dw = self.flux * self.inv_err
+        self._c = float(dw @ dw)
+        self._b = scaled @ dw
+        self._a = scaled @ scaled.T
+        n = self._b.size
+        self._m = np.empty((n + 1, n + 1))  # [[A, -b], [-b', c]]: chi2 = [w, 1] M [w, 1]'
+        self._m[:n, :n], self._m[:n, n], self._m[n, :n], self._m[n, n] = self._a, -self._b, -self._b, self._c
+        self._compile()
+
+    def _compile(self) -> None:
+        sp = self.space
+        self._fixed = [float(sp.fixed[k]) for k in _BASE]
+        self._setters = []
+        for ti, name in enumerate(sp.names):
+            base = name[4:] if name.startswith("log_f") else name
+            self._setters.append((ti, _BASE.index(base), name.startswith("log_f")))
+        self._terms = []
+        for ti in sp._eval:
+            name = sp.names[ti]
+            prior = sp.priors[name]
+            dep = _DEP_CODE.get(name, 0)
+            const = prior.log_density(prior.low if prior.kind == "uniform" else prior.mean, prior.low, prior.high)
+            self._terms.append((ti, prior, prior.kind == "uniform", prior.low, prior.high, const, dep))
+        self._teff = sp.teff_range
+        self._logg = sp.logg_range
+        m = self.model
+        self._tl, self._gl, self._ng, self._nn = m._teff_list, m._logg_list, m.n_logg, m.n_nodes
+
+    @property
+    def ndim(self) -> int:
+        """Number of fitted parameters."""
+        return self.space.ndim
+
+    @staticmethod
+    def components(v: dict[str, float]) -> Components:
+        """Physical components from a dict of parameter values (see :meth:`ParameterSpace.values`)."""
+        return Components(
+            v["Tphot"],
+            v["Tphot"] + v["deltaTspot"],
+            v["Tphot"] + v["deltaTfac"],
+            v["fspot"],
+            v["ffac"],
+            v["logg_phot"],
+            v["logg_phot"] + v["dlogg_het"],
+            10.0 ** v["logFscale"],
+        )
+
+    # ------------------------------------------------------------------ fast scalar path
+    def _add(self, w: list[float], teff: float, logg: float, scale: float) -> bool:
+        tl, gl = self._tl, self._gl
+        if not (tl[0] <= teff <= tl[-1] and gl[0] <= logg <= gl[-1]):
+            return False
+        nt, ng = len(tl), self._ng
+        if nt > 1:
+            i = min(max(bisect_right(tl, teff) - 1, 0), nt - 2)
+            t = (teff - tl[i]) / (tl[i + 1] - tl[i])
+            di = ng
+        else:
+            i, t, di = 0, 0.0, 0
+        if ng > 1:
+            j = min(max(bisect_right(gl, logg) - 1, 0), ng - 2)
+            s = (logg - gl[j]) / (gl[j + 1] - gl[j])
+            dj = 1
+        else:
+            j, s, dj = 0, 0.0, 0
+        k = i * ng + j
+        a, b = scale * (1.0 - t), scale * t
+        w[k] += a * (1.0 - s)
+        w[k + dj] += a * s
+        w[k + di] += b * (1.0 - s)
+        w[k + di + dj] += b * s
+        return True
+
+    def with_blob(self, theta: np.ndarray) -> tuple[float, float]:
+        """``(log posterior, log likelihood)`` of one fitted vector (both ``-inf`` outside the prior)."""
+        x = theta.tolist() if isinstance(theta, np.ndarray) else list(theta)
+        v = self._fixed[:]
+        for ti, bi, is_log in self._setters:
+            v[bi] = 10.0 ** x[ti] if is_log else x[ti]
+        fspot, ffac, tphot, dts, dtf, gphot, dg, logf, loge = v
+        lp = 0.0
+        for ti, prior, uniform, lo, hi, const, dep in self._terms:
+            val = x[ti]
+            if dep:
+                if dep == 1:
+                    lo = max(lo, self._teff[0] - tphot)
+                elif dep == 2:
+                    hi = min(hi, self._teff[1] - tphot)
+                else:
+                    lo, hi = max(lo, self._logg[0] - gphot), min(hi, self._logg[1] - gphot)
+                lp += prior.log_density(val, lo, hi)
+                if lp == -math.inf:
+                    return -math.inf, -math.inf
+            elif lo <= val <= hi:
+                lp += const if uniform else const - 0.5 * ((val - prior.mean) / prior.std) ** 2
+            else:
+                return -math.inf, -math.inf
+        if fspot + ffac > 1.0:
+            return -math.inf, -math.inf
+        fscale = 10.0**logf
+        w = [0.0] * self._nn + [1.0]
+        ok = self._add(w, tphot, gphot, fscale * (1.0 - fspot - ffac))
+        if fspot != 0.0:
+            ok = ok and self._add(w, tphot + dts, gphot + dg, fscale * fspot)
+        if ffac != 0.0:
+            ok = ok and self._add(w, tphot + dtf, gphot + dg, fscale * ffac)
+        if not ok:
+            return -math.inf, -math.inf
+        wa = np.array(w)
+        chi2 = float(wa.dot(self._m.dot(wa)))
+        log_infl = loge * _LN10
+        ll = -0.5 * chi2 * math.exp(-2.0 * log_infl) - self.n * log_infl + self.norm
+        return lp + ll, ll
+
+    def __call__(self, theta: np.ndarray) -> float:
+        """Log posterior of one fitted vector."""
+        return self.with_blob(theta)[0]
+
+    def log_likelihood(self, theta: np.ndarray) -> float:
+        """Log likelihood of a fitted vector (``-inf`` where the prior is zero)."""
+        return self.with_blob(theta)[1]
+
+    # ------------------------------------------------------------------ spectra and vectorised path
+    def model_flux(self, theta: np.ndarray, all_pixels: bool = False) -> np.ndarray:
+        """Model at the fitted pixels (or at every pixel of the data with ``all_pixels``)."""
+        c = self.components(self.space.values(theta))
+        w = self.model.node_weights(c)
+        return w @ (self.model.nodes if all_pixels else self.nodes)
+
+    def node_weights_many(self, thetas: np.ndarray) -> np.ndarray:
+        """Node weights of many fitted vectors (inside the prior), shape ``(n, n_nodes)``."""
+        vals = [self.space.values(t) for t in np.atleast_2d(thetas)]
+        col = lambda key: np.array([v[key] for v in vals])
+        tphot, gphot = col("Tphot"), col("logg_phot")
+        return self.model.weights_many(
+            tphot,
+            tphot + col("deltaTspot"),
+            tphot + col("deltaTfac"),
+            col("fspot"),
+            col("ffac"),
+            gphot,
+            gphot + col("dlogg_het"),
+            10.0 ** col("logFscale"),
+        )
+
+    def models_many(self, thetas: np.ndarray, all_pixels: bool = True) -> np.ndarray:
+        """Model spectra of many fitted vectors, shape ``(n, n_pixels)``."""
+        return self.node_weights_many(thetas) @ (self.model.nodes if all_pixels else self.nodes)
+
+    def batch(self, thetas: np.ndarray) -> np.ndarray:
+        """``(log posterior, log likelihood)`` for many vectors; shape ``(n, 2)`` (emcee's ``vectorize`` mode)."""
+        return np.array([self.with_blob(t) for t in np.atleast_2d(thetas)]).reshape(-1, 2)
+
+    def chi2(self, theta: np.ndarray) -> float:
+        """Chi-square of the model with the data errors (no inflation)."""
+        r = (self.flux - self.model_flux(theta)) * self.inv_err
+        return float(r @ r)
+
+
+# Module global used by worker processes so the posterior is sent once per worker, not once per call.
+_WORKER_POSTERIOR: LogPosterior | None = None
+
+
+def _init_worker(posterior: LogPosterior) -> None:
+    global _WORKER_POSTERIOR
+    _WORKER_POSTERIOR = posterior
+
+
+def _worker_call(theta: np.ndarray) -> tuple[float, float]:
+    assert _WORKER_POSTERIOR is not None, "worker not initialised"
+    return _WORKER_POSTERIOR.with_blob(theta)

@@ -1,0 +1,237 @@
+"""Figures of a stellar retrieval; every function takes ``ax=None``/data arrays and returns the figure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from scipy.ndimage import median_filter
+
+from ..plotting import figure, style
+from ..plotting.style import PALETTE
+
+__all__ = [
+    "plot_bands",
+    "plot_bestfit",
+    "plot_chains",
+    "plot_combo",
+    "plot_corner",
+    "plot_fscale_guess",
+    "plot_time_selection",
+    "plot_wave_selection",
+]
+
+FLUX_LABEL = "Flux"
+#: Percentile pairs of the 1, 2 and 3 sigma bands.
+SIGMA_PERCENTILES = ((15.87, 84.13), (2.28, 97.72), (0.135, 99.865))
+
+
+def _flux_label(unit: str) -> str:
+    return f"Flux [{unit}]" if unit else FLUX_LABEL
+
+
+def _shade(ax: Any, ranges: Sequence[Sequence[float]], label: str) -> None:
+    for k, (a, b) in enumerate(np.asarray(ranges, float).reshape(-1, 2)):
+        ax.axvspan(a, b, color="0.6", alpha=0.3, lw=0, label=label if k == 0 else None)
+
+
+def plot_time_selection(
+    times: np.ndarray, light_curve: np.ndarray, excluded: np.ndarray, ranges: Sequence[Sequence[float]], kernel: int
+) -> Any:
+    """White-light curve (normalised), its median filter, and the masked time intervals."""
+    fig, ax = figure(figsize=(7, 3))
+    with style():
+        ax.plot(times[~excluded], light_curve[~excluded], ".", ms=3, color=PALETTE[0], label="used")
+        ax.plot(times[excluded], light_curve[excluded], ".", ms=3, color=PALETTE[1], label="masked")
+        if kernel and kernel > 1 and light_curve.size > kernel:
+            ax.plot(times, median_filter(light_curve, size=kernel, mode="nearest"), color="k", lw=1,
+                    label=f"median filter ({kernel})")
+        _shade(ax, ranges, "time_ranges_masked")
+        ax.set_xlabel("Time")
+        ax.set_ylabel("Normalised white-light flux")
+        ax.set_title("Time selection for the median spectrum")
+        ax.legend(loc="best")
+    return fig
+
+
+def plot_wave_selection(wave: np.ndarray, flux: np.ndarray, error: np.ndarray, ranges: Sequence[Sequence[float]],
+                        unit: str) -> Any:
+    """Median spectrum before wavelength masking, masked intervals shaded."""
+    fig, ax = figure(figsize=(7, 3))
+    with style():
+        ax.errorbar(wave, flux, yerr=error, fmt=".", ms=2, lw=0.5, color="k", label="spectrum")
+        _shade(ax, ranges, "wave_ranges_masked")
+        ax.set_xlabel(r"Wavelength [$\mu$m]")
+        ax.set_ylabel(_flux_label(unit))
+        ax.set_title("Wavelength selection")
+        ax.legend(loc="best")
+    return fig
+
+
+def plot_fscale_guess(wave: np.ndarray, flux: np.ndarray, model: np.ndarray, fscale: float,
+                      band: Sequence[float], unit: str) -> Any:
+    """Data against the default photosphere model scaled by the Fscale guess."""
+    fig, ax = figure(figsize=(7, 3))
+    with style():
+        ax.plot(wave, flux, color="k", lw=1, label="data")
+        ax.plot(wave, model * fscale, color=PALETTE[1], lw=1, label=f"default model x Fscale guess ({fscale:.4g})")
+        ax.axvspan(*band, color=PALETTE[2], alpha=0.15, lw=0, label="band used for the guess")
+        ax.set_xlabel(r"Wavelength [$\mu$m]")
+        ax.set_ylabel(_flux_label(unit))
+        ax.legend(loc="best")
+    return fig
+
+
+def plot_chains(chain: np.ndarray, names: Sequence[str], burnin: int | None = None) -> Any:
+    """Walker traces of every parameter (``chain`` of shape ``(nsteps, nwalkers, ndim)``)."""
+    ndim = chain.shape[2]
+    fig, axes = figure(ndim, 1, figsize=(7, 1.2 * ndim + 0.6), sharex=True)
+    axes = np.atleast_1d(axes)
+    with style():
+        for k, ax in enumerate(axes):
+            ax.plot(chain[:, :, k], color="k", alpha=0.08, lw=0.5)
+            ax.set_ylabel(names[k], fontsize=8)
+            if burnin:
+                ax.axvline(burnin, color=PALETTE[1], lw=1)
+        axes[-1].set_xlabel("Step")
+    return fig
+
+
+def _spectrum_axes(ax: Any, wave_range: tuple[float, float], pad: float, log_wave: bool, unit: str) -> None:
+    ax.set_xlim(wave_range[0] - pad, wave_range[1] + pad)
+    if log_wave:
+        ax.set_xscale("log")
+        ticks = [t for t in (0.5, 0.6, 0.8, 1, 1.5, 2, 3, 4, 5, 6) if wave_range[0] - pad <= t <= wave_range[1] + pad]
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([f"{t:g}" for t in ticks])
+    ax.set_xlabel(r"Wavelength [$\mu$m]")
+    ax.set_ylabel(_flux_label(unit))
+
+
+def plot_bands(
+    data: dict[str, np.ndarray],
+    model_wave: np.ndarray,
+    bands: dict[str, np.ndarray],
+    pad: float,
+    log_wave: bool = False,
+    unit: str = "",
+    ax: Any = None,
+    label: str = "",
+    steps: bool = False,
+) -> Any:
+    """Data with the median model and its 1/2/3 sigma bands.
+
+    Parameters
+    ----------
+    data : dict
+        ``wave``, ``flux``, ``error`` (and ``good``) of the fitted pixels.
+    model_wave : ndarray
+        Wavelengths of the model arrays.
+    bands : dict
+        Model percentiles keyed ``"p50"``, ``"p15.87"`` ... (see :data:`SIGMA_PERCENTILES`).
+    """
+    if ax is None:
+        fig, ax = figure(figsize=(7, 3.4))
+    with style():
+        draw = ax.step if steps else ax.plot
+        for (lo, hi), alpha, name in zip(SIGMA_PERCENTILES, (0.55, 0.35, 0.2), ("1", "2", "3"), strict=True):
+            ax.fill_between(model_wave, bands[f"p{lo:g}"], bands[f"p{hi:g}"], color=PALETTE[0], alpha=alpha, lw=0,
+                            step="mid" if steps else None, label=rf"{name}$\sigma$")
+        draw(model_wave, bands["p50"], color=PALETTE[0], lw=1, label="median model" + (f" {label}" if label else ""),
+             **({"where": "mid"} if steps else {}))
+        g = data["good"]
+        ax.errorbar(data["wave"][g], data["flux"][g], yerr=data["error"][g], fmt="o", ms=1.5, lw=0.5, color="k",
+                    zorder=5, label="data")
+        _spectrum_axes(ax, (data["wave"][g].min(), data["wave"][g].max()), pad, log_wave, unit)
+        ax.legend(loc="upper right", ncols=2)
+    return ax.figure
+
+
+def plot_bestfit(data: dict[str, np.ndarray], maxlike: np.ndarray, maxprob: np.ndarray, error_scale: float,
+                 pad: float, unit: str = "") -> Any:
+    """Best-fit models over the data with normalised residuals."""
+    fig, (ax, rax) = figure(2, 1, figsize=(7, 4.6), sharex=True, height_ratios=(3, 1))
+    g = data["good"]
+    w = data["wave"]
+    with style():
+        ax.errorbar(w[g], data["flux"][g], yerr=data["error"][g], fmt="o", ms=1.5, lw=0.5, color="k", label="data")
+        ax.plot(w, maxlike, color=PALETTE[1], lw=1, label="max likelihood")
+        ax.plot(w, maxprob, color=PALETTE[0], lw=1, ls="--", label="max probability")
+        ax.set_ylabel(_flux_label(unit))
+        ax.legend(loc="upper right")
+        resid = (data["flux"] - maxlike) / (data["error"] * error_scale)
+        rax.plot(w[g], resid[g], ".", ms=2, color="k")
+        rax.axhline(0, color=PALETTE[1], lw=1)
+        _spectrum_axes(rax, (w[g].min(), w[g].max()), pad, False, unit)
+        rax.set_ylabel(r"Residual [$\sigma_{\rm infl}$]" if error_scale != 1 else r"Residual [$\sigma$]")
+        ax.set_xlabel("")
+    return fig
+
+
+def plot_combo(data: dict[str, np.ndarray], model_wave: np.ndarray, bands: dict[str, np.ndarray],
+               samples: dict[str, np.ndarray], pad: float, log_wave: bool, unit: str = "") -> Any:
+    """Top: fitted spectrum with 1/2/3 sigma bands; bottom: marginal posteriors of the component parameters."""
+    names = [n for n in ("fspot", "ffac", "Tphot", "Tspot", "Tfac", "logg_phot", "logg_het") if n in samples]
+    with style():
+        import matplotlib.pyplot as plt
+
+        fig = plt.figure(figsize=(8, 6), layout="constrained")
+        gs = fig.add_gridspec(2, max(len(names), 1), height_ratios=(2, 1))
+        ax = fig.add_subplot(gs[0, :])
+        plot_bands(data, model_wave, bands, pad, log_wave, unit, ax=ax)
+        for k, n in enumerate(names):
+            sub = fig.add_subplot(gs[1, k])
+            sub.hist(samples[n], bins=40, color=PALETTE[0], histtype="stepfilled", alpha=0.7)
+            q = np.percentile(samples[n], [15.87, 50, 84.13])
+            for v in q:
+                sub.axvline(v, color="k", lw=0.8, ls="--" if v != q[1] else "-")
+            sub.set_xlabel(_LABELS.get(n, n))
+            sub.set_yticks([])
+            sub.tick_params(axis="x", labelsize=7, labelrotation=45)
+    return fig
+
+
+_LABELS = {
+    "fspot": r"$f_{\rm spot}$",
+    "ffac": r"$f_{\rm fac}$",
+    "Tphot": r"$T_{\rm phot}$ [K]",
+    "Tspot": r"$T_{\rm spot}$ [K]",
+    "Tfac": r"$T_{\rm fac}$ [K]",
+    "logg_phot": r"$\log g_{\rm phot}$",
+    "logg_het": r"$\log g_{\rm het}$",
+    "log_fspot": r"$\log_{10} f_{\rm spot}$",
+    "log_ffac": r"$\log_{10} f_{\rm fac}$",
+    "deltaTspot": r"$\Delta T_{\rm spot}$ [K]",
+    "deltaTfac": r"$\Delta T_{\rm fac}$ [K]",
+    "dlogg_het": r"$\Delta \log g_{\rm het}$",
+    "logFscale": r"$\log_{10} F_{\rm scale}$",
+    "logErrInfl": r"$\log_{10}$ err. infl.",
+}
+
+
+def plot_corner(samples: np.ndarray, names: Sequence[str], truths: Sequence[float] | None = None) -> Any:
+    """Corner plot of the posterior samples (corner package)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        # corner imports arviz, which announces its refactor with a FutureWarning on import
+        warnings.filterwarnings("ignore", message="ArviZ is undergoing", category=FutureWarning)
+        import corner
+
+    with style():
+        fig = corner.corner(
+            samples,
+            labels=[_LABELS.get(n, n) for n in names],
+            quantiles=(0.1587, 0.5, 0.8413),
+            show_titles=True,
+            title_fmt=".3g",
+            title_kwargs={"fontsize": 8},
+            label_kwargs={"fontsize": 9},
+            smooth=1.0,
+            plot_datapoints=False,
+            color=PALETTE[0],
+            truths=truths,
+            truth_color=PALETTE[1],
+        )
+    return fig

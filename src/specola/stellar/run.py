@@ -1,0 +1,117 @@
+"""``run(config) -> StellarResult``: one stellar retrieval from a configuration."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ..runs import RunFolder
+from .config import StellarConfig
+from .result import StellarResult
+from .sampling import find_start, run_dynesty, run_emcee
+from .setup import Setup, prepare
+
+__all__ = ["run", "run_folder_name", "run_to_folder", "sample"]
+
+log = logging.getLogger(__name__)
+
+
+def run_folder_name(config: StellarConfig, grid_label: str) -> str:
+    """``fit_<label>_<grid>_<mask>[_<suffix>]`` (``preprocess_...`` for preprocessing-only runs)."""
+    prefix = "preprocess" if config.preprocessing.preprocess_only else "fit"
+    parts = [prefix, config.inputs.label, grid_label, config.preprocessing.mask_label, config.saving.suffix]
+    name = "_".join(p for p in parts if p)
+    return re.sub(r"[^A-Za-z0-9_.+-]", "-", name)
+
+
+def sample(setup: Setup) -> StellarResult:
+    """Run the configured sampler on a prepared setup."""
+    cfg = setup.config.sampling
+    post = setup.posterior
+    ncpu = cfg.ncpu if cfg.parallel else 1
+    start = setup.start
+    if cfg.sampler == "emcee":
+        if cfg.optimize_start:
+            start = find_start(post, start, np.random.default_rng(cfg.seed))
+        log.info("emcee: %d parameters %s, %d steps", post.ndim, post.space.names, cfg.nsteps)
+        out = run_emcee(post, start, cfg.nsteps, cfg.burnin_fraction, cfg.walkers_per_dim, cfg.seed, ncpu,
+                        cfg.progress)
+        d = out.diagnostics
+        log.info("acceptance %.2f, max autocorrelation time %.1f steps (nsteps / tau = %.1f)",
+                 d["acceptance_mean"], d["autocorr_time_max"], d["nsteps_over_tau"])
+    else:
+        log.info("dynesty: %d parameters %s, %d live points", post.ndim, post.space.names, cfg.nlive)
+        out = run_dynesty(post, cfg.nlive, cfg.dlogz, cfg.seed, ncpu, cfg.progress)
+        log.info("ln Z = %.2f +- %.2f", out.log_evidence, out.log_evidence_error)
+    extra = {"start": dict(zip(post.space.names, map(float, start), strict=True))}
+    return StellarResult(setup, out, extra)
+
+
+def run(config: StellarConfig) -> StellarResult:
+    """Run a stellar retrieval.
+
+    Parameters
+    ----------
+    config : StellarConfig
+        Configuration (see :func:`~specola.stellar.config.load_stellar_config`).
+
+    Returns
+    -------
+    StellarResult
+        With ``sampler=None`` when ``preprocessing.preprocess_only`` is set.
+
+    Examples
+    --------
+    >>> from specola.stellar import StellarConfig, run          # doctest: +SKIP
+    >>> result = run(StellarConfig())                           # doctest: +SKIP
+    >>> result.best_fit()                                       # doctest: +SKIP
+    """
+    setup = prepare(config)
+    if config.preprocessing.preprocess_only:
+        return StellarResult(setup)
+    return sample(setup)
+
+
+def run_to_folder(config: StellarConfig, output: str | Path | None = None, overwrite: bool = False) -> StellarResult:
+    """Run and write the result into its run folder (``inputs.output_dir / run_folder_name``).
+
+    Parameters
+    ----------
+    config : StellarConfig
+        Configuration.
+    output : str or Path, optional
+        Run folder to use instead of the automatic name.
+    overwrite : bool
+        Reuse an existing folder.
+
+    Returns
+    -------
+    StellarResult
+    """
+    setup = prepare(config)
+    folder = Path(output) if output else Path(config.inputs.output_dir) / run_folder_name(config, setup.grid_label)
+    run_folder = RunFolder(folder, overwrite=overwrite)
+    result = StellarResult(setup) if config.preprocessing.preprocess_only else sample(setup)
+    run_folder.record(
+        config,
+        seed=config.sampling.seed,
+        stage="stellar",
+        grid=setup.grid_label,
+        fitted=setup.space.names,
+        fscale_guess=setup.fscale_guess,
+    )
+    if config.saving.save_fit or result.sampler is None:
+        result.write(run_folder)
+    result.extra["run_folder"] = str(run_folder.path)
+    log.info("stellar results in %s", run_folder.path)
+    return result
+
+
+def with_overrides(config: StellarConfig, **sections: dict) -> StellarConfig:
+    """Copy of ``config`` with options of some sections replaced, e.g. ``fit={"faculae": False}``."""
+    changes = {name: dataclasses.replace(getattr(config, name), **values) for name, values in sections.items()}
+    return dataclasses.replace(config, **changes)

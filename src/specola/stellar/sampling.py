@@ -1,0 +1,320 @@
+"""Samplers: emcee (affine-invariant MCMC) and dynesty (nested sampling, Bayesian evidence)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import multiprocessing
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.optimize import minimize
+
+from ..errors import ConfigError
+from .likelihood import LogPosterior, _init_worker, _worker_call
+
+__all__ = ["SamplerOutput", "find_start", "initial_ball", "run_dynesty", "run_emcee"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SamplerOutput:
+    """Posterior samples and diagnostics of one sampler run.
+
+    Attributes
+    ----------
+    method : str
+        ``"emcee"`` or ``"dynesty"``.
+    samples : ndarray
+        Posterior samples after burn-in, shape ``(n, ndim)`` (equal weights).
+    lnprob, lnlike : ndarray
+        Log posterior and log likelihood of each sample.
+    chain, chain_lnprob : ndarray or None
+        Full emcee chain ``(nsteps, nwalkers, ndim)`` and its log posterior.
+    burnin : int
+        Steps discarded (emcee).
+    diagnostics : dict
+        Acceptance fractions and autocorrelation times (emcee) or run statistics (dynesty).
+    log_evidence, log_evidence_error : float or None
+        ln Z and its uncertainty (dynesty).
+    """
+
+    method: str
+    samples: np.ndarray
+    lnprob: np.ndarray
+    lnlike: np.ndarray
+    chain: np.ndarray | None = None
+    chain_lnprob: np.ndarray | None = None
+    burnin: int = 0
+    diagnostics: dict[str, Any] = field(default_factory=dict)
+    log_evidence: float | None = None
+    log_evidence_error: float | None = None
+
+
+def find_start(posterior: LogPosterior, start: np.ndarray, rng: np.random.Generator, n_random: int = 200) -> np.ndarray:
+    """Maximum a posteriori estimate by Nelder-Mead from the default and the best random prior draws.
+
+    Parameters
+    ----------
+    posterior : LogPosterior
+        The target.
+    start : ndarray
+        Default starting vector (used if every optimisation fails).
+    rng : numpy Generator
+        Random numbers for the prior draws.
+    n_random : int
+        Prior draws screened for starting points.
+
+    Returns
+    -------
+    ndarray
+    """
+    space = posterior.space
+    candidates = [start] + list(space.sample(n_random, rng))
+    values = np.array([posterior(c) for c in candidates])
+    order = np.argsort(-values)[:4]
+    best, best_val = start, posterior(start)
+    neg = lambda t: -posterior(t) if np.isfinite(posterior(t)) else 1e300
+    for i in order:
+        if not np.isfinite(values[i]):
+            continue
+        res = minimize(neg, candidates[i], method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-9})
+        res = minimize(neg, res.x, method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-9, "fatol": 1e-10})
+        if -res.fun > best_val:
+            best, best_val = res.x, -res.fun
+    if not np.isfinite(best_val):
+        raise ConfigError("no starting point with a finite posterior was found; check the priors and star.* defaults")
+    return np.asarray(best, float)
+
+
+def initial_ball(
+    posterior: LogPosterior, centre: np.ndarray, nwalkers: int, rng: np.random.Generator, scale: float = 1e-3
+) -> np.ndarray:
+    """Walkers in a small ball around ``centre``, every one with a finite posterior.
+
+    The ball's size per parameter is ``scale`` times the prior width; walkers
+    falling outside the prior are redrawn, closer to ``centre`` each time.
+
+    Returns
+    -------
+    ndarray
+        Shape ``(nwalkers, ndim)``.
+
+    Raises
+    ------
+    ConfigError
+        When ``centre`` itself is outside the prior.
+    """
+    space = posterior.space
+    if not np.isfinite(posterior(centre)):
+        raise ConfigError("the starting point is outside the prior; check star.* defaults and priors.*")
+    width = np.array([space.priors[n].high - space.priors[n].low for n in space.names], float)
+    width = np.where(np.isfinite(width) & (width > 0), width, 1.0)
+    p0 = np.empty((nwalkers, space.ndim))
+    for k in range(nwalkers):
+        s = scale
+        for _ in range(200):
+            trial = centre + s * width * rng.standard_normal(space.ndim)
+            if np.isfinite(posterior(trial)):
+                break
+            s *= 0.8
+        else:
+            trial = centre
+        p0[k] = trial
+    return p0
+
+
+def autocorr_time(chain: np.ndarray, c: float = 5.0) -> tuple[np.ndarray, int]:
+    """Integrated autocorrelation time per parameter (Sokal's window, as in emcee).
+
+    The autocorrelation function is averaged over walkers that moved (a walker
+    stuck at one position has no defined autocorrelation); their number is returned.
+
+    Parameters
+    ----------
+    chain : ndarray
+        Shape ``(nsteps, nwalkers, ndim)``.
+    c : float
+        Window constant.
+
+    Returns
+    -------
+    (ndarray, int)
+        tau per parameter, number of stuck walkers.
+    """
+    from emcee.autocorr import auto_window, function_1d
+
+    moving = np.ptp(chain, axis=0).min(axis=1) > 0
+    tau = np.full(chain.shape[2], np.inf)
+    if moving.any() and chain.shape[0] > 2:
+        for k in range(chain.shape[2]):
+            f = np.mean([function_1d(chain[:, w, k]) for w in np.flatnonzero(moving)], axis=0)
+            taus = 2.0 * np.cumsum(f) - 1.0
+            tau[k] = taus[auto_window(taus, c)]
+    return tau, int((~moving).sum())
+
+
+def _n_walkers(ndim: int, per_dim: int) -> int:
+    n = max(per_dim * ndim, 2 * ndim + 2)
+    return n + (n % 2)
+
+
+def run_emcee(
+    posterior: LogPosterior,
+    start: np.ndarray,
+    nsteps: int,
+    burnin_fraction: float,
+    walkers_per_dim: int,
+    seed: int,
+    ncpu: int = 1,
+    progress: bool = True,
+) -> SamplerOutput:
+    """Sample the posterior with emcee.
+
+    Parameters
+    ----------
+    posterior : LogPosterior
+        The target (evaluated vectorised in-process, or per walker in ``ncpu`` workers
+        that receive the posterior once through a pool initializer).
+    start : ndarray
+        Centre of the initial ball.
+    nsteps : int
+        Steps per walker.
+    burnin_fraction : float
+        Fraction of steps discarded.
+    walkers_per_dim : int
+        Walkers per fitted parameter.
+    seed : int
+        Seed of the initial ball and of emcee's moves.
+    ncpu : int
+        Worker processes (1 = vectorised in this process).
+    progress : bool
+        Show a tqdm bar (silent off a terminal).
+
+    Returns
+    -------
+    SamplerOutput
+    """
+    import emcee
+
+    rng = np.random.default_rng(seed)
+    ndim = posterior.ndim
+    nwalkers = _n_walkers(ndim, walkers_per_dim)
+    p0 = initial_ball(posterior, start, nwalkers, rng)
+    state = emcee.State(p0, random_state=np.random.RandomState(seed).get_state())
+    kwargs = {"progress": progress, "progress_kwargs": {"disable": None if progress else True}}
+    if ncpu > 1:
+        ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+        with ctx.Pool(ncpu, initializer=_init_worker, initargs=(posterior,)) as pool:
+            sampler = emcee.EnsembleSampler(nwalkers, ndim, _worker_call, pool=pool, blobs_dtype=float)
+            sampler.run_mcmc(state, nsteps, **kwargs)
+    else:
+        sampler = emcee.EnsembleSampler(nwalkers, ndim, posterior.batch, vectorize=True, blobs_dtype=float)
+        sampler.random_state = state.random_state
+        sampler.run_mcmc(state, nsteps, **kwargs)
+    chain = sampler.get_chain()
+    lnprob = sampler.get_log_prob()
+    lnlike = sampler.get_blobs()
+    burnin = min(int(burnin_fraction * nsteps), nsteps - 1)
+    tau, stuck = autocorr_time(chain[burnin:])
+    acc = sampler.acceptance_fraction
+    kept = nsteps - burnin
+    diagnostics = {
+        "nwalkers": nwalkers,
+        "nsteps": nsteps,
+        "burnin": burnin,
+        "acceptance_mean": float(acc.mean()),
+        "acceptance_min": float(acc.min()),
+        "acceptance_max": float(acc.max()),
+        "autocorr_time": {n: float(t) for n, t in zip(posterior.space.names, tau, strict=True)},
+        "autocorr_time_max": float(np.max(tau)),
+        "nsteps_over_tau": float(nsteps / np.max(tau)),
+        "converged_nsteps_gt_50tau": bool(nsteps > 50 * np.max(tau)),
+        "effective_samples": float(kept * nwalkers / np.max(tau)),
+        "stuck_walkers": stuck,
+        "ncpu": ncpu,
+        "seed": seed,
+    }
+    if diagnostics["acceptance_mean"] < 0.1:
+        log.warning("low mean acceptance fraction %.3f: the chain may be stuck", diagnostics["acceptance_mean"])
+    return SamplerOutput(
+        "emcee",
+        chain[burnin:].reshape(-1, ndim),
+        lnprob[burnin:].ravel(),
+        np.asarray(lnlike)[burnin:].ravel(),
+        chain,
+        lnprob,
+        burnin,
+        diagnostics,
+    )
+
+
+class _Finite:
+    """dynesty wants finite log likelihoods: map -inf (forbidden region) to a huge negative number."""
+
+    def __init__(self, posterior: LogPosterior) -> None:
+        self.posterior = posterior
+
+    def __call__(self, theta: np.ndarray) -> float:
+        value = self.posterior.log_likelihood(theta)
+        return value if math.isfinite(value) else -1e300
+
+
+def run_dynesty(
+    posterior: LogPosterior, nlive: int, dlogz: float, seed: int, ncpu: int = 1, progress: bool = True
+) -> SamplerOutput:
+    """Nested sampling with dynesty: posterior samples and the Bayesian evidence.
+
+    The evidence is corrected for the part of the prior box where fspot + ffac > 1
+    (excluded from the prior), so ln Z is that of the normalised prior.
+
+    Returns
+    -------
+    SamplerOutput
+    """
+    import dynesty
+
+    rng = np.random.default_rng(seed)
+    space = posterior.space
+    loglike = _Finite(posterior)
+    kwargs = {"nlive": nlive, "rstate": rng, "bound": "multi", "sample": "rwalk"}
+    run_kwargs = {"dlogz": dlogz, "print_progress": bool(progress) and _isatty()}
+    if ncpu > 1:
+        with dynesty.pool.Pool(ncpu, loglike, space.transform) as pool:
+            sampler = dynesty.NestedSampler(pool.loglike, pool.prior_transform, space.ndim, pool=pool, **kwargs)
+            sampler.run_nested(**run_kwargs)
+    else:
+        sampler = dynesty.NestedSampler(loglike, space.transform, space.ndim, **kwargs)
+        sampler.run_nested(**run_kwargs)
+    res = sampler.results
+    frac = space.allowed_fraction(np.random.default_rng(seed + 1))
+    samples = res.samples_equal(rng)
+    pairs = np.array([posterior.with_blob(t) for t in samples])
+    logz = float(res.logz[-1]) - math.log(frac)
+    diagnostics = {
+        "nlive": nlive,
+        "niter": int(res.niter),
+        "ncall": int(np.sum(res.ncall)),
+        "efficiency": float(res.eff),
+        "information_nats": float(res.information[-1]),
+        "prior_fraction_allowed": frac,
+        "seed": seed,
+        "ncpu": ncpu,
+    }
+    return SamplerOutput(
+        "dynesty",
+        samples,
+        pairs[:, 0],
+        pairs[:, 1],
+        diagnostics=diagnostics,
+        log_evidence=logz,
+        log_evidence_error=float(res.logzerr[-1]),
+    )
+
+
+def _isatty() -> bool:
+    import sys
+
+    return sys.stderr.isatty()

@@ -1,0 +1,246 @@
+"""Turn a :class:`StellarConfig` into data, a pre-binned model, priors and a posterior (everything but sampling)."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import astropy.units as u
+import numpy as np
+
+from .. import grids as _grids
+from ..data import data_path
+from ..errors import ConfigError, GridError
+from ..grids import StellarGrid
+from ..io import read, read_series
+from .config import StellarConfig
+from .likelihood import LogPosterior
+from .model import BinnedModel, teff_logg_grid
+from .preprocess import Preprocessed, apply_wavelength_selection, fscale_guess, median_spectrum
+from .priors import ParameterSpace, Prior
+
+__all__ = ["BUNDLED_GRID", "BUNDLED_SPECTRUM", "Setup", "build_space", "fitted_names", "load_grid", "prepare"]
+
+log = logging.getLogger(__name__)
+
+#: Bundled inputs used when the config leaves the paths empty.
+BUNDLED_GRID = ("grids", "btsettl08_prism_trappist1.h5")
+BUNDLED_SPECTRUM = ("spectra", "trappist1_nirspec_prism_outoftransit.csv")
+
+
+@dataclass
+class Setup:
+    """Everything a sampler needs, built once from the config."""
+
+    config: StellarConfig
+    pre: Preprocessed
+    grid: StellarGrid
+    model: BinnedModel
+    posterior: LogPosterior
+    space: ParameterSpace
+    fscale_guess: float
+    start: np.ndarray
+    grid_label: str
+
+
+def load_grid(config: StellarConfig) -> StellarGrid:
+    """Read the model grid, select the configured sub-grid and reduce it to (Teff, logg)."""
+    path = config.inputs.grid_path or str(data_path(*BUNDLED_GRID))
+    loader = getattr(_grids, "load", None) or _grids.load_cache
+    grid = loader(path)
+    g = config.grid
+    ranges = {}
+    for opt, axis in (("teff_range", "Teff"), ("logg_range", "logg")):
+        value = getattr(g, opt)
+        if not value:
+            continue
+        if len(value) != 2 or value[1] < value[0]:
+            raise ConfigError(f"grid.{opt} must be [min, max], got {list(value)}")
+        a = grid.axes[axis]
+        lo, hi = max(value[0], a[0]), min(value[1], a[-1])
+        if lo > hi:
+            raise ConfigError(f"grid.{opt} {list(value)} does not overlap the grid's {axis} ({a[0]:g} to {a[-1]:g})")
+        ranges[axis] = (lo, hi)
+    if ranges:
+        grid = grid.select(**ranges)
+    return teff_logg_grid(grid, config.star.feh)
+
+
+def fitted_names(config: StellarConfig) -> list[str]:
+    """Names of the fitted parameters implied by the ``fit`` switches and ``priors.log_fractions``."""
+    f, logf = config.fit, config.priors.log_fractions
+    names = []
+    if f.error_inflation:
+        names.append("logErrInfl")
+    if f.spots:
+        names.append("log_fspot" if logf[0] else "fspot")
+    if f.faculae:
+        names.append("log_ffac" if logf[1] else "ffac")
+    if f.tphot:
+        names.append("Tphot")
+    if f.het_temperatures:
+        names += (["deltaTspot"] if f.spots else []) + (["deltaTfac"] if f.faculae else [])
+    if f.fscale:
+        names.append("logFscale")
+    if f.logg_phot:
+        names.append("logg_phot")
+    if f.logg_het and (f.spots or f.faculae):
+        names.append("dlogg_het")
+    if not names:
+        raise ConfigError("nothing to fit: every fit.* switch is off")
+    return names
+
+
+def _check_inside(name: str, lo: float, hi: float, allowed: tuple[float, float], what: str) -> None:
+    if lo < allowed[0] - 1e-9 or hi > allowed[1] + 1e-9:
+        raise ConfigError(
+            f"priors.uniform.{name} = [{lo:g}, {hi:g}] reaches outside the grid ({what} allowed: "
+            f"{allowed[0]:g} to {allowed[1]:g}); narrow the prior or use a wider grid (inputs.grid_path)"
+        )
+
+
+def build_space(
+    config: StellarConfig, names: list[str], teff_range: tuple[float, float], logg_range: tuple[float, float],
+    log_fscale: float,
+) -> ParameterSpace:
+    """Priors and fixed values for the fitted ``names`` (see :mod:`specola.stellar.priors`)."""
+    p, s = config.priors, config.star
+    t0, t1 = teff_range
+    g0, g1 = logg_range
+    logg_phot = s.logg if s.logg_phot_source == "star" else s.logg_phot_value
+    fixed = {
+        "fspot": s.fspot_start if config.fit.spots else 0.0,
+        "ffac": s.ffac_start if config.fit.faculae else 0.0,
+        "Tphot": s.teff,
+        "deltaTspot": s.delta_tspot,
+        "deltaTfac": s.delta_tfac,
+        "logg_phot": logg_phot,
+        "dlogg_het": 0.0,
+        "logFscale": log_fscale,
+        "logErrInfl": 0.0,
+    }
+    default = {
+        "fspot": (0.0, p.fraction_max),
+        "ffac": (0.0, p.fraction_max),
+        "log_fspot": tuple(p.log_fraction_range),
+        "log_ffac": tuple(p.log_fraction_range),
+        "Tphot": (t0, t1),
+        "deltaTspot": (t0 - t1, -p.min_delta_t),
+        "deltaTfac": (p.min_delta_t, t1 - t0),
+        "logg_phot": (g0, g1),
+        "dlogg_het": (g0 - g1, 0.0),
+        "logFscale": (log_fscale - p.log_fscale_halfwidth, log_fscale + p.log_fscale_halfwidth),
+        "logErrInfl": (0.0, math.log10(p.error_inflation_max)),
+    }
+    uniform, gaussian = dict(p.uniform or {}), dict(p.gaussian or {})
+    for table, label in ((uniform, "uniform"), (gaussian, "gaussian")):
+        for key in table:
+            if key not in default:
+                raise ConfigError(f"priors.{label}.{key}: unknown parameter; choose from {', '.join(default)}")
+            if key not in names:
+                log.warning("priors.%s.%s is ignored: %s is not fitted", label, key, key)
+    bounds = {n: tuple(uniform.get(n, default[n])) for n in names}
+    # the photosphere's reachable range decides which heterogeneity offsets the grid can hold
+    tphot = bounds.get("Tphot", (s.teff, s.teff))
+    gphot = bounds.get("logg_phot", (logg_phot, logg_phot))
+    for n, (lo, hi) in bounds.items():
+        if n in uniform:
+            if n == "Tphot":
+                _check_inside(n, lo, hi, (t0, t1), "Teff")
+            elif n == "logg_phot":
+                _check_inside(n, lo, hi, (g0, g1), "logg")
+            elif n == "deltaTspot":
+                _check_inside(n, lo, hi, (t0 - tphot[1], 0.0), "Tspot - Tphot")
+            elif n == "deltaTfac":
+                _check_inside(n, lo, hi, (0.0, t1 - tphot[0]), "Tfac - Tphot")
+            elif n == "dlogg_het":
+                _check_inside(n, lo, hi, (g0 - gphot[1], g1 - gphot[0]), "logg_het - logg_phot")
+            elif n in ("fspot", "ffac"):
+                _check_inside(n, lo, hi, (0.0, 1.0), "covering fraction")
+            elif n in ("log_fspot", "log_ffac"):
+                _check_inside(n, lo, hi, (-math.inf, 0.0), "log10 covering fraction")
+    priors = {}
+    for n in names:
+        lo, hi = bounds[n]
+        if n in gaussian:
+            mean, std = gaussian[n]
+            prior = Prior("gaussian", lo, hi, float(mean), float(std))
+            if prior.log_density(min(max(mean, lo), hi), lo, hi) == -math.inf:
+                raise ConfigError(f"priors.gaussian.{n} = [{mean}, {std}] has no mass inside [{lo:g}, {hi:g}]")
+            if n in ("Tphot", "logg_phot") and not lo <= mean <= hi:
+                raise ConfigError(
+                    f"priors.gaussian.{n} mean {mean:g} lies outside the grid ({lo:g} to {hi:g}); "
+                    "change the prior or use a wider grid (inputs.grid_path)"
+                )
+            priors[n] = prior
+        else:
+            priors[n] = Prior("uniform", float(lo), float(hi))
+    space = ParameterSpace(names, fixed, priors, teff_range, logg_range)
+    space.validate_defaults()
+    return space
+
+
+def _load_input(config: StellarConfig) -> Preprocessed:
+    inp = config.inputs
+    if inp.from_timeseries:
+        if not inp.timeseries_path:
+            raise ConfigError("inputs.from_timeseries is true but inputs.timeseries_path is empty")
+        series = read_series(inp.timeseries_path, inp.timeseries_format or None)
+        spectrum, excluded = median_spectrum(series, config.preprocessing.time_ranges_masked)
+        return Preprocessed(spectrum, spectrum, series, excluded)
+    path = inp.spectrum_path or str(data_path(*BUNDLED_SPECTRUM))
+    spectrum = read(path, inp.spectrum_format or None)
+    return Preprocessed(spectrum, spectrum)
+
+
+def prepare(config: StellarConfig) -> Setup:
+    """Read the inputs, pre-bin the grid onto the data, and build priors and the posterior.
+
+    Parameters
+    ----------
+    config : StellarConfig
+        The run configuration.
+
+    Returns
+    -------
+    Setup
+    """
+    grid = load_grid(config)
+    pre = _load_input(config)
+    grid_wave = (
+        float((grid.low[0] * grid.wave_unit).to_value(u.um)),
+        float((grid.high[-1] * grid.wave_unit).to_value(u.um)),
+    )
+    pre.fitted = apply_wavelength_selection(
+        pre.spectrum, config.preprocessing.wave_ranges_masked, config.grid.wave_range, grid_wave, grid.flux_unit
+    )
+    resolution = config.grid.instrument_resolution or None
+    try:
+        binned = grid.bin_to(pre.fitted, resolution=resolution)
+    except GridError as exc:
+        raise GridError(f"{exc} (grid.wave_range)") from None
+    model = BinnedModel(binned)
+    spec = pre.fitted
+    s = config.star
+    logg_phot = s.logg if s.logg_phot_source == "star" else s.logg_phot_value
+    teff_range, logg_range = model.teff_range, model.logg_range
+    if not teff_range[0] <= s.teff <= teff_range[1]:
+        raise ConfigError(f"star.teff = {s.teff:g} K is outside the grid ({teff_range[0]:g}-{teff_range[1]:g} K)")
+    if not logg_range[0] <= logg_phot <= logg_range[1]:
+        raise ConfigError(
+            f"the default logg_phot {logg_phot:g} is outside the grid ({logg_range[0]:g}-{logg_range[1]:g}); "
+            "change star.logg_phot_value or star.logg_phot_source"
+        )
+    phot = model.grid.at(s.teff, logg_phot)
+    data = np.where(spec.good, spec.flux.value, np.nan)
+    guess = fscale_guess(data, phot, spec.wavelength.value, config.preprocessing.fscale_band)
+    names = fitted_names(config)
+    space = build_space(config, names, teff_range, logg_range, math.log10(guess))
+    posterior = LogPosterior(model, spec.flux.value, spec.error.value, spec.good, space)
+    start = space.start()
+    if not np.isfinite(posterior(start)):
+        start = space.transform(np.full(space.ndim, 0.5))
+    label = config.grid.label or str(grid.meta.get("name", "grid"))
+    pre.notes.update(fscale_guess=guess, fscale_model=phot)
+    return Setup(config, pre, grid, model, posterior, space, guess, start, label)
