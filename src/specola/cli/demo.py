@@ -51,6 +51,10 @@ def run(args: argparse.Namespace) -> int:
     """Run every demo step into the output folder."""
     folder = RunFolder(args.output, overwrite=args.overwrite)
     folder.record(seed=None, demo=True)
+    from ..stellar.demo import demo as stellar_demo
+
+    result = stellar_demo(folder.path / "stellar", overwrite=args.overwrite, progress=not args.quiet)
+    log.info("stellar retrieval: %s", result.extra["run_folder"])
     plot_bundled_spectra(folder)
     log.info("demo outputs in %s", folder.path)
     return 0

@@ -4,7 +4,9 @@
 >>> result = run_to_folder(load_stellar_config("stellar.toml"))      # doctest: +SKIP
 """
 
+from .compare import CompareResult, compare
 from .config import StellarConfig, load_stellar_config
+from .demo import demo
 from .likelihood import LogPosterior
 from .model import BinnedModel, Components
 from .priors import ParameterSpace, Prior
@@ -14,12 +16,15 @@ from .setup import prepare
 
 __all__ = [
     "BinnedModel",
+    "CompareResult",
     "Components",
     "LogPosterior",
     "ParameterSpace",
     "Prior",
     "StellarConfig",
     "StellarResult",
+    "compare",
+    "demo",
     "load_stellar_config",
     "prepare",
     "run",

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..runs import RunFolder
+from ..spectrum import Spectrum, SpectrumSeries
 from .config import StellarConfig
 from .result import StellarResult
 from .sampling import find_start, run_dynesty, run_emcee
@@ -51,13 +52,15 @@ def sample(setup: Setup) -> StellarResult:
     return StellarResult(setup, out, extra)
 
 
-def run(config: StellarConfig) -> StellarResult:
+def run(config: StellarConfig, data: Spectrum | SpectrumSeries | None = None) -> StellarResult:
     """Run a stellar retrieval.
 
     Parameters
     ----------
     config : StellarConfig
         Configuration (see :func:`~specola.stellar.config.load_stellar_config`).
+    data : Spectrum or SpectrumSeries, optional
+        Data in memory (instead of the input paths of the config).
 
     Returns
     -------
@@ -70,13 +73,18 @@ def run(config: StellarConfig) -> StellarResult:
     >>> result = run(StellarConfig())                           # doctest: +SKIP
     >>> result.best_fit()                                       # doctest: +SKIP
     """
-    setup = prepare(config)
+    setup = prepare(config, data)
     if config.preprocessing.preprocess_only:
         return StellarResult(setup)
     return sample(setup)
 
 
-def run_to_folder(config: StellarConfig, output: str | Path | None = None, overwrite: bool = False) -> StellarResult:
+def run_to_folder(
+    config: StellarConfig,
+    output: str | Path | None = None,
+    overwrite: bool = False,
+    data: Spectrum | SpectrumSeries | None = None,
+) -> StellarResult:
     """Run and write the result into its run folder (``inputs.output_dir / run_folder_name``).
 
     Parameters
@@ -87,12 +95,14 @@ def run_to_folder(config: StellarConfig, output: str | Path | None = None, overw
         Run folder to use instead of the automatic name.
     overwrite : bool
         Reuse an existing folder.
+    data : Spectrum or SpectrumSeries, optional
+        Data in memory (instead of the input paths of the config).
 
     Returns
     -------
     StellarResult
     """
-    setup = prepare(config)
+    setup = prepare(config, data)
     folder = Path(output) if output else Path(config.inputs.output_dir) / run_folder_name(config, setup.grid_label)
     run_folder = RunFolder(folder, overwrite=overwrite)
     result = StellarResult(setup) if config.preprocessing.preprocess_only else sample(setup)

@@ -14,6 +14,7 @@ from ..data import data_path
 from ..errors import ConfigError, GridError
 from ..grids import StellarGrid
 from ..io import read, read_series
+from ..spectrum import Spectrum, SpectrumSeries
 from .config import StellarConfig
 from .likelihood import LogPosterior
 from .model import BinnedModel, teff_logg_grid
@@ -181,8 +182,13 @@ def build_space(
     return space
 
 
-def _load_input(config: StellarConfig) -> Preprocessed:
+def _load_input(config: StellarConfig, data: Spectrum | SpectrumSeries | None = None) -> Preprocessed:
     inp = config.inputs
+    if isinstance(data, SpectrumSeries):
+        spectrum, excluded = median_spectrum(data, config.preprocessing.time_ranges_masked)
+        return Preprocessed(spectrum, spectrum, data, excluded)
+    if isinstance(data, Spectrum):
+        return Preprocessed(data, data)
     if inp.from_timeseries:
         if not inp.timeseries_path:
             raise ConfigError("inputs.from_timeseries is true but inputs.timeseries_path is empty")
@@ -194,20 +200,22 @@ def _load_input(config: StellarConfig) -> Preprocessed:
     return Preprocessed(spectrum, spectrum)
 
 
-def prepare(config: StellarConfig) -> Setup:
+def prepare(config: StellarConfig, data: Spectrum | SpectrumSeries | None = None) -> Setup:
     """Read the inputs, pre-bin the grid onto the data, and build priors and the posterior.
 
     Parameters
     ----------
     config : StellarConfig
         The run configuration.
+    data : Spectrum or SpectrumSeries, optional
+        Data given in memory instead of ``inputs.spectrum_path`` / ``inputs.timeseries_path``.
 
     Returns
     -------
     Setup
     """
     grid = load_grid(config)
-    pre = _load_input(config)
+    pre = _load_input(config, data)
     grid_wave = (
         float((grid.low[0] * grid.wave_unit).to_value(u.um)),
         float((grid.high[-1] * grid.wave_unit).to_value(u.um)),
