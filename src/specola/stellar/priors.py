@@ -213,14 +213,22 @@ class ParameterSpace:
         return self.fixed[name]
 
     def allowed_fraction(self, rng: np.random.Generator, n: int = 20000) -> float:
-        """Fraction of the prior box where fspot + ffac <= 1 (used to normalise the evidence)."""
-        if self.max_fraction("fspot") + self.max_fraction("ffac") <= 1.0:
+        """Fraction of the prior box where the prior is not zero (used to normalise the evidence).
+
+        The box loses mass where fspot + ffac > 1, and where the photosphere leaves no room on the
+        grid for the heterogeneities (e.g. Tphot < Teff_min + min_delta_t with spots fitted).
+        """
+        fractions = self.max_fraction("fspot") + self.max_fraction("ffac") > 1.0
+        t0, t1 = self.teff_range
+        edge = False
+        if "Tphot" in self.names:
+            lo, hi = self.priors["Tphot"].low, self.priors["Tphot"].high
+            edge = ("deltaTspot" in self.names and lo + self.priors["deltaTspot"].high < t0) or (
+                "deltaTfac" in self.names and hi + self.priors["deltaTfac"].low > t1)
+        if not (fractions or edge):
             return 1.0
-        ok = 0
-        for _ in range(n):
-            v = self.values(self.transform(rng.random(self.ndim)))
-            ok += v["fspot"] + v["ffac"] <= 1.0
-        return max(ok, 1) / n
+        ok = sum(np.isfinite(self.log_prior(self.transform(u))) for u in rng.random((n, self.ndim)))
+        return max(int(ok), 1) / n
 
     def start(self) -> np.ndarray:
         """Starting vector from the fixed/default values."""

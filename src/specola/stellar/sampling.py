@@ -219,6 +219,7 @@ def run_emcee(
     lnlike = sampler.get_blobs()
     burnin = min(int(burnin_fraction * nsteps), nsteps - 1)
     tau, stuck = autocorr_time(chain[burnin:])
+    tau_max = float(np.max(tau))
     acc = sampler.acceptance_fraction
     kept = nsteps - burnin
     diagnostics = {
@@ -229,10 +230,10 @@ def run_emcee(
         "acceptance_min": float(acc.min()),
         "acceptance_max": float(acc.max()),
         "autocorr_time": {n: float(t) for n, t in zip(posterior.space.names, tau, strict=True)},
-        "autocorr_time_max": float(np.max(tau)),
-        "nsteps_over_tau": float(nsteps / np.max(tau)),
-        "converged_nsteps_gt_50tau": bool(nsteps > 50 * np.max(tau)),
-        "effective_samples": float(kept * nwalkers / np.max(tau)),
+        "autocorr_time_max": tau_max,
+        "nsteps_over_tau": float(nsteps / tau_max) if tau_max > 0 else math.inf,
+        "converged_nsteps_gt_50tau": bool(nsteps > 50 * tau_max),
+        "effective_samples": float(kept * nwalkers / tau_max) if tau_max > 0 else float(kept * nwalkers),
         "stuck_walkers": stuck,
         "ncpu": ncpu,
         "seed": seed,

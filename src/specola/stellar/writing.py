@@ -33,6 +33,11 @@ def _json(run: RunFolder, name: str, data: dict[str, Any]) -> str:
     return name
 
 
+def _save(path: Any, func: Any, *args: Any, **kwargs: Any) -> None:
+    with open(path, "wb") as fh:  # a file object keeps numpy from appending a suffix to the temporary name
+        func(fh, *args, **kwargs)
+
+
 def _data_dict(result: StellarResult) -> dict[str, np.ndarray]:
     spec = result.setup.pre.fitted
     return {
@@ -120,7 +125,7 @@ def write_result(result: StellarResult, run: RunFolder, figures: bool = True) ->
     arrays = {"samples": out.samples, "lnlike": out.lnlike, "lnprob": out.lnprob, "names": np.array(result.names)}
     if out.chain is not None:
         arrays.update(chain=out.chain, chain_lnprob=out.chain_lnprob, burnin=out.burnin)
-    run.write("chain.npz", lambda p: np.savez_compressed(open(p, "wb"), **arrays))
+    run.write("chain.npz", lambda p: _save(p, np.savez_compressed, **arrays))
     written.append("chain.npz")
     written.append(_table(run, "bestfit.csv", result.best_fit()))
     stats = result.statistics()
@@ -132,7 +137,7 @@ def write_result(result: StellarResult, run: RunFolder, figures: bool = True) ->
     resp = cfg.plotting.resolving_power
     resolved = result.resolved_models()
     written.append(_table(run, f"models_R{resp:g}_1_2_3_sigma.csv", resolved))
-    run.write("blobs.npy", lambda p: np.save(open(p, "wb"), result.blobs))
+    run.write("blobs.npy", lambda p: _save(p, np.save, result.blobs))
     written.append("blobs.npy")
     if figures:
         written += _figures(result, run, fmt, binned, resolved, params)

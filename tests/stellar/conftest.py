@@ -1,0 +1,46 @@
+import astropy.units as u
+import numpy as np
+import pytest
+
+from specola.data import data_path
+from specola.grids import load_cache
+from specola.io import read
+from specola.spectrum import Spectrum
+from specola.stellar.model import BinnedModel, Components
+
+
+@pytest.fixture(scope="session")
+def grid():
+    return load_cache(data_path("grids", "btsettl08_prism_trappist1.h5"))
+
+
+@pytest.fixture(scope="session")
+def trappist1():
+    return read(data_path("spectra", "trappist1_nirspec_prism_outoftransit.csv"))
+
+
+def simulate(grid, template, truth: Components, snr_scale=1.0, seed=0, error_inflation=1.0):
+    """Spectrum from the grid at the template's PRISM bins, with its errors (times snr_scale) and Gaussian noise.
+
+    ``error_inflation`` > 1 draws the noise from errors that large while reporting the template's errors.
+    """
+    spec = template.apply_mask()
+    model = BinnedModel(grid.bin_to(spec))
+    flux = model.evaluate(truth)
+    err = spec.error.value * snr_scale
+    rng = np.random.default_rng(seed)
+    noisy = flux + rng.normal(0, err * error_inflation)
+    return Spectrum(spec.low, spec.high, noisy * spec.flux_unit, err * spec.flux_unit)
+
+
+@pytest.fixture(scope="session")
+def simulate_fn():
+    return simulate
+
+
+def prism_bins(template):
+    spec = template.apply_mask()
+    return spec.low, spec.high
+
+
+__all__ = ["simulate", "prism_bins", "u"]
