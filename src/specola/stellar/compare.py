@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from astropy.table import Table
 
 from ..runs import RunFolder
+from ..spectrum import Spectrum, SpectrumSeries
 from .config import StellarConfig
 from .result import StellarResult
 from .run import sample
@@ -69,7 +70,7 @@ class CompareResult:
             res.write(sub, figures=figures)
 
 
-def compare(config: StellarConfig, variants: tuple = VARIANTS) -> CompareResult:
+def compare(config: StellarConfig, variants: tuple = VARIANTS, data: Spectrum | SpectrumSeries | None = None) -> CompareResult:
     """Fit every model variant with the configured sampler (dynesty recommended: it gives ln Z).
 
     Parameters
@@ -78,6 +79,8 @@ def compare(config: StellarConfig, variants: tuple = VARIANTS) -> CompareResult:
         Base configuration; ``fit.spots``/``fit.faculae`` are set per variant.
     variants : tuple
         ``(name, spots, faculae)`` triples.
+    data : Spectrum or SpectrumSeries, optional
+        Data in memory instead of the config's input paths.
 
     Returns
     -------
@@ -87,6 +90,6 @@ def compare(config: StellarConfig, variants: tuple = VARIANTS) -> CompareResult:
     for name, spots, faculae in variants:
         cfg = dataclasses.replace(config, fit=dataclasses.replace(config.fit, spots=spots, faculae=faculae))
         log.info("compare: fitting %s", name)
-        out.results[name] = sample(prepare(cfg))
+        out.results[name] = sample(prepare(cfg, data))
     log.info("compare: preferred model %s", out.preferred)
     return out

@@ -85,12 +85,17 @@ def plot_fscale_guess(wave: np.ndarray, flux: np.ndarray, model: np.ndarray, fsc
 
 def plot_chains(chain: np.ndarray, names: Sequence[str], burnin: int | None = None) -> Any:
     """Walker traces of every parameter (``chain`` of shape ``(nsteps, nwalkers, ndim)``)."""
-    ndim = chain.shape[2]
+    nsteps, nwalkers, ndim = chain.shape
+    thin = max(1, nsteps // 1000)
+    steps = np.arange(0, nsteps, thin)
+    # one line per parameter, walkers separated by NaN: fast to draw even for hundreds of walkers
+    x = np.concatenate([np.append(steps, np.nan)] * nwalkers)
     fig, axes = figure(ndim, 1, figsize=(7, 1.2 * ndim + 0.6), sharex=True)
     axes = np.atleast_1d(axes)
     with style():
         for k, ax in enumerate(axes):
-            ax.plot(chain[:, :, k], color="k", alpha=0.08, lw=0.5)
+            y = np.concatenate([np.append(chain[::thin, w, k], np.nan) for w in range(nwalkers)])
+            ax.plot(x, y, color="k", alpha=0.15, lw=0.4)
             ax.set_ylabel(names[k], fontsize=8)
             if burnin:
                 ax.axvline(burnin, color=PALETTE[1], lw=1)

@@ -170,6 +170,7 @@ def run_emcee(
     seed: int,
     ncpu: int = 1,
     progress: bool = True,
+    p0: np.ndarray | None = None,
 ) -> SamplerOutput:
     """Sample the posterior with emcee.
 
@@ -192,6 +193,8 @@ def run_emcee(
         Worker processes (1 = vectorised in this process).
     progress : bool
         Show a tqdm bar (silent off a terminal).
+    p0 : ndarray, optional
+        Initial walker positions ``(nwalkers, ndim)`` (e.g. prior draws) instead of a ball around ``start``.
 
     Returns
     -------
@@ -201,8 +204,11 @@ def run_emcee(
 
     rng = np.random.default_rng(seed)
     ndim = posterior.ndim
-    nwalkers = _n_walkers(ndim, walkers_per_dim)
-    p0 = initial_ball(posterior, start, nwalkers, rng)
+    if p0 is None:
+        p0 = initial_ball(posterior, start, _n_walkers(ndim, walkers_per_dim), rng)
+    elif not np.all(np.isfinite([posterior(p) for p in p0])):
+        raise ConfigError("every initial walker must lie inside the prior")
+    nwalkers = len(p0)
     state = emcee.State(p0, random_state=np.random.RandomState(seed).get_state())
     kwargs = {"progress": progress, "progress_kwargs": {"disable": None if progress else True}}
     if ncpu > 1:
