@@ -70,7 +70,8 @@ def read_hst_file(path: Path) -> HstFile:
 
 def find_inputs(indir: Path) -> list[Path]:
     """The ``*_x1d.fits`` and ``*_sx1.fits`` files (also ``.fits.gz``) of a folder, sorted by path."""
-    found = [p for pattern in ("*_x1d.fits", "*_sx1.fits", "*_x1d.fits.gz", "*_sx1.fits.gz") for p in indir.glob(pattern)]
+    patterns = ("*_x1d.fits", "*_sx1.fits", "*_x1d.fits.gz", "*_sx1.fits.gz")
+    found = [p for pattern in patterns for p in indir.glob(pattern)]
     return sorted(found, key=lambda p: str(p)[:-3] if str(p).endswith(".gz") else str(p))
 
 
@@ -122,7 +123,7 @@ def _try(f: HstFile, key: str, ext: int = 0) -> Any:
         return None
 
 
-def _reason(f: HstFile, name: str) -> str | None:  # noqa: PLR0911, C901
+def _reason(f: HstFile, name: str) -> str | None:
     """Why keyword filter ``name`` removes file ``f`` (None: it stays)."""
     if name == "EXPFLAG":
         value = _try(f, "EXPFLAG", 1)

@@ -80,7 +80,8 @@ def write_product(prod: HaspProduct, path: Path, level: int, filename: str | Non
 
 
 def _write_product(prod: HaspProduct, path: Path, level: int, filename: str | None) -> None:
-    ipppssoo = {1: prod.rootname[:6], 2: prod.rootname[:6], 3: prod.rootname[:4], 4: prod.rootname[:4]}.get(level, "N/A")
+    ipppssoo = {1: prod.rootname[:6], 2: prod.rootname[:6], 3: prod.rootname[:4], 4: prod.rootname[:4]}
+    ipppssoo = ipppssoo.get(level, "N/A")
     ra, dec = prod.get_coords()
     region = f"CIRCLE {ra} {dec} {2.5 / 2 / 3600}"
     good = np.flatnonzero(prod.output_exptime != 0.0)
