@@ -52,5 +52,8 @@ def run(args: argparse.Namespace) -> int:
     folder = RunFolder(args.output, overwrite=args.overwrite)
     folder.record(seed=None, demo=True)
     plot_bundled_spectra(folder)
+    from ..coadd import demo as coadd_demo
+
+    coadd_demo(folder)
     log.info("demo outputs in %s", folder.path)
     return 0

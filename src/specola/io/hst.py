@@ -158,6 +158,7 @@ def read_hst_x1d(path: Path, sdqflags: int | None = None) -> list[Spectrum]:
             expname = str(header.get("EXPNAME", primary.get("ROOTNAME", path.name.split("_")[0]))).strip()
             meta = {
                 **base,
+                "instrument": base["instrume"],
                 "grating": base["opt_elem"],
                 "target": str(base["targname"] or "").strip(),
                 "exptime": float(exptime),
