@@ -199,11 +199,13 @@ def reject_segments(
             f, v, ok = _leave_one_out(c, others[c.exposure])
             if ok.sum() < 5:
                 continue
-            a, b = c.flux[ok].sum(), f[ok].sum()
+            # ratio of medians: robust to emission lines that vary between exposures (airglow)
+            m = ok.sum()
+            a, b = np.median(c.flux[ok]), np.median(f[ok])
             if not (a > 0 and b > 0):
                 continue
             ratio = a / b
-            sig_ln = np.sqrt(c.var[ok].sum() / a**2 + v[ok].sum() / b**2)
+            sig_ln = 1.2533 * np.sqrt(np.mean(c.var[ok]) / a**2 / m + np.mean(v[ok]) / b**2 / m)
             z = abs(np.log(ratio)) / sig_ln
             deviant = ratio < 1 - max_flux_deviation or (two_sided and ratio > 1 + max_flux_deviation)
             if deviant and z > sigma:

@@ -21,10 +21,15 @@ __all__ = ["choose_grid", "grid_kind"]
 _C_KMS = const.c.to_value("km/s")
 
 
-def grid_kind(spectrum: Spectrum) -> str:
-    """``"log"`` when pixel widths scale with wavelength more closely than they stay constant, else ``"linear"``."""
-    width = spectrum.width.value
-    rel = width / spectrum.wavelength.value
+def grid_kind(spectra: Sequence[Spectrum]) -> str:
+    """``"log"`` when pixel widths over all inputs scale with wavelength more closely than they stay constant.
+
+    Echelle orders each have nearly constant widths, but across orders the width
+    grows with wavelength: pooled over the orders, ``d lambda / lambda`` is the
+    steadier quantity and a log-lambda grid samples every order at its own resolution.
+    """
+    width = np.concatenate([s.width.value[s.good] for s in spectra])
+    rel = np.concatenate([(s.width / s.wavelength).value[s.good] for s in spectra])
     spread = lambda a: np.std(a) / np.mean(a)
     return "log" if spread(rel) < 0.5 * spread(width) else "linear"
 
@@ -74,8 +79,7 @@ def choose_grid(
     if not good:
         raise SpectrumError("every pixel of every input is masked: nothing to co-add")
     if kind == "auto":
-        kinds = [grid_kind(s) for s in good]
-        kind = "log" if kinds.count("log") > len(kinds) / 2 else "linear"
+        kind = grid_kind(good)
     lo = min(s.low.value[s.good].min() for s in good) if wmin is None else wmin
     hi = max(s.high.value[s.good].max() for s in good) if wmax is None else wmax
     if not hi > lo:
