@@ -130,7 +130,9 @@ def _contribution(s: Spectrum, index: int, low: np.ndarray, high: np.ndarray, we
             weight = np.full(flux.shape, exptime)
         else:
             weight = exptime * rebin_arrays(lo, hi, sens, None, s.good, low[sl], high[sl])[0]
-        weight = np.where(valid & np.isfinite(weight), weight, 0.0)
+        # a spectrum scaled by f has f^2 times the variance for the same photons: weight it down alike
+        scale = float(np.median(np.atleast_1d(s.meta.get("scale_factor", 1.0))))
+        weight = np.where(valid & np.isfinite(weight), weight / scale**2, 0.0)
     dq = np.zeros(stop - start, np.int64)
     if "dq" in s.meta and np.shape(s.meta["dq"]) == (len(s),):
         m = overlap_matrix(lo, hi, low[sl], high[sl]).tocoo()

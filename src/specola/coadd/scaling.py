@@ -115,7 +115,12 @@ def scale_exposures(
         if ok.sum() < max(5, degree + 2):
             raise SpectrumError(f"exposure {k} and the reference {ref_name} overlap in {ok.sum()} pixels: cannot scale")
         ratio = ref[ok] / per[k][ok]
-        median = float(np.median(ref[ok]) / np.median(per[k][ok]))
+        # median of per-pixel ratios (robust, efficient at good S/N); ratio of medians for faint data
+        positive = (ref[ok] > 0) & (per[k][ok] > 0)
+        if positive.mean() > 0.9:
+            median = float(np.median(ratio))
+        else:
+            median = float(np.median(ref[ok]) / np.median(per[k][ok]))
         report.factors[k] = median
         if method == "median":
             factor_of[k] = median
