@@ -84,7 +84,10 @@ def stitch(products: Sequence[Spectrum], scale_overlap: bool = False) -> tuple[S
         overlap = ok & (sw > 0)
         if scale_overlap and overlap.sum() >= 5:
             current = swf[overlap] / sw[overlap]
-            ratio = np.median(current) / np.median(flux[overlap])
+            if np.all(current > 0) and np.all(flux[overlap] > 0):
+                ratio = np.median(current / flux[overlap])
+            else:
+                ratio = np.median(current) / np.median(flux[overlap])
             if np.isfinite(ratio) and ratio > 0:
                 factor = float(ratio)
                 log.info("stitch: %s scaled by %.4f to agree in the overlap", name, factor)
