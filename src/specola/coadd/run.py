@@ -209,6 +209,11 @@ def read_inputs(config: CoaddConfig) -> tuple[list[Spectrum], dict[str, str]]:
         except SpecolaError as exc:
             skipped[str(path)] = str(exc)
             continue
+        if segs and segs[0].meta.get("format") == "hst_x1d":
+            missing = [k.upper() for k in ("targname", "instrume", "opt_elem") if segs[0].meta.get(k) in (None, "")]
+            if missing:
+                skipped[str(path)] = f"primary header lacks required keyword(s) {', '.join(missing)}"
+                continue
         bad = [s for s in segs if s.meta.get("exptime", 1.0) is not None and float(s.meta.get("exptime", 1.0)) <= 0]
         if bad:
             skipped[str(path)] = f"zero exposure time in {len(bad)} segment(s)"
