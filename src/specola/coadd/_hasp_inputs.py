@@ -58,13 +58,37 @@ class HstFile:
         return header[key]
 
 
+_KEEP = ("WAVELENGTH", "FLUX", "ERROR", "GROSS", "NET", "DQ", "SEGMENT", "SPORDER")
+_KEEP += ("VARIANCE_COUNTS", "VARIANCE_BKG", "VARIANCE_FLAT")
+
+
+class _Table:
+    """The columns co-addition needs, copied out of a FITS table (dtype kept, native byte order)."""
+
+    def __init__(self, data: Any) -> None:
+        names = {n.upper(): n for n in data.columns.names}
+        self.arrays = {}
+        for c in _KEEP:
+            if c in names:
+                a = np.asarray(data[names[c]])
+                self.arrays[c] = a.astype(a.dtype.newbyteorder("="), copy=True)
+        self.columns = type("Columns", (), {"names": list(self.arrays)})()
+        self.nrows = len(data)
+
+    def __len__(self) -> int:
+        return self.nrows
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.arrays[name]
+
+
 def read_hst_file(path: Path) -> HstFile:
     """Read the primary header and every SCI table of an x1d/sx1 file into memory."""
     with fits.open(path, memmap=False) as hdul:
         out = HstFile(Path(path), hdul[0].header.copy())
         for hdu in hdul[1:]:
             if hdu.header.get("EXTNAME") == "SCI" and isinstance(hdu, fits.BinTableHDU):
-                out.sci.append((hdu.header.copy(), hdu.data.copy()))
+                out.sci.append((hdu.header.copy(), _Table(hdu.data)))
     return out
 
 

@@ -104,22 +104,18 @@ def _write_product(prod: HaspProduct, path: Path, level: int, filename: str | No
     hdr1["S_REGION"] = (region, "Region footprint")
     n = str(len(prod.output_wavelength[sl]))
     flam = "erg /s /cm**2 /Angstrom"
+    columns = (
+        ("WAVELENGTH", prod.output_wavelength, "Angstrom"),
+        ("FLUX", prod.output_flux, flam),
+        ("ERROR", prod.output_errors, flam),
+        ("SNR", prod.signal_to_noise, None),
+        ("EFF_EXPTIME", prod.output_exptime, "s"),
+    )
     cols = [
-        fits.Column(name="WAVELENGTH", format=n + "E", unit="Angstrom"),
-        fits.Column(name="FLUX", format=n + "E", unit=flam),
-        fits.Column(name="ERROR", format=n + "E", unit=flam),
-        fits.Column(name="SNR", format=n + "E"),
-        fits.Column(name="EFF_EXPTIME", format=n + "E", unit="s"),
+        fits.Column(name=name, format=n + "E", unit=unit, array=np.asarray(values[sl], ">f4")[None, :])
+        for name, values, unit in columns
     ]
-    sci = fits.BinTableHDU.from_columns(cols, nrows=1, header=hdr1)
-    for name, values in (
-        ("WAVELENGTH", prod.output_wavelength),
-        ("FLUX", prod.output_flux),
-        ("ERROR", prod.output_errors),
-        ("SNR", prod.signal_to_noise),
-        ("EFF_EXPTIME", prod.output_exptime),
-    ):
-        sci.data[name] = values[sl]
+    sci = fits.BinTableHDU.from_columns(cols, header=hdr1)
 
     h0 = fits.Header()
     h0["EXTEND"] = (True, "FITS file may contain extensions")
