@@ -56,16 +56,20 @@ def plot_snr_gain(before: Spectrum, after: Spectrum, ax: Any = None) -> Any:
 
 def plot_comparison(spectra: dict[str, Spectrum], reference: Spectrum, wmin: float, wmax: float) -> Any:
     """Co-adds against a reference co-add, with the difference in units of the combined error."""
+    from ..plotting.style import PALETTE
+
     fig, (top, bottom) = figure(2, 1, sharex=True)
     with style():
-        plot_spectrum(reference.select(wmin * reference.wave_unit, wmax * reference.wave_unit), ax=top, label="ref")
-        for name, spec in spectra.items():
+        for k, (name, spec) in enumerate(spectra.items()):
+            colour = PALETTE[(k + 1) % len(PALETTE)]
             part = spec.select(wmin * spec.wave_unit, wmax * spec.wave_unit)
-            plot_spectrum(part, ax=top, label=name, errors=False)
+            plot_spectrum(part, ax=top, label=name, errors=False, color=colour)
             ref = reference.rebin((part.low, part.high))
             ok = part.good & ref.good
             diff = (part.flux - ref.flux).value / np.hypot(part.error.value, ref.error.value)
-            bottom.plot(part.wavelength.value[ok], diff[ok], lw=0.6, label=name)
+            bottom.plot(part.wavelength.value[ok], diff[ok], lw=0.6, label=name, color=colour, alpha=0.8)
+        ref_part = reference.select(wmin * reference.wave_unit, wmax * reference.wave_unit)
+        plot_spectrum(ref_part, ax=top, label="reference", errors=False, color="k", lw=0.5)
         bottom.axhline(0, color="0.5", lw=0.8)
         bottom.set_ylabel("(co-add - ref) / sigma")
         bottom.set_xlabel(f"Wavelength [{reference.wave_unit}]")
