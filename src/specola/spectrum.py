@@ -483,7 +483,9 @@ class Spectrum:
         ----------
         resolution : float, ndarray or callable
             Target R = lambda / FWHM: a constant, one value per pixel, or a
-            function of wavelength (in this spectrum's wavelength unit).
+            function of wavelength (plain numbers in this spectrum's wavelength
+            unit, or a Quantity for curves with ``takes_quantity = True`` such
+            as :mod:`specola.instruments`).
         initial_resolution : float, ndarray or callable, optional
             R the spectrum already has; the kernel is the quadrature difference.
 
@@ -492,8 +494,15 @@ class Spectrum:
         Spectrum
             Masked pixels are excluded from the convolution (and stay masked).
         """
+        unit = self.wave_unit
+        # curves flagged ``takes_quantity`` (specola.instruments) get the centres as a Quantity
+        bind = lambda r: (lambda w: r(w * unit)) if getattr(r, "takes_quantity", False) else r
         matrix = convolution_matrix(
-            self.low.value, self.high.value, resolution, valid=self.good, initial_resolution=initial_resolution
+            self.low.value,
+            self.high.value,
+            bind(resolution),
+            valid=self.good,
+            initial_resolution=None if initial_resolution is None else bind(initial_resolution),
         )
         flux = matrix @ np.where(self.good, self.flux.value, 0.0)
         conv_err = lambda e: (

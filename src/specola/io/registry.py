@@ -27,12 +27,19 @@ class _Reader:
     identify: Callable[[Path], bool]
     read: Callable[..., Any]
     description: str
+    fallback: bool = False
 
 
 _READERS: dict[str, _Reader] = {}
 
 
-def register_reader(name: str, identify: Callable[[Path], bool], read: Callable[..., Any], description: str) -> None:
+def register_reader(
+    name: str,
+    identify: Callable[[Path], bool],
+    read: Callable[..., Any],
+    description: str,
+    fallback: bool = False,
+) -> None:
     """Register a reader under ``name`` (later registrations of a name replace earlier ones).
 
     Parameters
@@ -45,8 +52,10 @@ def register_reader(name: str, identify: Callable[[Path], bool], read: Callable[
         ``read(path, **kwargs)`` returning a list of :class:`Spectrum` or a :class:`SpectrumSeries`.
     description : str
         One line shown by ``specola info --formats``.
+    fallback : bool
+        A generic reader (e.g. any table) tried only after every specific one.
     """
-    _READERS[name] = _Reader(name, identify, read, description)
+    _READERS[name] = _Reader(name, identify, read, description, fallback)
 
 
 def formats() -> dict[str, str]:
@@ -58,7 +67,7 @@ def identify_format(path: str | Path) -> list[str]:
     """Names of the registered formats that claim ``path`` (never raises for a bad file)."""
     path = Path(path)
     hits = []
-    for reader in _READERS.values():
+    for reader in sorted(_READERS.values(), key=lambda r: r.fallback):
         try:
             if reader.identify(path):
                 hits.append(reader.name)
