@@ -147,7 +147,7 @@ def write(spectrum: Spectrum, path: str | Path, overwrite: bool = False, config:
                 with gzip.open(tmp, "wt") as fh:
                     table.write(fh, format="ascii.ecsv")
             else:
-                table.write(tmp, format="ascii.ecsv")
+                table.write(tmp, format="ascii.ecsv", overwrite=True)
     else:
         raise FileFormatError(f"{path}: cannot tell the output format; use a .fits, .fits.gz or .ecsv name")
     return path
