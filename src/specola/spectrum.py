@@ -542,21 +542,30 @@ class Spectrum:
 
     @classmethod
     def from_specutils(cls, spectrum) -> Spectrum:
-        """Build from a :class:`specutils.Spectrum` (edges from ``meta`` when present, else from centres)."""
+        """Build from a :class:`specutils.Spectrum` (edges from ``meta`` when present, else from centres).
+
+        A length spectral axis keeps its unit; a frequency or energy axis becomes
+        micron, and pixels are put in increasing wavelength order.
+        """
+        from astropy.nddata import StdDevUncertainty
+
         meta = dict(spectrum.meta)
         low, high = meta.pop("specola_low", None), meta.pop("specola_high", None)
         err_lo, err_hi = meta.pop("specola_error_low", None), meta.pop("specola_error_high", None)
+        order = slice(None)
         if low is None:
-            axis = spectrum.spectral_axis.to(u.um, u.spectral())
-            lo, hi = edges_from_centres(axis.value)
+            axis = u.Quantity(spectrum.spectral_axis)
+            if not axis.unit.is_equivalent(u.m):
+                axis = axis.to(u.um, u.spectral())
+            if axis.size > 1 and axis[0] > axis[-1]:
+                order = slice(None, None, -1)
+            lo, hi = edges_from_centres(axis.value[order])
             low, high = lo * axis.unit, hi * axis.unit
         error = None
         if spectrum.uncertainty is not None:
-            error = spectrum.uncertainty.represent_as(
-                __import__("astropy.nddata", fromlist=["StdDevUncertainty"]).StdDevUncertainty
-            ).quantity.to(spectrum.flux.unit)
-        mask = None if spectrum.mask is None else np.asarray(spectrum.mask, bool)
-        return cls(low, high, spectrum.flux, error, mask, err_lo, err_hi, meta)
+            error = spectrum.uncertainty.represent_as(StdDevUncertainty).quantity.to(spectrum.flux.unit)[order]
+        mask = None if spectrum.mask is None else np.asarray(spectrum.mask, bool)[order]
+        return cls(low, high, spectrum.flux[order], error, mask, err_lo, err_hi, meta)
 
 
 @dataclass(frozen=True, eq=False)
