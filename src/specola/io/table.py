@@ -128,6 +128,15 @@ def _guess_wave_unit(values: np.ndarray, path: Path) -> u.UnitBase:
     return unit
 
 
+def _flags(table: Table, name: str) -> np.ndarray:
+    """A boolean column, also from text (``True``/``False``, ``1``/``0``) as CSV files store it."""
+    col = np.asarray(table[name])
+    if col.dtype.kind in "US":
+        text = np.char.lower(np.char.strip(col.astype(str)))
+        return np.isin(text, ("true", "t", "1", "yes", "y"))
+    return col.astype(bool)
+
+
 def _values(table: Table, name: str) -> np.ndarray:
     col = table[name]
     data = np.asarray(col.filled(np.nan) if hasattr(col, "filled") else col, float)
@@ -166,9 +175,9 @@ def spectrum_from_table(
             error = np.sqrt(_values(table, cols["var"])) * funit
     mask = None
     if "mask" in cols:
-        mask = np.asarray(table[cols["mask"]], bool)
+        mask = _flags(table, cols["mask"])
     elif "good" in cols or "valid" in cols:
-        mask = ~np.asarray(table[cols.get("good", cols.get("valid"))], bool)
+        mask = ~_flags(table, cols.get("good", cols.get("valid")))
     elif "dq" in cols:
         mask = np.asarray(table[cols["dq"]]) != 0
     wave = q("wave", wunit) if "wave" in cols else 0.5 * (q("low", wunit) + q("high", wunit))

@@ -74,6 +74,8 @@ def _header_items(spectrum: Spectrum, config: Any) -> dict[str, Any]:
         value = spectrum.meta.get(key)
         if isinstance(value, u.Quantity) and value.isscalar:
             value = value.to_value(u.s) if value.unit.is_equivalent(u.s) else value.value
+        if isinstance(value, str) and not (value.isascii() and value.isprintable()):
+            continue  # FITS cards hold printable ASCII only; the exact value is in SPMETA
         if isinstance(value, str | int | float | np.number) and not isinstance(value, bool):
             items[card] = value.item() if isinstance(value, np.number) else value
     items["SPMETA"] = meta_to_json(spectrum.meta)
