@@ -82,7 +82,8 @@ def write_x1d(path: Path, tables: list[dict[str, np.ndarray]], vector: bool = Fa
             hdu.header["SLTNAME"], hdu.header["SOURCEID"], hdu.header["SRCNAME"] = f"S{i}", 100 + i, f"src{i}"
             hdu.header["SRCTYPE"] = "POINT"
             hdus.append(hdu)
-    hdus.append(fits.BinTableHDU.from_columns([fits.Column("ASDF_METADATA", "16B", array=np.zeros((1, 16)))], name="ASDF"))
+    asdf = fits.Column("ASDF_METADATA", "16B", array=np.zeros((1, 16)))
+    hdus.append(fits.BinTableHDU.from_columns([asdf], name="ASDF"))
     fits.HDUList(hdus).writeto(path)
     return path
 

@@ -37,7 +37,7 @@ def test_x1d_two_extensions(x1d_file):
 
 
 def test_x1d_options(x1d_file):
-    path, tables = x1d_file
+    path, _ = x1d_file
     spec = read_all(path, dq_bits=0)[0]
     assert spec.mask.sum() == 0
     spec = read_all(path, dq_bits=1 | 4)[0]

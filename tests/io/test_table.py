@@ -48,7 +48,7 @@ def test_csv_options_and_unit_guess(tmp_path, caplog):
     t = _table()
     plain = Table({"x": t["Wavelength"].value, "y": t["FLUX"].value, "s": t["ERR"].value, "mask": np.arange(50) == 7})
     plain.write(tmp_path / "p.csv", format="ascii.csv")
-    with pytest.raises(FileFormatError, match="p.csv.*wave_col"):
+    with pytest.raises(FileFormatError, match=r"p\.csv.*wave_col"):
         read(tmp_path / "p.csv", format="table")
     with caplog.at_level(logging.WARNING):
         spec = read(tmp_path / "p.csv", format="table", wave_col="x", flux_col="y", error_col="s")

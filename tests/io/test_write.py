@@ -129,7 +129,7 @@ def test_refuses_overwrite_and_unknown_suffix(tmp_path):
     spec = read(TRAPPIST)
     path = write(spec, tmp_path / "s.fits")
     before = path.read_bytes()
-    with pytest.raises(OutputExistsError, match="s.fits"):
+    with pytest.raises(OutputExistsError, match=r"s\.fits"):
         write(spec[:10], path)
     assert path.read_bytes() == before
     write(spec[:10], path, overwrite=True)

@@ -70,9 +70,7 @@ class DESI(Tabulated):
         wavelength = u.Quantity(wavelength)
         diagonals = np.asarray(diagonals, float)
         if diagonals.ndim != 2 or diagonals.shape[1] != wavelength.size:
-            raise SpectrumError(
-                f"DESI resolution diagonals must be (ndiag, {wavelength.size}), got {diagonals.shape}"
-            )
+            raise SpectrumError(f"DESI resolution diagonals must be (ndiag, {wavelength.size}), got {diagonals.shape}")
         self.diagonals = diagonals
         pixel = np.gradient(wavelength.value)
         fwhm = FWHM_PER_SIGMA * effective_sigma_pixels(diagonals) * pixel

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import logging
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +35,26 @@ def head_bytes(path: Path, n: int = 2880) -> bytes:
 def is_fits(path: Path) -> bool:
     """True when the file starts like a FITS file (gzip allowed)."""
     return head_bytes(path, 30).startswith(b"SIMPLE  =")
+
+
+@contextlib.contextmanager
+def open_fits(path: Path) -> Iterator[fits.HDUList]:
+    """Open a FITS file fully (every HDU read), turning truncation or corruption into FileFormatError."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            hdul = fits.open(path, memmap=False)
+            hdul.readall()
+        except (OSError, ValueError, EOFError, IndexError) as exc:
+            raise FileFormatError(f"{path}: corrupt or truncated FITS file ({exc})") from None
+    damaged = [str(w.message) for w in caught if "truncated" in str(w.message) or "corrupt" in str(w.message)]
+    if damaged:
+        hdul.close()
+        raise FileFormatError(f"{path}: corrupt or truncated FITS file ({damaged[0].splitlines()[0]})")
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    with hdul:
+        yield hdul
 
 
 def fits_extnames(path: Path) -> list[str]:

@@ -19,7 +19,7 @@ from astropy.io import fits
 
 from ..errors import FileFormatError
 from ..spectrum import Spectrum
-from ._common import fits_extnames, is_fits, parse_unit
+from ._common import fits_extnames, is_fits, open_fits, parse_unit
 from .registry import register_reader
 
 __all__ = ["read_desi"]
@@ -67,7 +67,7 @@ def read_desi(
     """
     from ..instruments import DESI
 
-    with fits.open(path, memmap=False) as hdul:
+    with open_fits(path) as hdul:
         names = [h.name.upper() for h in hdul]
         arms = _arms(names)
         if not arms:

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import astropy.units as u
 import numpy as np
-from astropy.io import fits
 
 from ..errors import FileFormatError
 from ..spectrum import Spectrum
-from ._common import fits_extnames, is_fits, parse_unit, spectrum_from_columns
+from ._common import fits_extnames, is_fits, open_fits, parse_unit, spectrum_from_columns
 from .registry import register_reader
 
 __all__ = ["read_dja"]
@@ -29,7 +28,7 @@ def read_dja(path: Path) -> list[Spectrum]:
     """Read a DJA/msaexp ``spec.fits`` file (one spectrum, f_nu in microJansky)."""
     from ..instruments import DISPERSERS, NIRSpec
 
-    with fits.open(path, memmap=False) as hdul:
+    with open_fits(path) as hdul:
         if "SPEC1D" not in hdul:
             raise FileFormatError(f"{path}: no SPEC1D extension; not a DJA/msaexp spectrum")
         hdu = hdul["SPEC1D"]

@@ -15,11 +15,10 @@ from pathlib import Path
 
 import astropy.units as u
 import numpy as np
-from astropy.io import fits
 
 from ..errors import FileFormatError
 from ..spectrum import Spectrum
-from ._common import fits_extnames, is_fits, parse_unit, spectrum_from_columns
+from ._common import fits_extnames, is_fits, open_fits, parse_unit, spectrum_from_columns
 from .registry import register_reader
 
 __all__ = ["read_jwst_x1d"]
@@ -31,9 +30,7 @@ def _identify(path: Path) -> bool:
     return is_fits(path) and _EXT in fits_extnames(path)
 
 
-def read_jwst_x1d(
-    path: Path, flux_col: str = "FLUX", error_col: str | None = None, dq_bits: int = 1
-) -> list[Spectrum]:
+def read_jwst_x1d(path: Path, flux_col: str = "FLUX", error_col: str | None = None, dq_bits: int = 1) -> list[Spectrum]:
     """Read every spectrum of a JWST x1d file.
 
     Parameters
@@ -52,7 +49,7 @@ def read_jwst_x1d(
     flux_col = flux_col.upper()
     error_col = (error_col or {"FLUX": "FLUX_ERROR", "SURF_BRIGHT": "SB_ERROR"}.get(flux_col, "")).upper()
     out = []
-    with fits.open(path, memmap=False) as hdul:
+    with open_fits(path) as hdul:
         primary = hdul[0].header
         base = {"format": "jwst_x1d"}
         instrument = "/".join(str(primary[k]).strip() for k in ("TELESCOP", "INSTRUME") if k in primary)
@@ -91,14 +88,17 @@ def _read_table(path: Path, hdu, base: dict, flux_col: str, error_col: str, dq_b
         if key in hdu.header:
             val = hdu.header[key]
             meta[key.lower()] = val.strip() if isinstance(val, str) else val
-    if "srcname" in meta and meta["srcname"]:
+    if meta.get("srcname"):
         meta["target"] = meta["srcname"]
     wave_all = np.asarray(data[names["WAVELENGTH"]], float)
     vector = wave_all.ndim == 2  # x1dints-style: one spectrum per row
     rows = range(wave_all.shape[0]) if vector else [None]
     spectra = []
     for r in rows:
-        col = lambda c: np.asarray(data[names[c]] if r is None else data[names[c]][r], float)
+
+        def col(c: str, r: int | None = r) -> np.ndarray:
+            return np.asarray(data[names[c]] if r is None else data[names[c]][r], float)
+
         flux = col(flux_col)
         err = col(error_col) if error_col in names else None
         bad = ~np.isfinite(flux)

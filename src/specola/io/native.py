@@ -6,11 +6,10 @@ import gzip
 import json
 from pathlib import Path
 
-from astropy.io import fits
 from astropy.table import Table
 
 from ..spectrum import Spectrum
-from ._common import _decode, head_bytes, is_fits, meta_from_json
+from ._common import _decode, head_bytes, is_fits, meta_from_json, open_fits
 from .registry import register_reader
 from .table import spectrum_from_table
 
@@ -19,7 +18,7 @@ __all__ = ["read_specola"]
 
 def _identify(path: Path) -> bool:
     if is_fits(path):
-        with fits.open(path, memmap=False) as hdul:
+        with open_fits(path) as hdul:
             return len(hdul) > 1 and hdul[1].name == "SPECTRUM" and "SPECOLA" in hdul[1].header
     head = head_bytes(path, 4096).decode("utf-8", errors="replace")
     return head.startswith("# %ECSV") and "specola_version" in head
@@ -35,7 +34,7 @@ def _read_ecsv(path: Path) -> Table:
 def read_specola(path: Path) -> list[Spectrum]:
     """Read a spectrum written by :func:`specola.io.write` (FITS or ECSV), restoring its meta."""
     if is_fits(path):
-        with fits.open(path, memmap=False) as hdul:
+        with open_fits(path) as hdul:
             table = Table.read(hdul["SPECTRUM"])
             hdr = hdul["SPECTRUM"].header
             meta = meta_from_json(hdr.get("SPMETA", ""))

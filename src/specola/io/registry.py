@@ -8,6 +8,7 @@ A reader is registered with a name, an ``identify(path) -> bool`` function
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,8 +70,10 @@ def identify_format(path: str | Path) -> list[str]:
     hits = []
     for reader in sorted(_READERS.values(), key=lambda r: r.fallback):
         try:
-            if reader.identify(path):
-                hits.append(reader.name)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # sniffing is silent; reading reports problems
+                if reader.identify(path):
+                    hits.append(reader.name)
         except Exception as exc:
             log.debug("identify %s on %s failed: %s", reader.name, path, exc)
     return hits

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import astropy.units as u
 import numpy as np
-from astropy.io import fits
 
 from ..errors import FileFormatError
 from ..spectrum import Spectrum
-from ._common import fits_extnames, is_fits
+from ._common import fits_extnames, is_fits, open_fits
 from .registry import register_reader
 
 __all__ = ["SDSS_FLUX_UNIT", "read_sdss"]
@@ -48,7 +47,7 @@ def read_sdss(path: Path, mask_and: bool = True) -> list[Spectrum]:
     """
     from ..instruments import SDSS
 
-    with fits.open(path, memmap=False) as hdul:
+    with open_fits(path) as hdul:
         if "COADD" not in hdul:
             raise FileFormatError(f"{path}: no COADD extension; not an SDSS spec file")
         data = hdul["COADD"].data

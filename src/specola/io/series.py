@@ -25,7 +25,7 @@ from .._version import __version__
 from ..errors import FileFormatError
 from ..runs import atomic_path
 from ..spectrum import SpectrumSeries
-from ._common import FITS_SUFFIXES, head_bytes, is_fits, meta_from_json, meta_to_json, parse_unit
+from ._common import FITS_SUFFIXES, head_bytes, is_fits, meta_from_json, meta_to_json, open_fits, parse_unit
 from .registry import register_reader
 from .write import config_hash, unit_string
 
@@ -164,13 +164,13 @@ def read_series_hdf5(path: Path) -> SpectrumSeries:
 def _identify_fits(path: Path) -> bool:
     if not is_fits(path):
         return False
-    with fits.open(path, memmap=False) as hdul:
+    with open_fits(path) as hdul:
         return hdul[0].header.get("SPFORMAT") == FORMAT_TAG
 
 
 def read_series_fits(path: Path) -> SpectrumSeries:
     """Read a :class:`SpectrumSeries` written by :func:`write_series` to FITS."""
-    with fits.open(path, memmap=False) as hdul:
+    with open_fits(path) as hdul:
         for ext in ("WAVE", "FLUX"):
             if ext not in hdul:
                 raise FileFormatError(f"{path}: series file lacks the {ext} extension")

@@ -25,7 +25,7 @@ from astropy.table import Table
 
 from ..errors import FileFormatError
 from ..spectrum import Spectrum
-from ._common import is_fits, parse_unit, spectrum_from_columns
+from ._common import is_fits, open_fits, parse_unit, spectrum_from_columns
 from .registry import register_reader
 
 __all__ = ["find_columns", "read_table", "spectrum_from_table"]
@@ -85,11 +85,13 @@ def find_columns(table: Table, **given: str | None) -> dict[str, str]:
                 found["wave"] = low[n]
                 break
     if "flux" not in found:
-        found.update({"flux": low[n] for n in FLUX_NAMES[::-1] if n in low})
+        hits = [low[n] for n in FLUX_NAMES if n in low]
+        if hits:
+            found["flux"] = hits[0]
     if "error" not in found:
-        for n in ERROR_NAMES[::-1]:
-            if n in low:
-                found["error"] = low[n]
+        hits = [low[n] for n in ERROR_NAMES if n in low]
+        if hits:
+            found["error"] = hits[0]
         for key, names in (("ivar", ("ivar", "inverse_variance")), ("var", ("var", "variance"))):
             for n in names:
                 if n in low and "error" not in found:
@@ -203,7 +205,7 @@ def _read_any(path: Path, hdu: int | str | None = None) -> Table:
         # unit strings are re-parsed by _col_unit; astropy's complaints about them are not the user's concern
         warnings.simplefilter("ignore", u.UnitsWarning)
         if is_fits(path):
-            with fits.open(path, memmap=False) as hdul:
+            with open_fits(path) as hdul:
                 if hdu is not None:
                     return Table.read(hdul[hdu])
                 for h in hdul:
