@@ -4,8 +4,8 @@ DESI files store, per arm, ``ndiag`` (usually 11) diagonals of the band
 resolution matrix in the ``desispec`` convention: row ``k`` of the
 ``(ndiag, nwave)`` array holds the diagonal with offset ``ndiag // 2 - k``, laid
 out as :class:`scipy.sparse.dia_matrix` data. Row ``i`` of the matrix is the
-line-spread function seen by pixel ``i``; its second moment gives an effective
-Gaussian sigma (in pixels), times the local pixel width gives the FWHM, and
+line-spread function seen by pixel ``i``; a Gaussian fitted to it gives an
+effective sigma (in pixels), times the local pixel width the FWHM, and
 ``R = lambda / FWHM``.
 """
 
@@ -31,26 +31,54 @@ def resolution_matrix(diagonals: np.ndarray) -> sp.csr_matrix:
     return sp.dia_matrix((data, offsets), shape=(n, n)).tocsr()
 
 
-def effective_sigma_pixels(diagonals: np.ndarray) -> np.ndarray:
-    """Gaussian-equivalent LSF sigma per pixel (pixels) from the second moment of each matrix row.
+def _rows(diagonals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Matrix rows as ``(nwave, ndiag)`` values at column offsets ``-h..h`` (NaN outside the matrix)."""
+    data = np.asarray(diagonals, float)
+    ndiag, n = data.shape
+    offsets = np.arange(ndiag // 2, -(ndiag // 2) - 1, -1)
+    rows = np.full((n, ndiag), np.nan)
+    i = np.arange(n)
+    for k, off in enumerate(offsets):
+        j = i + off  # element (i, i + off) is data[k, i + off]
+        ok = (j >= 0) & (j < n)
+        rows[ok, k] = data[k, j[ok]]
+    return offsets.astype(float), rows
 
-    The rows act on a model sampled at the pixel centres, so their second moment
-    is the LSF variance itself. Negative wing values are clipped to zero; rows
-    with no weight give NaN; the ``ndiag // 2`` rows at each end, whose kernels
-    are cut by the edge, take the value of the nearest complete row.
+
+def effective_sigma_pixels(diagonals: np.ndarray) -> np.ndarray:
+    """Gaussian-equivalent LSF sigma per pixel (in pixels), from a Gaussian fitted to each matrix row.
+
+    The fit is the y^2-weighted least-squares parabola to ``ln(row)`` (Guo 2011,
+    IEEE Signal Process. Mag. 28, 134), which matches a non-linear Gaussian fit to
+    the row within ~2% on DESI data while being vectorised; non-positive wing
+    values get zero weight. The ``ndiag // 2`` rows at each end, cut by the edge,
+    take the value of the nearest complete row; rows that cannot be fitted give NaN.
     """
-    m = resolution_matrix(diagonals).tocoo()
-    w = np.clip(m.data, 0.0, None)
-    n = m.shape[0]
-    offset = (m.col - m.row).astype(float)
-    s0 = np.bincount(m.row, w, n)
-    s1 = np.bincount(m.row, w * offset, n)
-    s2 = np.bincount(m.row, w * offset**2, n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = s1 / s0
-        sigma = np.sqrt(np.clip(s2 / s0 - mean**2, 0.0, None))
-    half = np.asarray(diagonals).shape[0] // 2
-    if n > 2 * half:  # rows at the ends lose part of their kernel: use the nearest complete row
+    x, rows = _rows(diagonals)
+    y = np.nan_to_num(rows, nan=0.0)
+    w = np.where(y > 0, y, 0.0) ** 2
+    ly = np.log(np.where(y > 0, y, 1.0))
+    powers = np.stack([x**p for p in range(5)])  # (5, ndiag)
+    s = w @ powers.T  # (n, 5): sum w x^p
+    t = (w * ly) @ powers[:3].T  # (n, 3): sum w x^p ln y
+    # normal equations for ln y = a x^2 + b x + c
+    normal = np.stack(
+        [
+            np.stack([s[:, 4], s[:, 3], s[:, 2]], -1),
+            np.stack([s[:, 3], s[:, 2], s[:, 1]], -1),
+            np.stack([s[:, 2], s[:, 1], s[:, 0]], -1),
+        ],
+        1,
+    )
+    rhs = np.stack([t[:, 2], t[:, 1], t[:, 0]], -1)
+    ok = np.linalg.det(normal) > 0
+    a = np.full(len(y), np.nan)
+    a[ok] = np.linalg.solve(normal[ok], rhs[ok][..., None])[:, 0, 0]
+    with np.errstate(invalid="ignore"):
+        sigma = np.where(a < 0, np.sqrt(-0.5 / np.where(a < 0, a, -1.0)), np.nan)
+    half = len(x) // 2
+    n = len(sigma)
+    if n > 2 * half:
         sigma[:half], sigma[n - half :] = sigma[half], sigma[n - half - 1]
     return sigma
 

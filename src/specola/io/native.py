@@ -6,6 +6,7 @@ import gzip
 import json
 from pathlib import Path
 
+from astropy.io import fits
 from astropy.table import Table
 
 from ..spectrum import Spectrum
@@ -18,7 +19,7 @@ __all__ = ["read_specola"]
 
 def _identify(path: Path) -> bool:
     if is_fits(path):
-        with open_fits(path) as hdul:
+        with fits.open(path, memmap=False) as hdul:
             return len(hdul) > 1 and hdul[1].name == "SPECTRUM" and "SPECOLA" in hdul[1].header
     head = head_bytes(path, 4096).decode("utf-8", errors="replace")
     return head.startswith("# %ECSV") and "specola_version" in head

@@ -64,11 +64,16 @@ def formats() -> dict[str, str]:
     return {name: r.description for name, r in _READERS.items()}
 
 
-def identify_format(path: str | Path) -> list[str]:
-    """Names of the registered formats that claim ``path`` (never raises for a bad file)."""
+def identify_format(path: str | Path, first: bool = False) -> list[str]:
+    """Names of the registered formats that claim ``path`` (never raises for a bad file).
+
+    Specific formats come before generic (fallback) ones; ``first=True`` stops at the first match.
+    """
     path = Path(path)
-    hits = []
+    hits: list[str] = []
     for reader in sorted(_READERS.values(), key=lambda r: r.fallback):
+        if first and hits:
+            break
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # sniffing is silent; reading reports problems
@@ -88,7 +93,7 @@ def _dispatch(path: str | Path, format: str | None, **kwargs: Any) -> Any:
     if path.stat().st_size == 0:
         raise FileFormatError(f"{path}: file is empty")
     if format is None:
-        hits = identify_format(path)
+        hits = identify_format(path, first=True)
         if not hits:
             raise FileFormatError(f"{path}: format not recognised; pass format= one of {', '.join(_READERS)}")
         format = hits[0]

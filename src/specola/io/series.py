@@ -164,7 +164,7 @@ def read_series_hdf5(path: Path) -> SpectrumSeries:
 def _identify_fits(path: Path) -> bool:
     if not is_fits(path):
         return False
-    with open_fits(path) as hdul:
+    with fits.open(path, memmap=False) as hdul:
         return hdul[0].header.get("SPFORMAT") == FORMAT_TAG
 
 
