@@ -9,6 +9,7 @@ on the wavelengths of a companion ``wave_<INSTRUMENT>.csv`` (one column
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +102,10 @@ def load_btsettl(paths: list[Path], wave_file: str | Path | None = None, **_: An
     table = next(p for p in paths if p.suffix.lower() in (".h5", ".hdf5"))
     wave_path = _wave_file(table, paths, wave_file)
     wave = _read_wave(wave_path)
-    frame = pd.read_hdf(table, key="models")
+    with warnings.catch_warnings():
+        # The flux arrays are pickled by numpy < 2, whose unpickling names numpy.core: harmless here.
+        warnings.filterwarnings("ignore", message="numpy.core.numeric is deprecated", category=DeprecationWarning)
+        frame = pd.read_hdf(table, key="models")
     need = {"teff", "logg", "flux"}
     if not need <= set(frame.columns):
         raise FileFormatError(f"{table}: table lacks columns {sorted(need - set(frame.columns))}")
