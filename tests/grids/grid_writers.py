@@ -39,7 +39,11 @@ def write_phoenix(folder: Path, nodes: list[tuple[float, float, float, float]], 
     hdu.writeto(folder / WAVE_FILE, overwrite=True)
     paths = []
     for teff, logg, mh, alpha in nodes:
-        sub = folder / ("Z-0.0" if mh == 0 else f"Z{mh:+.1f}") if alpha == 0 else folder / f"Z{mh:+.1f}.Alpha={alpha:+.2f}"
+        sub = (
+            folder / ("Z-0.0" if mh == 0 else f"Z{mh:+.1f}")
+            if alpha == 0
+            else folder / f"Z{mh:+.1f}.Alpha={alpha:+.2f}"
+        )
         sub.mkdir(exist_ok=True)
         flux = planck_surface_flux(wave * 1e-8, teff) * (1 + 0.01 * logg)
         primary = fits.PrimaryHDU(flux.astype(np.float32))

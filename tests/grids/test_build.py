@@ -85,8 +85,9 @@ def test_streamed_phoenix_build_equals_in_memory_and_conserves_flux(phoenix_tree
 
 
 def test_ranges_select_and_regrid(phoenix_tree):
-    built = build_grid(phoenix_tree / "Z-0.0", 1000.0, (5000.0, 6000.0), ranges={"Teff": (5700, 5800, 50)},
-                       progress=False)
+    built = build_grid(
+        phoenix_tree / "Z-0.0", 1000.0, (5000.0, 6000.0), ranges={"Teff": (5700, 5800, 50)}, progress=False
+    )
     assert built.axes["Teff"].tolist() == [5700.0, 5750.0, 5800.0] and built.meta["interpolated_axes"] == ["Teff"]
     np.testing.assert_allclose(built.flux[1], 0.5 * (built.flux[0] + built.flux[2]), rtol=1e-6)
     kept = build_grid(phoenix_tree / "Z-0.0", 1000.0, (5000.0, 6000.0), ranges={"logg": (4.5, 4.5)}, progress=False)
@@ -99,9 +100,19 @@ def test_ranges_select_and_regrid(phoenix_tree):
 
 def test_cli_build_and_info(tmp_path, data_dir, capsys):
     out = tmp_path / "ck.h5"
-    args = ["-q", "grid", "build", "--source", str(data_dir / "ck04models" / "ckp00"), "-o", str(out),
-            "-params.teff=[4000,5000]", "-params.logg=[4.0,5.0]", "-wavelength.range=[0.5,0.9]",
-            "-wavelength.resolution=100"]
+    args = [
+        "-q",
+        "grid",
+        "build",
+        "--source",
+        str(data_dir / "ck04models" / "ckp00"),
+        "-o",
+        str(out),
+        "-params.teff=[4000,5000]",
+        "-params.logg=[4.0,5.0]",
+        "-wavelength.range=[0.5,0.9]",
+        "-wavelength.resolution=100",
+    ]
     assert main(args) == 0
     grid = load_grid(out)
     assert grid.axes["Teff"].tolist() == [4000, 4250, 4500, 4750, 5000] and grid.meta["resolution"] == 100

@@ -23,7 +23,11 @@ def trappist():
 
 def linear_grid(missing=()):
     """A 3-axis grid whose flux is linear in the parameters, so interpolation is exact."""
-    axes = {"Teff": np.array([3000.0, 3500, 4200]), "logg": np.array([4.0, 4.5, 5.0, 5.5]), "[M/H]": np.array([-0.5, 0])}
+    axes = {
+        "Teff": np.array([3000.0, 3500, 4200]),
+        "logg": np.array([4.0, 4.5, 5.0, 5.5]),
+        "[M/H]": np.array([-0.5, 0]),
+    }
     wave = np.linspace(1, 2, 11)
     lo, hi = wave[:-1], wave[1:]
     t, g, m = np.meshgrid(*axes.values(), indexing="ij")
@@ -87,7 +91,7 @@ def test_from_models_rejects_duplicates_and_bad_flux():
     wave = np.linspace(1, 2, 5)
     with pytest.raises(GridError, match="duplicated"):
         StellarGrid.from_models({"Teff": [3000, 3000]}, wave, np.ones((2, 5)), source="x.h5")
-    with pytest.raises(GridError, match="x.h5: .*negative"):
+    with pytest.raises(GridError, match=r"x\.h5: .*negative"):
         StellarGrid.from_models({"Teff": [3000]}, wave, -np.ones((1, 5)), source="x.h5")
     with pytest.raises(GridError, match="NaN"):
         StellarGrid.from_models({"Teff": [3000]}, wave, np.full((1, 5), np.nan))
@@ -133,7 +137,9 @@ def test_bin_to_matches_brute_force_integration(bundled, trappist):
 def test_bin_to_with_partial_pixels_and_resolution(bundled):
     edges = np.array([1.0, 1.0031, 1.2, 1.2001, 3.3]) * u.um  # partial-pixel overlaps, tiny and wide bins
     binned = bundled.bin_to((edges[:-1], edges[1:]))
-    expected = brute_force_bin(bundled.low, bundled.high, bundled.flux[3, 2].astype(float), edges[:-1].value, edges[1:].value)
+    expected = brute_force_bin(
+        bundled.low, bundled.high, bundled.flux[3, 2].astype(float), edges[:-1].value, edges[1:].value
+    )
     np.testing.assert_allclose(binned.flux[3, 2], expected, rtol=1e-10)
     smooth = bundled.bin_to((edges[:-1], edges[1:]), resolution=50.0)
     # convolution conserves flux: a wide bin changes little, the tiny bin changes a lot

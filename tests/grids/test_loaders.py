@@ -92,7 +92,7 @@ def test_unknown_layout_names_the_file(tmp_path):
     junk = tmp_path / "notes.dat"
     junk.write_text("1 2 3\n")
     assert identify_grid(junk) == []
-    with pytest.raises(FileFormatError, match="notes.dat: unknown grid file layout"):
+    with pytest.raises(FileFormatError, match=r"notes\.dat: unknown grid file layout"):
         load_grid(junk)
     with pytest.raises(FileFormatError, match="no such file"):
         load_grid(tmp_path / "absent.h5")
@@ -132,7 +132,7 @@ def test_duplicated_nodes_name_both_files(tmp_path, data_dir):
 def test_bosz2024_missing_wave_file_says_what_to_pass(tmp_path, data_dir):
     name = "bosz2024_mp_t4750_g+4.5_m+0.00_a+0.00_c+0.00_v2_r5000_resam.txt.gz"
     shutil.copy(data_dir / "bosz2024" / name, tmp_path)
-    with pytest.raises(FileFormatError, match="bosz2024_wave_r5000.txt not found .* pass wave_file="):
+    with pytest.raises(FileFormatError, match=r"bosz2024_wave_r5000\.txt not found .* pass wave_file="):
         load_grid(tmp_path / name)
     grid = load_grid(tmp_path / name, wave_file=data_dir / "bosz2024" / "bosz2024_wave_r5000.txt.gz")
     assert grid.present.all()

@@ -191,7 +191,9 @@ def describe(grid: StellarGrid, path: str | Path | None = None) -> str:
     )
     resolution = grid.meta.get("resolution")
     lines.append(f"  resolving power R: {resolution:g}" if resolution else "  resolving power R: not recorded")
-    lines.append(f"  flux: {grid.flux_unit} (surface flux), {grid.flux.dtype}, {grid.flux.nbytes / 2**20:.1f} MiB in memory")
+    lines.append(
+        f"  flux: {grid.flux_unit} (surface flux), {grid.flux.dtype}, {grid.flux.nbytes / 2**20:.1f} MiB in memory"
+    )
     if path is not None and Path(path).is_file():
         lines.append(f"  file size: {Path(path).stat().st_size / 2**20:.2f} MiB")
     return "\n".join(lines)

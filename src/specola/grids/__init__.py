@@ -5,17 +5,20 @@
 wavelength grid; :meth:`StellarGrid.bin_to` pre-bins a grid onto observed pixels.
 """
 
-from .cache import load_cache, save_grid  # registers the "specola" loader first
-
-from . import btsettl, bosz, kurucz, peer_hdf5, phoenix, sphinx  # noqa: F401, I001  (each registers its loader)
+from .cache import load_cache, save_grid  # noqa: I001  (the cache registers first: it is sniffed first)
+from . import bosz, btsettl, kurucz, peer_hdf5, phoenix, sphinx  # noqa: F401  (each registers its loader)
+from .accuracy import leave_one_out
+from .build import build_grid
 from .core import AXIS_NAMES, StellarGrid
 from .registry import grid_formats, identify_grid, load_grid, register_loader
 
 __all__ = [
     "AXIS_NAMES",
     "StellarGrid",
+    "build_grid",
     "grid_formats",
     "identify_grid",
+    "leave_one_out",
     "load_cache",
     "load_grid",
     "register_loader",

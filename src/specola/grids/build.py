@@ -192,7 +192,9 @@ def _axis_name(key: str, names: Sequence[str]) -> str:
 
 def _bracket(values: np.ndarray, lo: float, hi: float, name: str) -> tuple[float, float]:
     if lo > hi or lo < values[0] or hi > values[-1]:
-        raise GridError(f"{name} range [{lo:g}, {hi:g}] is not inside the source grid ({values[0]:g} to {values[-1]:g})")
+        raise GridError(
+            f"{name} range [{lo:g}, {hi:g}] is not inside the source grid ({values[0]:g} to {values[-1]:g})"
+        )
     return float(values[values <= lo][-1]), float(values[values >= hi][0])
 
 
@@ -246,10 +248,14 @@ def _convolve_grid(
     batch: int = 16,
 ) -> StellarGrid:
     """Convolve every present model of an in-memory grid (in batches, with a progress bar)."""
-    conv = LogLambdaConvolver(_range_in(wave_range, grid.wave_unit), resolution, sampling, oversample, initial_resolution)
+    conv = LogLambdaConvolver(
+        _range_in(wave_range, grid.wave_unit), resolution, sampling, oversample, initial_resolution
+    )
     present = np.argwhere(grid.present)
     flux = np.full((*grid.present.shape, conv.low.size), np.nan, np.float32)
-    with tqdm(total=len(present), desc="convolving", unit="model", disable=None if progress is None else not progress) as bar:
+    with tqdm(
+        total=len(present), desc="convolving", unit="model", disable=None if progress is None else not progress
+    ) as bar:
         for start in range(0, len(present), batch):
             nodes = tuple(present[start : start + batch].T)
             flux[nodes] = conv(grid.low, grid.high, grid.flux[nodes])

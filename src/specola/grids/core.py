@@ -268,7 +268,9 @@ class StellarGrid:
             s = (y - ay[j]) / (ay[j + 1] - ay[j])
             k = i * len(ay) + j
             k1 = k + len(ay)
-            return np.dot(((1 - t) * (1 - s), (1 - t) * s), rows[k : k + 2]) + np.dot((t * (1 - s), t * s), rows[k1 : k1 + 2])
+            return np.dot(((1 - t) * (1 - s), (1 - t) * s), rows[k : k + 2]) + np.dot(
+                (t * (1 - s), t * s), rows[k1 : k1 + 2]
+            )
         index, weight = [0], [1.0]
         for x, axis, stride in zip(params, axes, self._strides, strict=True):
             if not axis[0] <= x <= axis[-1]:

@@ -20,7 +20,7 @@ import astropy.units as u
 import h5py
 import numpy as np
 
-from ..errors import FileFormatError, GridError
+from ..errors import GridError
 from ._common import check_flux
 from .cache import FORMAT as CACHE_FORMAT
 from .core import StellarGrid

@@ -50,7 +50,7 @@ def model_file_name(teff: float, logg: float, mh: float = 0.0, alpha: float = 0.
     """
     z = "-0.0" if mh == 0 else f"{mh:+.1f}"
     a = "" if alpha == 0 else f".Alpha={alpha:+.2f}"
-    return f"lte{int(round(teff)):05d}-{logg:.2f}{z}{a}.PHOENIX-ACES-AGSS-COND-2011-HiRes.fits"
+    return f"lte{round(teff):05d}-{logg:.2f}{z}{a}.PHOENIX-ACES-AGSS-COND-2011-HiRes.fits"
 
 
 def identify(paths: list[Path]) -> bool:
@@ -158,4 +158,6 @@ def load_phoenix(paths: list[Path], wave_file: str | Path | None = None, **optio
     return grid_from_files(models, read_phoenix, u.AA, FLUX_UNIT, meta, **options)
 
 
-register_loader("phoenix", identify, load_phoenix, "PHOENIX ACES AGSS COND 2011 HiRes FITS + WAVE file", scan_phoenix, read_phoenix)
+register_loader(
+    "phoenix", identify, load_phoenix, "PHOENIX ACES AGSS COND 2011 HiRes FITS + WAVE file", scan_phoenix, read_phoenix
+)
