@@ -51,7 +51,8 @@ def edges_from_centres(centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, copy=True)
+    """A read-only copy of an array or Quantity."""
+    a = a.copy() if isinstance(a, np.ndarray) else np.array(a)
     a.flags.writeable = False
     return a
 
@@ -144,7 +145,7 @@ class Spectrum:
         for e in (error, error_low, error_high):
             if e is not None:
                 mask = mask | ~np.isfinite(e.value) | (e.value < 0)
-        ro = lambda q: None if q is None else u.Quantity(_readonly(q.value), q.unit)
+        ro = lambda q: None if q is None else _readonly(q)
         for name, value in [
             ("low", low),
             ("high", high),
