@@ -1,4 +1,4 @@
-"""The docs example runs and makes its figure; the benchmark meets its targets (with slack for busy CI machines)."""
+"""The docs example makes its figure (in-process, on this checkout's code); the benchmark meets its targets."""
 
 import runpy
 import sys
@@ -8,8 +8,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_docs_example_runs_and_writes_the_figure(tmp_path, capsys):
-    module = runpy.run_path(str(ROOT / "examples" / "grids_trappist1.py"))
-    out = module["main"](tmp_path / "grids_trappist1.png")
+    module = runpy.run_path(str(ROOT / "docs" / "examples" / "grids_trappist1.py"))
+    out = module["main"](tmp_path)
     assert out.stat().st_size > 20_000
     text = capsys.readouterr().out
     assert "pre-binned 32 models" in text and "Teff 2566 K, logg 5.2: chi2" in text

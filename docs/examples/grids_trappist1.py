@@ -1,6 +1,6 @@
 """Pre-bin the bundled BT-Settl grid onto the TRAPPIST-1 NIRSpec/PRISM pixels and compare models with the data.
 
-Run: ``python examples/grids_trappist1.py [OUTPUT.png]`` (default: docs/figures/grids_trappist1.png).
+Makes docs/figures/grids_trappist1.png (or writes it into the folder given as first argument).
 """
 
 import sys
@@ -16,7 +16,7 @@ from specola.io import read
 from specola.plotting import figure, plot_spectrum
 
 
-def main(output: Path) -> Path:
+def main(folder: Path) -> Path:
     grid = load_grid(data_path("grids", "btsettl08_prism_trappist1.h5"))  # any supported format works here
     spectrum = read(data_path("spectra", "trappist1_nirspec_prism_outoftransit.csv"))
     print(grid)
@@ -46,7 +46,8 @@ def main(output: Path) -> Path:
     bottom.set_xlabel(f"wavelength [{spectrum.wave_unit.to_string()}]")
     bottom.set_ylabel("residual / sigma")
     bottom.set_xlim(0.5, 5.6)
-    output.parent.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    output = folder / "grids_trappist1.png"
     fig.savefig(output)
     print(f"wrote {output}")
     assert binned.wave_unit == u.um
@@ -54,8 +55,4 @@ def main(output: Path) -> Path:
 
 
 if __name__ == "__main__":
-    main(
-        Path(sys.argv[1])
-        if len(sys.argv) > 1
-        else Path(__file__).parents[1] / "docs" / "figures" / "grids_trappist1.png"
-    )
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parents[1] / "figures")
