@@ -90,7 +90,9 @@ def test_ranges_select_and_regrid(phoenix_tree):
     )
     assert built.axes["Teff"].tolist() == [5700.0, 5750.0, 5800.0] and built.meta["interpolated_axes"] == ["Teff"]
     np.testing.assert_allclose(built.flux[1], 0.5 * (built.flux[0] + built.flux[2]), rtol=1e-6)
-    kept = build_grid(phoenix_tree / "Z-0.0", 1000.0, (5000.0, 6000.0), ranges={"logg": (4.5, 4.5)}, progress=False)
+    kept = build_grid(
+        phoenix_tree / "Z-0.0", 1000.0, (5000.0, 6000.0), ranges={"logg": (4.5, 4.5), "mh": (0, 0)}, progress=False
+    )
     assert kept.axes["logg"].tolist() == [4.5] and "interpolated_axes" not in kept.meta
     with pytest.raises(GridError, match=r"Teff range \[5000, 5800\] is not inside"):
         build_grid(phoenix_tree / "Z-0.0", 1000.0, (5000.0, 6000.0), ranges={"teff": (5000, 5800)})

@@ -343,6 +343,8 @@ def build_grid(
         grid = _convolve_grid(grid, resolution, wave_range, sampling, initial_resolution, oversample, progress)
     targets = {}
     for key, spec in wanted.items():
+        if _ALIASES.get(key.lower(), key) not in grid.names and key not in grid.names:
+            continue  # a single value in the source: it is in meta, not an axis
         name = _axis_name(key, grid.names)
         if len(spec) > 2 and spec[2]:
             lo, hi, step = (float(x) for x in spec[:3])
