@@ -1,5 +1,6 @@
 """Every script in docs/examples runs and writes the figures its guide shows."""
 
+import os
 import re
 import subprocess
 import sys
@@ -24,7 +25,12 @@ def figures_shown_for(script: Path) -> set[str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("script", EXAMPLES, ids=[s.stem for s in EXAMPLES])
 def test_example_runs_and_makes_its_figures(script, tmp_path):
-    done = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=900)
+    # run this checkout's code (not whatever specola is installed): put its src/ first on the path
+    src = str(DOCS.parent / "src")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=900, env=env
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     made = {p.name for p in tmp_path.glob("*.png")}
     expected = figures_shown_for(script)
