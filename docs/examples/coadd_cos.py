@@ -4,7 +4,6 @@ Run: ``PYTHONPATH=src python docs/examples/coadd_cos.py [OUTDIR]`` (default: ./c
 """
 
 import sys
-from pathlib import Path
 
 import numpy as np
 

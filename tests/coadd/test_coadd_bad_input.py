@@ -39,9 +39,9 @@ def _edit(path, out, primary=None, sci=None, flux=None, dq=None):
 
 
 def test_empty_directory(tmp_path):
-    with pytest.raises(FileFormatError, match="no \\*_x1d.fits"):
+    with pytest.raises(FileFormatError, match=r"no \*_x1d.fits"):
         run_hasp(tmp_path)
-    with pytest.raises(FileFormatError, match="no \\*_x1d.fits"):
+    with pytest.raises(FileFormatError, match=r"no \*_x1d.fits"):
         read_inputs(CoaddConfig(input=InputSection(indir=str(tmp_path))))
     assert main(["coadd", "-i", str(tmp_path), "-o", str(tmp_path / "out")]) == 2
 
@@ -65,7 +65,7 @@ def test_mixed_targets(tmp_path):
     _copy_cos(tmp_path)
     stis = Path(__file__).parents[1] / "data" / "coadd" / "stis" / "o3zx02070_x1d.fits.gz"
     shutil.copy(stis, tmp_path / stis.name)
-    with pytest.raises(SpecolaError, match="2 targets .*-n TARGET"):
+    with pytest.raises(SpecolaError, match=r"2 targets .*-n TARGET"):
         read_inputs(CoaddConfig(input=InputSection(indir=str(tmp_path))))
     spectra, _ = read_inputs(CoaddConfig(input=InputSection(indir=str(tmp_path), target="BD+28D4211")))
     assert {s.meta["target"] for s in spectra} == {"BD+28D4211"}

@@ -267,4 +267,3 @@ def run(config: CoaddConfig, outdir: str | Path | None = None, overwrite: bool =
         target = str(result.spectrum.meta.get("target") or "coadd").lower().replace(" ", "_")
         result.write(folder, name=f"specola_{target}")
     return result
-

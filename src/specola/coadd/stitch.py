@@ -10,6 +10,7 @@ to agree with its already-stitched neighbour in the overlap (median ratio).
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Sequence
 
@@ -30,7 +31,7 @@ def _merged_bins(products: Sequence[Spectrum]) -> tuple[np.ndarray, np.ndarray]:
     widths = [np.median(p.width.value[p.good] / p.wavelength.value[p.good]) for p in products]
     low, high = [], []
     last = -np.inf
-    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+    for a, b in itertools.pairwise(cuts):
         covering = [i for i, (lo, hi) in enumerate(ranges) if lo <= a and hi >= b]
         if not covering:
             continue
@@ -99,7 +100,9 @@ def stitch(products: Sequence[Spectrum], scale_overlap: bool = False) -> tuple[S
         sw2v += w * w * np.where(ok, var, 0.0)
         for key, acc in (("n_exposures", n_exp), ("eff_exptime", eff)):
             if key in p.meta:
-                vals = rebin_arrays(p.low.value, p.high.value, np.asarray(p.meta[key], float), None, p.good, low, high)[0]
+                vals = rebin_arrays(p.low.value, p.high.value, np.asarray(p.meta[key], float), None, p.good, low, high)[
+                    0
+                ]
                 acc += np.where(ok, np.nan_to_num(vals), 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         flux = np.where(sw > 0, swf / sw, 0.0)
