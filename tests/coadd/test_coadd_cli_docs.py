@@ -1,8 +1,5 @@
-import runpy
-import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 from astropy.io import fits
 
@@ -37,13 +34,3 @@ def test_demo_compares_both_methods_with_x1dsum(tmp_path):
     assert set(stats) == {"specola resample", "HASP mode"}
     # both agree with CALCOS's own combination well within the errors; resampling more closely
     assert stats["specola resample"] < stats["HASP mode"] < 0.5
-
-
-@pytest.mark.slow
-def test_docs_example_runs(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(sys, "argv", ["coadd_cos.py", str(tmp_path / "ex")])
-    runpy.run_path(str(ROOT / "docs" / "examples" / "coadd_cos.py"), run_name="__main__")
-    for name in ("coadd_inputs.png", "coadd_vs_x1dsum.png", "coadd_snr_gain.png", "cos_resample.fits"):
-        assert (tmp_path / "ex" / name).exists()
-    assert "scale factors" in capsys.readouterr().out
-    assert np.isfinite(fits.getdata(tmp_path / "ex" / "cos_resample.fits", 1)["FLUX"][0]).all()

@@ -13,7 +13,7 @@ DATA = Path(__file__).parents[1] / "data" / "coadd"
 def test_cos_x1d_segments_dq_and_counts():
     path = data_path("coadd", "cos_g140l", "ldfd01vnq_x1d.fits.gz")
     spectra = read_all(path)
-    assert identify_format(path) == ["hst_x1d"]
+    assert identify_format(path)[0] == "hst_x1d"
     assert [s.meta["segment"] for s in spectra] == ["FUVA"]
     s = spectra[0]
     raw = fits.getdata(path, 1)[0]
