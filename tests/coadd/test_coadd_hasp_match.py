@@ -59,3 +59,14 @@ def test_product_values_match_reference(products, name):
                 assert list(prov[col]) == list(rprov[col]), col
             else:
                 np.testing.assert_allclose(prov[col], rprov[col], rtol=1e-12, err_msg=col)
+
+
+def test_cross_program_products(cos_dir, tmp_path):
+    result = run_hasp(cos_dir, cross_program=True, target_name="SWIFTJ1357")
+    assert sorted(result.products) == ["hst_cos_swiftj1357_cg140l_lp03_cspec.fits", "hst_swiftj1357_aspec.fits"]
+    paths = result.write(tmp_path)
+    with fits.open(paths[0]) as h:
+        assert h[0].header["HLSP_LVL"] == 5 and h[0].header["LIFE_ADJ"] == 3
+    visit = run_hasp(cos_dir).products["hst_14933_cos_swiftj1357d2-0933_cg140l_ldfd01_cspec.fits"][0]
+    single = result.products["hst_cos_swiftj1357_cg140l_lp03_cspec.fits"][0]
+    np.testing.assert_array_equal(single.output_flux, visit.output_flux)

@@ -111,11 +111,14 @@ def _write_product(prod: HaspProduct, path: Path, level: int, filename: str | No
         ("SNR", prod.signal_to_noise, None),
         ("EFF_EXPTIME", prod.output_exptime, "s"),
     )
-    cols = [
-        fits.Column(name=name, format=n + "E", unit=unit, array=np.asarray(values[sl], ">f4")[None, :])
-        for name, values, unit in columns
-    ]
-    sci = fits.BinTableHDU.from_columns(cols, header=hdr1)
+    # a big-endian record array takes astropy's fast write path (native order swaps element by element)
+    rec = np.zeros(1, dtype=[(name, ">f4", (int(n),)) for name, _, _ in columns])
+    for name, values, _ in columns:
+        rec[name][0] = values[sl]
+    sci = fits.BinTableHDU(data=rec, header=hdr1)
+    for name, _, unit in columns:
+        if unit is not None:
+            sci.columns.change_attrib(name, "unit", unit)
 
     h0 = fits.Header()
     h0["EXTEND"] = (True, "FITS file may contain extensions")
