@@ -21,7 +21,7 @@ import astropy.units as u
 import numpy as np
 
 from .errors import SpectrumError
-from .resample import convolution_matrix, rebin_arrays
+from .resample import bind_resolution, convolution_matrix, rebin_arrays
 
 __all__ = ["Spectrum", "SpectrumSeries", "edges_from_centres"]
 
@@ -484,9 +484,8 @@ class Spectrum:
         ----------
         resolution : float, ndarray or callable
             Target R = lambda / FWHM: a constant, one value per pixel, or a
-            function of wavelength (plain numbers in this spectrum's wavelength
-            unit, or a Quantity for curves with ``takes_quantity = True`` such
-            as :mod:`specola.instruments`).
+            function of a wavelength Quantity (e.g. a :mod:`specola.instruments`
+            curve).
         initial_resolution : float, ndarray or callable, optional
             R the spectrum already has; the kernel is the quadrature difference.
 
@@ -495,15 +494,14 @@ class Spectrum:
         Spectrum
             Masked pixels are excluded from the convolution (and stay masked).
         """
-        unit = self.wave_unit
-        # curves flagged ``takes_quantity`` (specola.instruments) get the centres as a Quantity
-        bind = lambda r: (lambda w: r(w * unit)) if getattr(r, "takes_quantity", False) else r
         matrix = convolution_matrix(
             self.low.value,
             self.high.value,
-            bind(resolution),
+            bind_resolution(resolution, self.wave_unit),
             valid=self.good,
-            initial_resolution=None if initial_resolution is None else bind(initial_resolution),
+            initial_resolution=None
+            if initial_resolution is None
+            else bind_resolution(initial_resolution, self.wave_unit),
         )
         flux = matrix @ np.where(self.good, self.flux.value, 0.0)
         conv_err = lambda e: (

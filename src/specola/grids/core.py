@@ -23,7 +23,7 @@ import astropy.units as u
 import numpy as np
 
 from ..errors import GridError
-from ..resample import convolution_matrix, overlap_matrix
+from ..resample import bind_resolution, convolution_matrix, overlap_matrix
 from ..spectrum import Spectrum, edges_from_centres
 
 __all__ = ["AXIS_NAMES", "StellarGrid"]
@@ -378,7 +378,7 @@ class StellarGrid:
             The data whose pixel edges to use (all pixels, masked ones too).
         resolution : float, ndarray or callable, optional
             Instrumental resolving power R(lambda) to convolve the models to
-            first (callable of wavelength in the grid's ``wave_unit``).
+            first (a callable takes a wavelength Quantity, e.g. a specola.instruments curve).
 
         Returns
         -------
@@ -405,7 +405,7 @@ class StellarGrid:
         overlap = overlap_matrix(self.low, self.high, low, high)
         weights = overlap.multiply(1.0 / (high - low)[:, None]).tocsr()
         if resolution is not None:
-            weights = weights @ convolution_matrix(self.low, self.high, resolution)
+            weights = weights @ convolution_matrix(self.low, self.high, bind_resolution(resolution, self.wave_unit))
         cube = self.flux.reshape(-1, self.low.size)
         binned = np.ascontiguousarray((weights @ cube.T).T, dtype=np.float64)
         meta = dict(self.meta, binned_to=len(low))

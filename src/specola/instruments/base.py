@@ -28,8 +28,6 @@ class Resolution:
     Subclasses implement ``_evaluate(values)`` with wavelengths in ``self.unit``.
     """
 
-    #: Tells :meth:`Spectrum.convolve_to_resolution` to pass wavelengths as a Quantity.
-    takes_quantity = True
     unit: u.UnitBase = u.um
 
     def _evaluate(self, wavelength: np.ndarray) -> np.ndarray:
