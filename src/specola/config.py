@@ -100,7 +100,7 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         if args:
             if len(args) != len(value):
                 raise ConfigError(f"{key}: expected a list of {len(args)} values, got {value!r}")
-            return tuple(_coerce(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(value, args, strict=True)))
+            return tuple(_coerce(v, a, f"{key}[{i}]") for i, (a, v) in enumerate(zip(args, value, strict=True)))
         return tuple(value)
     if tp is bool:
         if isinstance(value, bool):

@@ -19,6 +19,7 @@ output pixels that share an input pixel are correlated).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -26,7 +27,7 @@ from scipy.special import ndtr
 
 from .errors import SpectrumError
 
-__all__ = ["convolution_matrix", "fwhm_to_sigma", "overlap_matrix", "rebin_arrays"]
+__all__ = ["bind_resolution", "convolution_matrix", "fwhm_to_sigma", "overlap_matrix", "rebin_arrays"]
 
 #: Ratio of a Gaussian's FWHM to its standard deviation, 2 sqrt(2 ln 2).
 FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
@@ -142,6 +143,18 @@ def rebin_arrays(
         moved = np.moveaxis(variance, -1, 0)
         variance_out = (weights2 @ moved).T * norm**2 if variance.ndim > 1 else (weights2 @ variance) * norm**2
     return flux_out, variance_out, covered / width
+
+
+def bind_resolution(resolution: Any, unit: Any) -> Any:
+    """Adapt a public resolution argument to :func:`convolution_matrix`'s plain numbers.
+
+    Public APIs take R as a number, an array, or a callable of a wavelength
+    *Quantity* (e.g. a :mod:`specola.instruments` curve); inside, wavelengths
+    are plain numbers in ``unit``.
+    """
+    if callable(resolution):
+        return lambda w: np.asarray(resolution(w * unit), float)
+    return resolution
 
 
 def convolution_matrix(

@@ -21,7 +21,7 @@ import astropy.units as u
 import numpy as np
 
 from .errors import SpectrumError
-from .resample import convolution_matrix, rebin_arrays
+from .resample import bind_resolution, convolution_matrix, rebin_arrays
 
 __all__ = ["Spectrum", "SpectrumSeries", "edges_from_centres"]
 
@@ -51,7 +51,8 @@ def edges_from_centres(centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, copy=True)
+    """A read-only copy of an array or Quantity."""
+    a = a.copy() if isinstance(a, np.ndarray) else np.array(a)
     a.flags.writeable = False
     return a
 
@@ -144,7 +145,7 @@ class Spectrum:
         for e in (error, error_low, error_high):
             if e is not None:
                 mask = mask | ~np.isfinite(e.value) | (e.value < 0)
-        ro = lambda q: None if q is None else u.Quantity(_readonly(q.value), q.unit)
+        ro = lambda q: None if q is None else _readonly(q)
         for name, value in [
             ("low", low),
             ("high", high),
@@ -483,7 +484,8 @@ class Spectrum:
         ----------
         resolution : float, ndarray or callable
             Target R = lambda / FWHM: a constant, one value per pixel, or a
-            function of wavelength (in this spectrum's wavelength unit).
+            function of a wavelength Quantity (e.g. a :mod:`specola.instruments`
+            curve).
         initial_resolution : float, ndarray or callable, optional
             R the spectrum already has; the kernel is the quadrature difference.
 
@@ -493,7 +495,13 @@ class Spectrum:
             Masked pixels are excluded from the convolution (and stay masked).
         """
         matrix = convolution_matrix(
-            self.low.value, self.high.value, resolution, valid=self.good, initial_resolution=initial_resolution
+            self.low.value,
+            self.high.value,
+            bind_resolution(resolution, self.wave_unit),
+            valid=self.good,
+            initial_resolution=None
+            if initial_resolution is None
+            else bind_resolution(initial_resolution, self.wave_unit),
         )
         flux = matrix @ np.where(self.good, self.flux.value, 0.0)
         conv_err = lambda e: (
@@ -533,21 +541,30 @@ class Spectrum:
 
     @classmethod
     def from_specutils(cls, spectrum) -> Spectrum:
-        """Build from a :class:`specutils.Spectrum` (edges from ``meta`` when present, else from centres)."""
+        """Build from a :class:`specutils.Spectrum` (edges from ``meta`` when present, else from centres).
+
+        A length spectral axis keeps its unit; a frequency or energy axis becomes
+        micron, and pixels are put in increasing wavelength order.
+        """
+        from astropy.nddata import StdDevUncertainty
+
         meta = dict(spectrum.meta)
         low, high = meta.pop("specola_low", None), meta.pop("specola_high", None)
         err_lo, err_hi = meta.pop("specola_error_low", None), meta.pop("specola_error_high", None)
+        order = slice(None)
         if low is None:
-            axis = spectrum.spectral_axis.to(u.um, u.spectral())
-            lo, hi = edges_from_centres(axis.value)
+            axis = u.Quantity(spectrum.spectral_axis)
+            if not axis.unit.is_equivalent(u.m):
+                axis = axis.to(u.um, u.spectral())
+            if axis.size > 1 and axis[0] > axis[-1]:
+                order = slice(None, None, -1)
+            lo, hi = edges_from_centres(axis.value[order])
             low, high = lo * axis.unit, hi * axis.unit
         error = None
         if spectrum.uncertainty is not None:
-            error = spectrum.uncertainty.represent_as(
-                __import__("astropy.nddata", fromlist=["StdDevUncertainty"]).StdDevUncertainty
-            ).quantity.to(spectrum.flux.unit)
-        mask = None if spectrum.mask is None else np.asarray(spectrum.mask, bool)
-        return cls(low, high, spectrum.flux, error, mask, err_lo, err_hi, meta)
+            error = spectrum.uncertainty.represent_as(StdDevUncertainty).quantity.to(spectrum.flux.unit)[order]
+        mask = None if spectrum.mask is None else np.asarray(spectrum.mask, bool)[order]
+        return cls(low, high, spectrum.flux[order], error, mask, err_lo, err_hi, meta)
 
 
 @dataclass(frozen=True, eq=False)

@@ -56,5 +56,8 @@ def run(args: argparse.Namespace) -> int:
     result = stellar_demo(folder.path / "stellar", overwrite=args.overwrite, progress=not args.quiet)
     log.info("stellar retrieval: %s", result.extra["run_folder"])
     plot_bundled_spectra(folder)
+    from ..coadd import demo as coadd_demo
+
+    coadd_demo(folder)
     log.info("demo outputs in %s", folder.path)
     return 0

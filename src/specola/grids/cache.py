@@ -18,6 +18,7 @@ from .._version import __version__
 from ..errors import FileFormatError
 from ..runs import atomic_path
 from .core import StellarGrid
+from .registry import register_loader
 
 __all__ = ["FORMAT", "is_cache", "load_cache", "save_grid"]
 
@@ -90,3 +91,14 @@ def load_cache(path: str | Path) -> StellarGrid:
             f.attrs["flux_unit"],
             json.loads(f.attrs["meta"]),
         )
+
+
+def _identify(paths: list[Path]) -> bool:
+    return len(paths) == 1 and is_cache(paths[0])
+
+
+def _load(paths: list[Path], **_: object) -> StellarGrid:
+    return load_cache(paths[0])
+
+
+register_loader("specola", _identify, _load, "specola grid cache (HDF5 with axes, wavelengths, units, provenance)")

@@ -23,7 +23,7 @@ import astropy.units as u
 import numpy as np
 
 from ..errors import GridError
-from ..resample import convolution_matrix, overlap_matrix
+from ..resample import bind_resolution, convolution_matrix, overlap_matrix
 from ..spectrum import Spectrum, edges_from_centres
 
 __all__ = ["AXIS_NAMES", "StellarGrid"]
@@ -77,6 +77,7 @@ class StellarGrid:
         flux = np.asarray(self.flux)
         if flux.dtype != np.float32 and flux.dtype != np.float64:
             flux = flux.astype(np.float32)
+        flux = np.ascontiguousarray(flux)
         shape = tuple(v.size for v in axes.values())
         if flux.shape != (*shape, low.size) or high.shape != low.shape:
             raise GridError(f"flux must have shape {(*shape, low.size)} for these axes, got {flux.shape}")
@@ -90,6 +91,10 @@ class StellarGrid:
         object.__setattr__(self, "flux_unit", u.Unit(self.flux_unit))
         object.__setattr__(self, "meta", dict(self.meta))
         object.__setattr__(self, "_axes_list", [axes[k] for k in axes])
+        # Scalar fast path of ``at``: axes as Python floats and the cube as rows of a 2-D array.
+        object.__setattr__(self, "_axes_py", [[float(x) for x in a] for a in axes.values()])
+        object.__setattr__(self, "_rows", flux.reshape(-1, low.size))
+        object.__setattr__(self, "_strides", [int(np.prod(shape[k + 1 :])) for k in range(len(shape))])
 
     # ------------------------------------------------------------------ construction helpers
     @classmethod
@@ -248,24 +253,43 @@ class StellarGrid:
         ndarray
             Shape ``(n_wave,)``.
         """
-        # Scalar path: bisect on Python floats and views of the cube, no fancy indexing.
-        cube = self.flux
-        weights: list[tuple[int, float]] = []
-        for x, axis in zip(params, self._axes_list, strict=True):
-            n = axis.size
+        # Scalar path: bisect on Python floats, flat row indices, one small dot product.
+        axes = self._axes_py
+        if len(params) != len(axes):
+            raise GridError(f"give one value per grid axis {list(self.axes)}, got {len(params)}")
+        rows = self._rows
+        if len(axes) == 2 and len(axes[0]) > 1 and len(axes[1]) > 1:  # the common (Teff, logg) case
+            (x, y), (ax, ay) = params, axes
+            if not (ax[0] <= x <= ax[-1] and ay[0] <= y <= ay[-1]):
+                self._out_of_range(params)
+            i = min(bisect.bisect_right(ax, x) - 1, len(ax) - 2)
+            j = min(bisect.bisect_right(ay, y) - 1, len(ay) - 2)
+            t = (x - ax[i]) / (ax[i + 1] - ax[i])
+            s = (y - ay[j]) / (ay[j + 1] - ay[j])
+            k = i * len(ay) + j
+            k1 = k + len(ay)
+            return np.dot(((1 - t) * (1 - s), (1 - t) * s), rows[k : k + 2]) + np.dot(
+                (t * (1 - s), t * s), rows[k1 : k1 + 2]
+            )
+        index, weight = [0], [1.0]
+        for x, axis, stride in zip(params, axes, self._strides, strict=True):
             if not axis[0] <= x <= axis[-1]:
-                raise GridError(f"value {x:g} is outside the grid axis ({axis[0]:g} to {axis[-1]:g})")
-            if n == 1:
-                weights.append((0, 0.0))
+                self._out_of_range(params)
+            if len(axis) == 1:
                 continue
-            i = min(max(bisect.bisect_right(axis, x) - 1, 0), n - 2)
-            weights.append((i, (x - axis[i]) / (axis[i + 1] - axis[i])))
-        if len(weights) == 2:  # the common (Teff, logg) case, fully unrolled
-            (i, t), (j, s) = weights
-            a, b = cube[i], cube[min(i + 1, cube.shape[0] - 1)]
-            j1 = min(j + 1, cube.shape[1] - 1)
-            return (1 - t) * ((1 - s) * a[j] + s * a[j1]) + t * ((1 - s) * b[j] + s * b[j1])
-        return self.interpolate(np.asarray([params], float))[0]
+            i = min(bisect.bisect_right(axis, x) - 1, len(axis) - 2)
+            t = (x - axis[i]) / (axis[i + 1] - axis[i])
+            index = [k + i * stride for k in index] + [k + (i + 1) * stride for k in index]
+            weight = [w * (1 - t) for w in weight] + [w * t for w in weight]
+        return np.dot(weight, rows[index])
+
+    def _out_of_range(self, params: Sequence[float]) -> None:
+        for (name, axis), x in zip(self.axes.items(), params, strict=True):
+            if not axis[0] <= x <= axis[-1]:
+                raise GridError(
+                    f"{name} = {x:g} is outside the grid ({axis[0]:g} to {axis[-1]:g}); "
+                    f"narrow the prior on {name} or use a wider grid"
+                )
 
     def nearest(self, **params: float) -> tuple[dict[str, float], np.ndarray]:
         """The nearest existing node to a point (per-axis distance in units of the axis step).
@@ -324,6 +348,23 @@ class StellarGrid:
             axes, self.low[wsel], self.high[wsel], flux[..., wsel], self.wave_unit, self.flux_unit, self.meta
         )
 
+    def squeeze(self) -> StellarGrid:
+        """Drop axes with a single node, recording their values in ``meta``.
+
+        Returns
+        -------
+        StellarGrid
+            The same models; e.g. a grid at one [M/H] becomes a (Teff, logg) grid
+            with ``meta["[M/H]"]`` set.
+        """
+        keep = {k: a for k, a in self.axes.items() if a.size > 1}
+        fixed = {k: float(a[0]) for k, a in self.axes.items() if a.size == 1}
+        if not fixed:
+            return self
+        shape = (*(a.size for a in keep.values()), self.low.size)
+        meta = dict(self.meta, **fixed)
+        return StellarGrid(keep, self.low, self.high, self.flux.reshape(shape), self.wave_unit, self.flux_unit, meta)
+
     def bin_to(
         self,
         spectrum: Spectrum | tuple[u.Quantity, u.Quantity],
@@ -337,7 +378,7 @@ class StellarGrid:
             The data whose pixel edges to use (all pixels, masked ones too).
         resolution : float, ndarray or callable, optional
             Instrumental resolving power R(lambda) to convolve the models to
-            first (callable of wavelength in the grid's ``wave_unit``).
+            first (a callable takes a wavelength Quantity, e.g. a specola.instruments curve).
 
         Returns
         -------
@@ -364,9 +405,9 @@ class StellarGrid:
         overlap = overlap_matrix(self.low, self.high, low, high)
         weights = overlap.multiply(1.0 / (high - low)[:, None]).tocsr()
         if resolution is not None:
-            weights = weights @ convolution_matrix(self.low, self.high, resolution)
+            weights = weights @ convolution_matrix(self.low, self.high, bind_resolution(resolution, self.wave_unit))
         cube = self.flux.reshape(-1, self.low.size)
-        binned = np.asarray((weights @ cube.T).T, dtype=np.float64)
+        binned = np.ascontiguousarray((weights @ cube.T).T, dtype=np.float64)
         meta = dict(self.meta, binned_to=len(low))
         if resolution is not None:
             meta["instrument_resolution"] = resolution if np.isscalar(resolution) else "R(lambda)"

@@ -8,6 +8,7 @@ A reader is registered with a name, an ``identify(path) -> bool`` function
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +28,19 @@ class _Reader:
     identify: Callable[[Path], bool]
     read: Callable[..., Any]
     description: str
+    fallback: bool = False
 
 
 _READERS: dict[str, _Reader] = {}
 
 
-def register_reader(name: str, identify: Callable[[Path], bool], read: Callable[..., Any], description: str) -> None:
+def register_reader(
+    name: str,
+    identify: Callable[[Path], bool],
+    read: Callable[..., Any],
+    description: str,
+    fallback: bool = False,
+) -> None:
     """Register a reader under ``name`` (later registrations of a name replace earlier ones).
 
     Parameters
@@ -45,8 +53,10 @@ def register_reader(name: str, identify: Callable[[Path], bool], read: Callable[
         ``read(path, **kwargs)`` returning a list of :class:`Spectrum` or a :class:`SpectrumSeries`.
     description : str
         One line shown by ``specola info --formats``.
+    fallback : bool
+        A generic reader (e.g. any table) tried only after every specific one.
     """
-    _READERS[name] = _Reader(name, identify, read, description)
+    _READERS[name] = _Reader(name, identify, read, description, fallback)
 
 
 def formats() -> dict[str, str]:
@@ -54,14 +64,21 @@ def formats() -> dict[str, str]:
     return {name: r.description for name, r in _READERS.items()}
 
 
-def identify_format(path: str | Path) -> list[str]:
-    """Names of the registered formats that claim ``path`` (never raises for a bad file)."""
+def identify_format(path: str | Path, first: bool = False) -> list[str]:
+    """Names of the registered formats that claim ``path`` (never raises for a bad file).
+
+    Specific formats come before generic (fallback) ones; ``first=True`` stops at the first match.
+    """
     path = Path(path)
-    hits = []
-    for reader in _READERS.values():
+    hits: list[str] = []
+    for reader in sorted(_READERS.values(), key=lambda r: r.fallback):
+        if first and hits:
+            break
         try:
-            if reader.identify(path):
-                hits.append(reader.name)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # sniffing is silent; reading reports problems
+                if reader.identify(path):
+                    hits.append(reader.name)
         except Exception as exc:
             log.debug("identify %s on %s failed: %s", reader.name, path, exc)
     return hits
@@ -76,7 +93,7 @@ def _dispatch(path: str | Path, format: str | None, **kwargs: Any) -> Any:
     if path.stat().st_size == 0:
         raise FileFormatError(f"{path}: file is empty")
     if format is None:
-        hits = identify_format(path)
+        hits = identify_format(path, first=True)
         if not hits:
             raise FileFormatError(f"{path}: format not recognised; pass format= one of {', '.join(_READERS)}")
         format = hits[0]

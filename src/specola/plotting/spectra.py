@@ -41,7 +41,7 @@ def plot_spectrum(spectrum: Any, ax: Any = None, label: str | None = None, error
         label = label if label is not None else spectrum.meta.get("target")
         if contiguous:
             edges = np.append(lo, hi[-1])
-            line = ax.stairs(flux, edges, label=label, **kwargs)
+            line = ax.stairs(flux, edges, label=label, baseline=None, **kwargs)
             colour = line.get_edgecolor()
             if errors and spectrum.error is not None:
                 err = np.where(good, spectrum.error.value, np.nan)

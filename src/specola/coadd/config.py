@@ -1,0 +1,99 @@
+"""Configuration of ``specola coadd`` (TOML sections ``[input]``, ``[coadd]``, ``[grid]``...)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..config import option
+
+__all__ = [
+    "CoaddConfig",
+    "CoaddSection",
+    "GridSection",
+    "HaspSection",
+    "InputSection",
+    "RejectSection",
+    "ScalingSection",
+    "StitchSection",
+]
+
+
+@dataclass(frozen=True)
+class InputSection:
+    """Where the spectra come from."""
+
+    indir: str = option("", help="folder of HST *_x1d.fits / *_sx1.fits files (gzip allowed)")
+    files: tuple[str, ...] = option((), help="explicit spectrum files (any format specola reads)")
+    target: str = option("", help="co-add only this target (needed when a folder holds several)")
+
+
+@dataclass(frozen=True)
+class CoaddSection:
+    """Method and weighting."""
+
+    method: str = option("resample", choices=("resample", "hasp"), help="specola's method or the HASP drop-in")
+    weighting: str = option(
+        "exptime", choices=("exptime", "inverse_variance"), help="exposure time x sensitivity, or 1/variance"
+    )
+    min_coverage: float = option(0.5, minimum=0.0, maximum=1.0, help="fraction of a pixel an input must cover")
+
+
+@dataclass(frozen=True)
+class GridSection:
+    """The common output grid (chosen per setting from the inputs)."""
+
+    kind: str = option("auto", choices=("auto", "linear", "log", "velocity"), help="grid type")
+    step: float = option(0.0, minimum=0.0, help="pixel size (A, d ln lambda, or km/s); 0 = finest native step")
+    pixel_scale: float = option(1.0, minimum=0.01, help="multiplies the automatic step")
+
+
+@dataclass(frozen=True)
+class RejectSection:
+    """Outlier rejection per segment and per pixel."""
+
+    max_flux_deviation: float = option(0.2, minimum=0.0, help="segment flux vs other exposures; 0 disables")
+    sigma: float = option(5.0, minimum=0.0, help="segment rejection also needs this many standard errors")
+    sigma_clip: float = option(5.0, minimum=0.0, help="per-pixel clipping level; 0 disables")
+    two_sided: bool = option(True, help="also reject segments brighter than the others")
+
+
+@dataclass(frozen=True)
+class StitchSection:
+    """Combining settings (gratings)."""
+
+    scale_overlap: bool = option(False, help="scale each grating to agree with its neighbour in the overlap")
+
+
+@dataclass(frozen=True)
+class ScalingSection:
+    """Flux scaling of exposures before co-adding."""
+
+    enabled: bool = option(False, help="scale exposures to a reference first")
+    reference: str = option("brightest", help="brightest, median, or part of an exposure name")
+    method: str = option("median", choices=("median", "poly"), help="median ratio or polynomial ratio")
+    degree: int = option(1, minimum=0, maximum=5, help="polynomial degree (method = poly)")
+
+
+@dataclass(frozen=True)
+class HaspSection:
+    """Options of the HASP-compatible mode."""
+
+    threshold: float = option(-50.0, help="flux-based filtering threshold")
+    snrmax: float = option(20.0, minimum=0.0, help="largest S/N per pixel in the deviations")
+    keyword_filtering: bool = option(True, help="apply keyword filters")
+    cross_program: bool = option(False, help="make cross-program products")
+    grating_table: str = option("", help="JSON grating priority table (default: shipped)")
+    target_name: str = option("", help="target name of cross-program products")
+
+
+@dataclass(frozen=True)
+class CoaddConfig:
+    """Everything ``specola coadd`` needs."""
+
+    input: InputSection = field(default_factory=InputSection)
+    coadd: CoaddSection = field(default_factory=CoaddSection)
+    grid: GridSection = field(default_factory=GridSection)
+    reject: RejectSection = field(default_factory=RejectSection)
+    stitch: StitchSection = field(default_factory=StitchSection)
+    scaling: ScalingSection = field(default_factory=ScalingSection)
+    hasp: HaspSection = field(default_factory=HaspSection)

@@ -1,0 +1,202 @@
+"""Time series of spectra (:class:`SpectrumSeries`) in HDF5 or FITS, specola layout.
+
+HDF5 (``.h5``, ``.hdf5``): datasets ``low``, ``high`` (``n_wave``), ``flux``,
+``error``, ``mask`` (``n_times x n_wave``) and ``times`` (``n_times``); root
+attributes ``format = "specola.SpectrumSeries"``, ``specola_version``,
+``wave_unit``, ``flux_unit``, ``meta`` (JSON) and ``config_hash`` when given;
+``times`` has ``unit`` or ``time_format``/``time_scale`` attributes.
+
+FITS: ``WAVE`` table (``low``, ``high``), ``FLUX``/``ERROR``/``MASK`` images
+and a ``TIMES`` table, with the same keys in the primary header
+(``SPFORMAT``, ``SPECOLA``, ``SPMETA``, ``CFGHASH``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import astropy.units as u
+import numpy as np
+from astropy.io import fits
+from astropy.time import Time
+
+from .._version import __version__
+from ..errors import FileFormatError
+from ..runs import atomic_path
+from ..spectrum import SpectrumSeries
+from ._common import FITS_SUFFIXES, head_bytes, is_fits, meta_from_json, meta_to_json, open_fits, parse_unit
+from .registry import register_reader
+from .write import config_hash, unit_string
+
+__all__ = ["read_series_fits", "read_series_hdf5", "write_series"]
+
+FORMAT_TAG = "specola.SpectrumSeries"
+HDF5_SUFFIXES = (".h5", ".hdf5", ".he5")
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+def _times_parts(times: Any) -> tuple[np.ndarray, dict[str, str]] | None:
+    if times is None:
+        return None
+    if isinstance(times, Time):
+        return np.asarray(times.jd, float), {"time_format": "jd", "time_scale": times.scale}
+    if isinstance(times, u.Quantity):
+        return np.asarray(times.value, float), {"unit": unit_string(times.unit)}
+    return np.asarray(times, float), {}
+
+
+def _times_from(values: np.ndarray, attrs: dict[str, Any]) -> Any:
+    if "time_format" in attrs:
+        return Time(values, format=attrs["time_format"], scale=attrs.get("time_scale", "utc"))
+    if "unit" in attrs:
+        return values * parse_unit(attrs["unit"], u.dimensionless_unscaled)
+    return values
+
+
+def write_series(series: SpectrumSeries, path: str | Path, overwrite: bool = False, config: Any = None) -> Path:
+    """Write a :class:`SpectrumSeries` to HDF5 (``.h5``/``.hdf5``) or FITS (``.fits``), atomically.
+
+    Parameters
+    ----------
+    series : SpectrumSeries
+        The time series.
+    path : str or Path
+        Destination; the suffix picks the format.
+    overwrite : bool
+        Replace an existing file.
+    config : dataclass, optional
+        Configuration whose sha256 is stored as ``config_hash`` / ``CFGHASH``.
+
+    Returns
+    -------
+    Path
+    """
+    path = Path(path)
+    name = path.name.lower()
+    times = _times_parts(series.times)
+    info = {"format": FORMAT_TAG, "specola_version": __version__, "meta": meta_to_json(series.meta)}
+    if config is not None:
+        info["config_hash"] = config_hash(config)
+    if name.endswith(HDF5_SUFFIXES):
+        import h5py
+
+        with atomic_path(path, overwrite) as tmp, h5py.File(tmp, "w") as h5:
+            h5.attrs.update(info, wave_unit=unit_string(series.low.unit), flux_unit=unit_string(series.flux.unit))
+            h5["low"], h5["high"] = series.low.value, series.high.to_value(series.low.unit)
+            h5.create_dataset("flux", data=series.flux.value, compression="gzip")
+            if series.error is not None:
+                h5.create_dataset("error", data=series.error.value, compression="gzip")
+            h5.create_dataset("mask", data=np.asarray(series.mask, bool), compression="gzip")
+            if times is not None:
+                h5["times"] = times[0]
+                h5["times"].attrs.update(times[1])
+    elif name.endswith(FITS_SUFFIXES) and not name.endswith(".gz"):
+        primary = fits.PrimaryHDU()
+        hdr = primary.header
+        hdr["SPFORMAT"], hdr["SPECOLA"], hdr["SPMETA"] = FORMAT_TAG, __version__, info["meta"]
+        if "config_hash" in info:
+            hdr["CFGHASH"] = info["config_hash"]
+        wunit = unit_string(series.low.unit)
+        wave = fits.BinTableHDU.from_columns(
+            [
+                fits.Column("low", "D", unit=wunit, array=series.low.value),
+                fits.Column("high", "D", unit=wunit, array=series.high.to_value(series.low.unit)),
+            ],
+            name="WAVE",
+        )
+        hdus = [primary, wave, fits.ImageHDU(series.flux.value, name="FLUX")]
+        hdus[-1].header["BUNIT"] = unit_string(series.flux.unit)
+        if series.error is not None:
+            hdus.append(fits.ImageHDU(series.error.value, name="ERROR"))
+            hdus[-1].header["BUNIT"] = unit_string(series.flux.unit)
+        hdus.append(fits.ImageHDU(np.asarray(series.mask, np.uint8), name="MASK"))
+        if times is not None:
+            col = fits.Column("time", "D", unit=times[1].get("unit"), array=times[0])
+            thdu = fits.BinTableHDU.from_columns([col], name="TIMES")
+            for key, value in times[1].items():
+                if key != "unit":
+                    thdu.header[key.upper().replace("TIME_", "T")] = value
+            hdus.append(thdu)
+        with atomic_path(path, overwrite) as tmp:
+            fits.HDUList(hdus).writeto(tmp)
+    else:
+        raise FileFormatError(f"{path}: cannot tell the series format; use a .h5, .hdf5 or .fits name")
+    return path
+
+
+def _identify_hdf5(path: Path) -> bool:
+    if not head_bytes(path, 8).startswith(_HDF5_MAGIC):
+        return False
+    import h5py
+
+    with h5py.File(path, "r") as h5:
+        return h5.attrs.get("format") == FORMAT_TAG
+
+
+def read_series_hdf5(path: Path) -> SpectrumSeries:
+    """Read a :class:`SpectrumSeries` written by :func:`write_series` to HDF5."""
+    import h5py
+
+    with h5py.File(path, "r") as h5:
+        missing = {"low", "high", "flux"} - set(h5)
+        if missing:
+            raise FileFormatError(f"{path}: HDF5 series lacks dataset(s) {', '.join(sorted(missing))}")
+        wunit = parse_unit(h5.attrs.get("wave_unit"), u.um)
+        funit = parse_unit(h5.attrs.get("flux_unit"), u.dimensionless_unscaled)
+        times = None
+        if "times" in h5:
+            times = _times_from(h5["times"][()], dict(h5["times"].attrs))
+        meta = meta_from_json(h5.attrs.get("meta", ""))
+        if "config_hash" in h5.attrs:
+            meta["config_hash"] = str(h5.attrs["config_hash"])
+        return SpectrumSeries(
+            h5["low"][()] * wunit,
+            h5["high"][()] * wunit,
+            h5["flux"][()] * funit,
+            h5["error"][()] * funit if "error" in h5 else None,
+            h5["mask"][()].astype(bool) if "mask" in h5 else None,
+            times,
+            dict(meta, source_file=str(path)),
+        )
+
+
+def _identify_fits(path: Path) -> bool:
+    if not is_fits(path):
+        return False
+    with fits.open(path, memmap=False) as hdul:
+        return hdul[0].header.get("SPFORMAT") == FORMAT_TAG
+
+
+def read_series_fits(path: Path) -> SpectrumSeries:
+    """Read a :class:`SpectrumSeries` written by :func:`write_series` to FITS."""
+    with open_fits(path) as hdul:
+        for ext in ("WAVE", "FLUX"):
+            if ext not in hdul:
+                raise FileFormatError(f"{path}: series file lacks the {ext} extension")
+        wave = hdul["WAVE"]
+        wunit = parse_unit(wave.columns["low"].unit, u.um)
+        funit = parse_unit(hdul["FLUX"].header.get("BUNIT"), u.dimensionless_unscaled)
+        times = None
+        if "TIMES" in hdul:
+            th = hdul["TIMES"]
+            attrs = {"unit": th.columns["time"].unit} if th.columns["time"].unit else {}
+            if "TFORMAT" in th.header:
+                attrs = {"time_format": th.header["TFORMAT"], "time_scale": th.header.get("TSCALE", "utc")}
+            times = _times_from(np.asarray(th.data["time"], float), attrs)
+        meta = meta_from_json(hdul[0].header.get("SPMETA", ""))
+        if "CFGHASH" in hdul[0].header:
+            meta["config_hash"] = hdul[0].header["CFGHASH"]
+        return SpectrumSeries(
+            np.asarray(wave.data["low"], float) * wunit,
+            np.asarray(wave.data["high"], float) * wunit,
+            np.asarray(hdul["FLUX"].data, float) * funit,
+            np.asarray(hdul["ERROR"].data, float) * funit if "ERROR" in hdul else None,
+            np.asarray(hdul["MASK"].data, bool) if "MASK" in hdul else None,
+            times,
+            dict(meta, source_file=str(path)),
+        )
+
+
+register_reader("specola_series_hdf5", _identify_hdf5, read_series_hdf5, "SpectrumSeries in specola's HDF5 layout")
+register_reader("specola_series_fits", _identify_fits, read_series_fits, "SpectrumSeries in specola's FITS layout")
