@@ -77,8 +77,7 @@ PEER_SCRIPT = textwrap.dedent(
 )
 
 
-def reimplemented_peer_call(low, high, wave, model_phot, model_spot, model_fac, fspot, ffac, fscale, flux, err,
-                            infl):
+def reimplemented_peer_call(low, high, wave, model_phot, model_spot, model_fac, fspot, ffac, fscale, flux, err, infl):
     """Re-implementation of the peer's per-call work: combine full-resolution models, then bin by a Python loop."""
     full = (1 - fspot - ffac) * model_phot + fspot * model_spot + ffac * model_fac
     dwave = wave[1:] - wave[:-1]
@@ -111,11 +110,22 @@ def main() -> None:
     fine = np.exp(np.arange(np.log(centres[0]), np.log(centres[-1]), 1.0 / args.grid_resolution))
     flux = np.stack([np.interp(fine, centres, f) for f in base.flux.reshape(-1, centres.size)])
     lo, hi = edges_from_centres(fine)
-    save_grid(StellarGrid(base.axes, lo, hi, flux.reshape(*base.flux.shape[:-1], -1).astype(np.float32),
-                          base.wave_unit, base.flux_unit, dict(base.meta, name="btsettl08_R10000")), fine_path)
-    config = load_stellar_config(ROOT / "examples" / "stellar_trappist1.toml",
-                                 {"sampling.nsteps": args.nsteps, "sampling.progress": False,
-                                  "inputs.grid_path": str(fine_path)})
+    save_grid(
+        StellarGrid(
+            base.axes,
+            lo,
+            hi,
+            flux.reshape(*base.flux.shape[:-1], -1).astype(np.float32),
+            base.wave_unit,
+            base.flux_unit,
+            dict(base.meta, name="btsettl08_R10000"),
+        ),
+        fine_path,
+    )
+    config = load_stellar_config(
+        ROOT / "examples" / "stellar_trappist1.toml",
+        {"sampling.nsteps": args.nsteps, "sampling.progress": False, "inputs.grid_path": str(fine_path)},
+    )
     t = time.perf_counter()
     setup = prepare(config)
     ours_setup = time.perf_counter() - t
@@ -137,9 +147,15 @@ def main() -> None:
     # ---------------------------------------------------------------- peer: same data, same grid
     wave = grid.wavelength.value
     data = {
-        "low": spec.low.value[good], "high": spec.high.value[good], "flux": spec.flux.value[good],
-        "err": spec.error.value[good], "teff": grid.axes["Teff"], "logg": grid.axes["logg"], "wave": wave,
-        "models": grid.flux.astype(float), "fscale": setup.fscale_guess,
+        "low": spec.low.value[good],
+        "high": spec.high.value[good],
+        "flux": spec.flux.value[good],
+        "err": spec.error.value[good],
+        "teff": grid.axes["Teff"],
+        "logg": grid.axes["logg"],
+        "wave": wave,
+        "models": grid.flux.astype(float),
+        "fscale": setup.fscale_guess,
     }
     peer = None
     if Path(args.peer_python).exists():
@@ -149,8 +165,13 @@ def main() -> None:
             script = Path(tmp) / "peer_bench.py"
             script.write_text(PEER_SCRIPT)
             env = dict(os.environ, MPLBACKEND="Agg", PYSYN_CDBS=tmp)
-            proc = subprocess.run([args.peer_python, str(script), str(path), str(args.peer_steps)],
-                                  capture_output=True, text=True, env=env, check=False)
+            proc = subprocess.run(
+                [args.peer_python, str(script), str(path), str(args.peer_steps)],
+                capture_output=True,
+                text=True,
+                env=env,
+                check=False,
+            )
             if proc.returncode == 0:
                 peer = json.loads(proc.stdout.strip().splitlines()[-1])
                 peer["source"] = "stctm (public source) in " + args.peer_python
@@ -158,36 +179,67 @@ def main() -> None:
                 print("peer run failed:", proc.stderr[-2000:], file=sys.stderr)
     if peer is None:
         models = grid.flux.astype(float)
-        call = lambda: reimplemented_peer_call(data["low"], data["high"], wave, models[2, 2], models[1, 2],
-                                               models[3, 2], 0.02, 0.05, setup.fscale_guess, data["flux"],
-                                               data["err"], 20.0)
+        call = lambda: reimplemented_peer_call(
+            data["low"],
+            data["high"],
+            wave,
+            models[2, 2],
+            models[1, 2],
+            models[3, 2],
+            0.02,
+            0.05,
+            setup.fscale_guess,
+            data["flux"],
+            data["err"],
+            20.0,
+        )
         call()
         t = time.perf_counter()
         for _ in range(50):
             call()
         per_call = (time.perf_counter() - t) / 50
         nd = space.ndim
-        peer = {"per_call_s": per_call, "per_step_s": per_call * 20 * nd, "ndim": nd, "nwalkers": 20 * nd,
-                "source": "re-implementation of the peer's per-call binning (peer not installed)"}
+        peer = {
+            "per_call_s": per_call,
+            "per_step_s": per_call * 20 * nd,
+            "ndim": nd,
+            "nwalkers": 20 * nd,
+            "source": "re-implementation of the peer's per-call binning (peer not installed)",
+        }
 
     # ---------------------------------------------------------------- whole template retrieval
     t = time.perf_counter()
     start = find_start(post, space.start(), np.random.default_rng(config.sampling.seed))
-    out = run_emcee(post, start, args.nsteps, config.sampling.burnin_fraction, config.sampling.walkers_per_dim,
-                    config.sampling.seed, progress=False)
+    out = run_emcee(
+        post,
+        start,
+        args.nsteps,
+        config.sampling.burnin_fraction,
+        config.sampling.walkers_per_dim,
+        config.sampling.seed,
+        progress=False,
+    )
     ours_run = time.perf_counter() - t + ours_setup
     peer_run = peer["per_step_s"] * args.nsteps
 
-    print(f"data: {post.n} PRISM bins; grid: {grid.flux.shape[:-1]} nodes x {grid.low.size} pixels "
-          f"(R = {args.grid_resolution:g}); specola pre-binning once: {ours_setup:.2f} s (included below)")
+    print(
+        f"data: {post.n} PRISM bins; grid: {grid.flux.shape[:-1]} nodes x {grid.low.size} pixels "
+        f"(R = {args.grid_resolution:g}); specola pre-binning once: {ours_setup:.2f} s (included below)"
+    )
     print(f"peer: {peer['source']}")
-    print(f"one log-probability call: specola {ours_call * 1e6:.1f} us, peer {peer['per_call_s'] * 1e3:.2f} ms "
-          f"-> {peer['per_call_s'] / ours_call:.0f}x faster")
-    print(f"template retrieval ({args.nsteps} steps, {out.diagnostics['nwalkers']} walkers, {space.ndim} params): "
-          f"specola {ours_run:.1f} s (1 core), peer {peer_run / 60:.1f} min (extrapolated from "
-          f"{args.peer_steps} steps, 1 core) -> {peer_run / ours_run:.0f}x faster")
-    print(f"specola diagnostics: acceptance {out.diagnostics['acceptance_mean']:.2f}, "
-          f"max tau {out.diagnostics['autocorr_time_max']:.0f} steps")
+    print(
+        f"one log-probability call: specola {ours_call * 1e6:.1f} us, peer {peer['per_call_s'] * 1e3:.2f} ms "
+        f"-> {peer['per_call_s'] / ours_call:.0f}x faster"
+    )
+    print(
+        f"template retrieval ({args.nsteps} steps, {out.diagnostics['nwalkers']} walkers, {space.ndim} params): "
+        f"specola {ours_run:.1f} s (1 core), peer {peer_run / 60:.1f} min (extrapolated from "
+        f"{args.peer_steps} steps, 1 core) -> {peer_run / ours_run:.0f}x faster"
+    )
+    print(
+        f"specola diagnostics: acceptance {out.diagnostics['acceptance_mean']:.2f}, "
+        f"max tau {out.diagnostics['autocorr_time_max']:.0f} steps"
+    )
     tmpdir.cleanup()
 
 

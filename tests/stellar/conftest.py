@@ -43,4 +43,4 @@ def prism_bins(template):
     return spec.low, spec.high
 
 
-__all__ = ["simulate", "prism_bins", "u"]
+__all__ = ["prism_bins", "simulate", "u"]

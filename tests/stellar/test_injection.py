@@ -15,13 +15,23 @@ def test_injection_recovery_all_components(grid, trappist1, simulate_fn):
     # multimodal, which nested sampling explores reliably (emcee's stretch move mixes slowly there)
     truth = Components(2600.0, 2350.0, 2950.0, 0.30, 0.15, 4.8, 4.8, 4.8e-10)
     data = simulate_fn(grid, trappist1, truth, snr_scale=1.0, seed=11)
-    cfg = with_overrides(StellarConfig(), fit={"logg_het": False, "error_inflation": False},
-                         star={"logg_phot_value": 4.8},
-                         sampling={"sampler": "dynesty", "nlive": 150, "dlogz": 0.5, "progress": False})
+    cfg = with_overrides(
+        StellarConfig(),
+        fit={"logg_het": False, "error_inflation": False},
+        star={"logg_phot_value": 4.8},
+        sampling={"sampler": "dynesty", "nlive": 150, "dlogz": 0.5, "progress": False},
+    )
     result = sample(prepare(cfg, data))
     p = derived_samples(result.setup, result.sampler.samples)
-    values = {"Tphot": truth.Tphot, "Tspot": truth.Tspot, "Tfac": truth.Tfac, "fspot": truth.fspot,
-              "ffac": truth.ffac, "logg_phot": truth.logg_phot, "Fscale": truth.Fscale}
+    values = {
+        "Tphot": truth.Tphot,
+        "Tspot": truth.Tspot,
+        "Tfac": truth.Tfac,
+        "fspot": truth.fspot,
+        "ffac": truth.ffac,
+        "logg_phot": truth.logg_phot,
+        "Fscale": truth.Fscale,
+    }
     within1 = 0
     for name, true in values.items():
         lo3, lo1, hi1, hi3 = np.percentile(p[name], [0.135, 15.87, 84.13, 99.865])
@@ -39,8 +49,10 @@ def test_coverage_of_credible_intervals(grid, trappist1, simulate_fn):
         StellarConfig(),
         fit={"faculae": False, "logg_phot": False, "logg_het": False, "error_inflation": False},
         star={"logg_phot_value": 5.0},
-        priors={"gaussian": None, "uniform": {"Tphot": [2450.0, 2950.0], "fspot": [0.0, 0.5],
-                                               "logFscale": [-9.4, -9.2]}},
+        priors={
+            "gaussian": None,
+            "uniform": {"Tphot": [2450.0, 2950.0], "fspot": [0.0, 0.5], "logFscale": [-9.4, -9.2]},
+        },
     )
     base = prepare(cfg, simulate_fn(grid, trappist1, Components(2600, 2400, 2700, 0.1, 0, 5, 5, 5e-10), 3.0))
     rng = np.random.default_rng(2024)

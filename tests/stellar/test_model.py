@@ -11,12 +11,11 @@ def test_evaluate_matches_grid_interpolation(grid, trappist1):
     binned = grid.bin_to(trappist1.apply_mask())
     model = BinnedModel(binned)
     c = Components(2566.0, 2345.0, 2777.0, 0.2, 0.1, 4.8, 4.3, 3.0)
-    expected = 3.0 * (
-        0.7 * binned.at(2566.0, 4.8) + 0.2 * binned.at(2345.0, 4.3) + 0.1 * binned.at(2777.0, 4.3)
-    )
+    expected = 3.0 * (0.7 * binned.at(2566.0, 4.8) + 0.2 * binned.at(2345.0, 4.3) + 0.1 * binned.at(2777.0, 4.3))
     np.testing.assert_allclose(model.evaluate(c), expected, rtol=1e-12)
-    many = model.evaluate_many([2566.0, 2500.0], [2345.0, 2400.0], [2777.0, 2600.0], [0.2, 0.0], [0.1, 0.3],
-                               [4.8, 5.5], [4.3, 4.0], [3.0, 1.0])
+    many = model.evaluate_many(
+        [2566.0, 2500.0], [2345.0, 2400.0], [2777.0, 2600.0], [0.2, 0.0], [0.1, 0.3], [4.8, 5.5], [4.3, 4.0], [3.0, 1.0]
+    )
     np.testing.assert_allclose(many[0], expected, rtol=1e-12)
     exp2 = 0.7 * binned.at(2500.0, 5.5) + 0.3 * binned.at(2600.0, 4.0)
     np.testing.assert_allclose(many[1], exp2, rtol=1e-12)

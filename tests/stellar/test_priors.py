@@ -5,8 +5,17 @@ from scipy.integrate import quad
 
 from specola.stellar.priors import ParameterSpace, Prior
 
-FIXED = {"fspot": 0.1, "ffac": 0.05, "Tphot": 2566.0, "deltaTspot": -150.0, "deltaTfac": 150.0, "logg_phot": 5.0,
-         "dlogg_het": 0.0, "logFscale": -9.3, "logErrInfl": 0.0}
+FIXED = {
+    "fspot": 0.1,
+    "ffac": 0.05,
+    "Tphot": 2566.0,
+    "deltaTspot": -150.0,
+    "deltaTfac": 150.0,
+    "logg_phot": 5.0,
+    "dlogg_het": 0.0,
+    "logFscale": -9.3,
+    "logErrInfl": 0.0,
+}
 
 
 def space(**priors):
@@ -31,8 +40,9 @@ def test_transform_and_log_prior_describe_one_prior():
     tspot = draws[:, 0] + draws[:, 1]
     assert tspot.min() >= 2300.0 and np.all(draws[:, 1] <= -100.0)
     # the density integrates to one over the allowed region
-    total, _ = quad(lambda t: quad(lambda d: math.exp(s.log_prior(np.array([t, d]))), 2300.0 - t, -100.0)[0],
-                    2400.0, 3000.0)
+    total, _ = quad(
+        lambda t: quad(lambda d: math.exp(s.log_prior(np.array([t, d]))), 2300.0 - t, -100.0)[0], 2400.0, 3000.0
+    )
     # Tphot < 2400 K leaves no room for spots on the grid: that part of the box has zero prior
     assert abs(total - 6 / 7) < 1e-6
     assert abs(s.allowed_fraction(np.random.default_rng(2)) - 6 / 7) < 0.01

@@ -19,21 +19,25 @@ def make_series(grid, trappist1, simulate_fn):
     rng = np.random.default_rng(4)
     err = base.error.value * 5
     flux = base.flux.value[None, :] * depth[:, None] + rng.normal(0, err, (40, len(base)))
-    series = SpectrumSeries(base.low, base.high, flux * base.flux_unit, np.tile(err, (40, 1)) * base.flux_unit,
-                            times=times * u.day)
+    series = SpectrumSeries(
+        base.low, base.high, flux * base.flux_unit, np.tile(err, (40, 1)) * base.flux_unit, times=times * u.day
+    )
     return series, base
 
 
 def test_timeseries_median_masks_and_preprocess_only(tmp_path, grid, trappist1, simulate_fn):
     series, base = make_series(grid, trappist1, simulate_fn)
-    cfg = with_overrides(StellarConfig(), preprocessing={"time_ranges_masked": ((0.38, 0.62),),
-                                                         "preprocess_only": True},
-                         inputs={"save_median_spectrum": True})
+    cfg = with_overrides(
+        StellarConfig(),
+        preprocessing={"time_ranges_masked": ((0.38, 0.62),), "preprocess_only": True},
+        inputs={"save_median_spectrum": True},
+    )
     result = run_to_folder(cfg, tmp_path / "pre", data=series)
     assert result.sampler is None
     spec = result.setup.pre.spectrum
-    assert spec.meta["n_times_used"] == 40 - int(np.sum((np.linspace(0, 1, 40) > 0.38) &
-                                                        (np.linspace(0, 1, 40) < 0.62)))
+    assert spec.meta["n_times_used"] == 40 - int(
+        np.sum((np.linspace(0, 1, 40) > 0.38) & (np.linspace(0, 1, 40) < 0.62))
+    )
     # the median of out-of-transit spectra recovers the stellar flux (no 3% dip) within its errors
     pull = (spec.flux.value - base.flux.value) / spec.error.value
     assert abs(np.median(pull)) < 0.3 and np.std(pull) < 1.5
@@ -48,9 +52,20 @@ def test_timeseries_median_masks_and_preprocess_only(tmp_path, grid, trappist1, 
 
 def test_cli_real_trappist1_converges_and_writes_everything(tmp_path, capsys):
     out = tmp_path / "run"
-    code = main(["-q", "stellar", "examples/stellar_trappist1.toml", "-o", str(out), "-fitfac=0",
-                 "-fit.logg_phot=false", "-fit.logg_het=false", "-sampling.walkers_per_dim=8",
-                 "-sampling.burnin_fraction=0.5"])
+    code = main(
+        [
+            "-q",
+            "stellar",
+            "examples/stellar_trappist1.toml",
+            "-o",
+            str(out),
+            "-fitfac=0",
+            "-fit.logg_phot=false",
+            "-fit.logg_het=false",
+            "-sampling.walkers_per_dim=8",
+            "-sampling.burnin_fraction=0.5",
+        ]
+    )
     assert code == 0
     diag = json.loads((out / "diagnostics.json").read_text())
     assert diag["autocorr_time_max"] < diag["nsteps"] / 50, diag  # converged: tau < nsteps / 50
@@ -59,17 +74,33 @@ def test_cli_real_trappist1_converges_and_writes_everything(tmp_path, capsys):
     assert stats["n_points"] == 407 and stats["n_params"] == 5
     assert 0.8 < stats["reduced_chi2_inflated_errors"] < 1.3  # error inflation absorbs the model mismatch
     names = {p.name for p in out.iterdir()}
-    for expected in ["config.toml", "run.json", "initial_parameters.csv", "posterior_samples.csv", "bestfit.csv",
-                     "bestfit_stats.csv", "models_binned_1_2_3_sigma.csv", "models_R300_1_2_3_sigma.csv",
-                     "blobs.npy", "chain.npz", "chains_full.png", "chains_after_burnin.png", "bestfit_model.png",
-                     "spectrum_R300_1_2_3_sigma.png", "spectrum_R300_logwave_1_2_3_sigma.png",
-                     "combo_R300_1_2_3_sigma.png", "spectrum_binned_1_2_3_sigma.png", "corner.png",
-                     "fscale_guess.png", "select_wave.png"]:
+    for expected in [
+        "config.toml",
+        "run.json",
+        "initial_parameters.csv",
+        "posterior_samples.csv",
+        "bestfit.csv",
+        "bestfit_stats.csv",
+        "models_binned_1_2_3_sigma.csv",
+        "models_R300_1_2_3_sigma.csv",
+        "blobs.npy",
+        "chain.npz",
+        "chains_full.png",
+        "chains_after_burnin.png",
+        "bestfit_model.png",
+        "spectrum_R300_1_2_3_sigma.png",
+        "spectrum_R300_logwave_1_2_3_sigma.png",
+        "combo_R300_1_2_3_sigma.png",
+        "spectrum_binned_1_2_3_sigma.png",
+        "corner.png",
+        "fscale_guess.png",
+        "select_wave.png",
+    ]:
         assert expected in names, expected
     header = (out / "posterior_samples.csv").read_text().splitlines()[0].split(",")
     assert header[-2:] == ["lnlike", "lnprob"]
-    fscale = float([r for r in (out / "bestfit.csv").read_text().splitlines() if r.startswith("Fscale")][0]
-                   .split(",")[2])
+    row = next(r for r in (out / "bestfit.csv").read_text().splitlines() if r.startswith("Fscale"))
+    fscale = float(row.split(",")[2])
     assert 4.0e-10 < fscale < 5.5e-10  # (R*/d)^2 ~ 4.6e-10 for TRAPPIST-1
     # no overwrite without --overwrite
     assert main(["stellar", "examples/stellar_trappist1.toml", "-o", str(out), "-nsteps=10"]) == 2
@@ -86,8 +117,21 @@ def test_cli_print_config_and_bad_option(capsys):
 @pytest.mark.slow
 def test_compare_cli_writes_table(tmp_path):
     out = tmp_path / "cmp"
-    code = main(["-q", "stellar", "--compare", "-o", str(out), "-sampler=dynesty", "-nlive=60", "-dlogz=1.0",
-                 "-fit.logg_phot=false", "-fit.logg_het=false", "-fit.het_temperatures=false"])
+    code = main(
+        [
+            "-q",
+            "stellar",
+            "--compare",
+            "-o",
+            str(out),
+            "-sampler=dynesty",
+            "-nlive=60",
+            "-dlogz=1.0",
+            "-fit.logg_phot=false",
+            "-fit.logg_het=false",
+            "-fit.het_temperatures=false",
+        ]
+    )
     assert code == 0
     table = (out / "model_comparison.csv").read_text()
     for model in ("photosphere", "spots", "faculae", "spots+faculae"):

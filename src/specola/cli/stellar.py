@@ -46,8 +46,11 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.compare:
         label = prepare(config).grid_label
-        folder = Path(args.output) if args.output else Path(config.inputs.output_dir) / (
-            "compare_" + run_folder_name(config, label).removeprefix("fit_"))
+        folder = (
+            Path(args.output)
+            if args.output
+            else Path(config.inputs.output_dir) / ("compare_" + run_folder_name(config, label).removeprefix("fit_"))
+        )
         run_folder = RunFolder(folder, overwrite=args.overwrite)
         result = compare(config)
         run_folder.record(config, seed=config.sampling.seed, stage="stellar-compare")

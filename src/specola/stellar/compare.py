@@ -20,7 +20,12 @@ __all__ = ["VARIANTS", "CompareResult", "compare"]
 log = logging.getLogger(__name__)
 
 #: Model variants as (name, fit spots, fit faculae).
-VARIANTS = (("photosphere", False, False), ("spots", True, False), ("faculae", False, True), ("spots+faculae", True, True))
+VARIANTS = (
+    ("photosphere", False, False),
+    ("spots", True, False),
+    ("faculae", False, True),
+    ("spots+faculae", True, True),
+)
 
 
 @dataclass
@@ -34,17 +39,19 @@ class CompareResult:
         rows = []
         for name, res in self.results.items():
             s = res.statistics()
-            rows.append({
-                "model": name,
-                "n_params": s["n_params"],
-                "ln_evidence": s.get("ln_evidence", float("nan")),
-                "ln_evidence_error": s.get("ln_evidence_error", float("nan")),
-                "ln_likelihood_max": s["ln_likelihood_max"],
-                "BIC": s["BIC"],
-                "chi2": s["chi2"],
-                "reduced_chi2": s["reduced_chi2"],
-                "reduced_chi2_inflated_errors": s["reduced_chi2_inflated_errors"],
-            })
+            rows.append(
+                {
+                    "model": name,
+                    "n_params": s["n_params"],
+                    "ln_evidence": s.get("ln_evidence", float("nan")),
+                    "ln_evidence_error": s.get("ln_evidence_error", float("nan")),
+                    "ln_likelihood_max": s["ln_likelihood_max"],
+                    "BIC": s["BIC"],
+                    "chi2": s["chi2"],
+                    "reduced_chi2": s["reduced_chi2"],
+                    "reduced_chi2_inflated_errors": s["reduced_chi2_inflated_errors"],
+                }
+            )
         t = Table(rows=rows)
         t["delta_ln_evidence"] = t["ln_evidence"] - max(t["ln_evidence"])
         t["delta_BIC"] = t["BIC"] - min(t["BIC"])
@@ -70,7 +77,9 @@ class CompareResult:
             res.write(sub, figures=figures)
 
 
-def compare(config: StellarConfig, variants: tuple = VARIANTS, data: Spectrum | SpectrumSeries | None = None) -> CompareResult:
+def compare(
+    config: StellarConfig, variants: tuple = VARIANTS, data: Spectrum | SpectrumSeries | None = None
+) -> CompareResult:
     """Fit every model variant with the configured sampler (dynesty recommended: it gives ln Z).
 
     Parameters

@@ -47,8 +47,8 @@ class Preprocessing:
     preprocess_only: bool = option(False, help="make the preprocessing figures and stop (no sampling)")
     mask_label: str = option("nomask", help="label of the masks used, part of the run name")
     kernel_size: int = option(19, minimum=0, help="median-filter kernel of the plotted light curve (0 = none)")
-    time_ranges_masked: _Ranges = option((), help="[[start, end], ...] times left out of the median spectrum")
-    wave_ranges_masked: _Ranges = option((), help="[[start, end], ...] wavelengths (micron) left out of the fit")
+    time_ranges_masked: _Ranges = option((), help="[[start, end], ...] times left out of the median spectrum")  # noqa: RUF009 (option() returns a dataclass field)
+    wave_ranges_masked: _Ranges = option((), help="[[start, end], ...] wavelengths (micron) left out of the fit")  # noqa: RUF009 (option() returns a dataclass field)
     fscale_band: tuple[float, float] = option((2.5, 3.0), minimum=0, help="band (micron) for the Fscale guess")
 
 
@@ -123,8 +123,8 @@ class Fit:
 class Priors:
     """Priors (peer: ``priors``); uniform bounds are clipped to what the grid allows."""
 
-    gaussian: Any = option(None, help="{name = [mean, std]}: truncated Gaussian priors")
-    uniform: Any = option(None, help="{name = [low, high]}: uniform priors replacing the defaults")
+    gaussian: Any = option(None, help="{name = [mean, std]}: truncated Gaussian priors")  # noqa: RUF009 (option() returns a dataclass field)
+    uniform: Any = option(None, help="{name = [low, high]}: uniform priors replacing the defaults")  # noqa: RUF009 (option() returns a dataclass field)
     log_fractions: tuple[bool, bool] = option((False, False), help="log-uniform prior on [fspot, ffac]")
     log_fraction_range: tuple[float, float] = option((-5.0, 0.0), maximum=0, help="log10 bounds of those priors")
     fraction_max: float = option(0.9, minimum=0, maximum=1, help="upper bound of linear fspot / ffac priors")
@@ -228,8 +228,11 @@ def _peer_value(key: str, value: Any, star_teff: float) -> Any:
         return [star_teff - 1000.0, star_teff + 1000.0]
     if key in ("fitLogfSpotFac",) and isinstance(value, list):
         return [bool(v) for v in value]
-    if key in ("jd_range_mask", "wave_range_mask") and isinstance(value, list) and value and not isinstance(
-        value[0], list
+    if (
+        key in ("jd_range_mask", "wave_range_mask")
+        and isinstance(value, list)
+        and value
+        and not isinstance(value[0], list)
     ):
         return [value]
     return value
@@ -291,9 +294,7 @@ def _resolve_paths(config: StellarConfig, base: Path) -> StellarConfig:
     return dataclasses.replace(config, inputs=dataclasses.replace(inputs, **changes))
 
 
-def load_stellar_config(
-    path: str | Path | None = None, overrides: Mapping[str, Any] | None = None
-) -> StellarConfig:
+def load_stellar_config(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> StellarConfig:
     """Read a stellar config (specola's or the peer's TOML layout) and apply overrides.
 
     Relative paths in the file are resolved against the file's folder.
@@ -320,7 +321,7 @@ def load_stellar_config(
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: not valid TOML ({exc})") from None
         base = path.resolve().parent
-        if set(data) & _PEER_SECTIONS or "priors" in data and "gaussparanames" in data["priors"]:
+        if set(data) & _PEER_SECTIONS or ("priors" in data and "gaussparanames" in data["priors"]):
             data = translate_peer(data)
     merged = apply_overrides(StellarConfig, data, _translate_overrides(overrides or {}))
     config = from_dict(StellarConfig, merged)

@@ -213,8 +213,12 @@ class BinnedModel:
         Fscale: np.ndarray,
     ) -> np.ndarray:
         """Node weights for many parameter sets at once (arrays of one length); shape ``(n_sets, n_nodes)``."""
-        arrays = np.broadcast_arrays(*(np.atleast_1d(np.asarray(a, float)) for a in (
-            Tphot, Tspot, Tfac, fspot, ffac, logg_phot, logg_het, Fscale)))
+        arrays = np.broadcast_arrays(
+            *(
+                np.atleast_1d(np.asarray(a, float))
+                for a in (Tphot, Tspot, Tfac, fspot, ffac, logg_phot, logg_het, Fscale)
+            )
+        )
         tp, ts, tf, fs, ff, gp, gh, fsc = arrays
         w = np.zeros((tp.size, self.n_nodes))
         self._add_many(w, tp, gp, fsc * (1.0 - fs - ff))

@@ -45,8 +45,13 @@ def plot_time_selection(
         ax.plot(times[~excluded], light_curve[~excluded], ".", ms=3, color=PALETTE[0], label="used")
         ax.plot(times[excluded], light_curve[excluded], ".", ms=3, color=PALETTE[1], label="masked")
         if kernel and kernel > 1 and light_curve.size > kernel:
-            ax.plot(times, median_filter(light_curve, size=kernel, mode="nearest"), color="k", lw=1,
-                    label=f"median filter ({kernel})")
+            ax.plot(
+                times,
+                median_filter(light_curve, size=kernel, mode="nearest"),
+                color="k",
+                lw=1,
+                label=f"median filter ({kernel})",
+            )
         _shade(ax, ranges, "time_ranges_masked")
         ax.set_xlabel("Time")
         ax.set_ylabel("Normalised white-light flux")
@@ -55,8 +60,9 @@ def plot_time_selection(
     return fig
 
 
-def plot_wave_selection(wave: np.ndarray, flux: np.ndarray, error: np.ndarray, ranges: Sequence[Sequence[float]],
-                        unit: str) -> Any:
+def plot_wave_selection(
+    wave: np.ndarray, flux: np.ndarray, error: np.ndarray, ranges: Sequence[Sequence[float]], unit: str
+) -> Any:
     """Median spectrum before wavelength masking, masked intervals shaded."""
     fig, ax = figure(figsize=(7, 3))
     with style():
@@ -69,8 +75,9 @@ def plot_wave_selection(wave: np.ndarray, flux: np.ndarray, error: np.ndarray, r
     return fig
 
 
-def plot_fscale_guess(wave: np.ndarray, flux: np.ndarray, model: np.ndarray, fscale: float,
-                      band: Sequence[float], unit: str) -> Any:
+def plot_fscale_guess(
+    wave: np.ndarray, flux: np.ndarray, model: np.ndarray, fscale: float, band: Sequence[float], unit: str
+) -> Any:
     """Data against the default photosphere model scaled by the Fscale guess."""
     fig, ax = figure(figsize=(7, 3))
     with style():
@@ -137,24 +144,53 @@ def plot_bands(
         Model percentiles keyed ``"p50"``, ``"p15.87"`` ... (see :data:`SIGMA_PERCENTILES`).
     """
     if ax is None:
-        fig, ax = figure(figsize=(7, 3.4))
+        _, ax = figure(figsize=(7, 3.4))
     with style():
         draw = ax.step if steps else ax.plot
         for (lo, hi), alpha, name in zip(SIGMA_PERCENTILES, (0.55, 0.35, 0.2), ("1", "2", "3"), strict=True):
-            ax.fill_between(model_wave, bands[f"p{lo:g}"], bands[f"p{hi:g}"], color=PALETTE[0], alpha=alpha, lw=0,
-                            step="mid" if steps else None, label=rf"{name}$\sigma$")
-        draw(model_wave, bands["p50"], color=PALETTE[0], lw=1, label="median model" + (f" {label}" if label else ""),
-             **({"where": "mid"} if steps else {}))
+            ax.fill_between(
+                model_wave,
+                bands[f"p{lo:g}"],
+                bands[f"p{hi:g}"],
+                color=PALETTE[0],
+                alpha=alpha,
+                lw=0,
+                step="mid" if steps else None,
+                label=rf"{name}$\sigma$",
+            )
+        draw(
+            model_wave,
+            bands["p50"],
+            color=PALETTE[0],
+            lw=1,
+            label="median model" + (f" {label}" if label else ""),
+            **({"where": "mid"} if steps else {}),
+        )
         g = data["good"]
-        ax.errorbar(data["wave"][g], data["flux"][g], yerr=data["error"][g], fmt="o", ms=1.5, lw=0.5, color="k",
-                    zorder=5, label="data")
+        ax.errorbar(
+            data["wave"][g],
+            data["flux"][g],
+            yerr=data["error"][g],
+            fmt="o",
+            ms=1.5,
+            lw=0.5,
+            color="k",
+            zorder=5,
+            label="data",
+        )
         _spectrum_axes(ax, (data["wave"][g].min(), data["wave"][g].max()), pad, log_wave, unit)
         ax.legend(loc="upper right", ncols=2)
     return ax.figure
 
 
-def plot_bestfit(data: dict[str, np.ndarray], maxlike: np.ndarray, maxprob: np.ndarray, error_scale: float,
-                 pad: float, unit: str = "") -> Any:
+def plot_bestfit(
+    data: dict[str, np.ndarray],
+    maxlike: np.ndarray,
+    maxprob: np.ndarray,
+    error_scale: float,
+    pad: float,
+    unit: str = "",
+) -> Any:
     """Best-fit models over the data with normalised residuals."""
     fig, (ax, rax) = figure(2, 1, figsize=(7, 4.6), sharex=True, height_ratios=(3, 1))
     g = data["good"]
@@ -174,8 +210,15 @@ def plot_bestfit(data: dict[str, np.ndarray], maxlike: np.ndarray, maxprob: np.n
     return fig
 
 
-def plot_combo(data: dict[str, np.ndarray], model_wave: np.ndarray, bands: dict[str, np.ndarray],
-               samples: dict[str, np.ndarray], pad: float, log_wave: bool, unit: str = "") -> Any:
+def plot_combo(
+    data: dict[str, np.ndarray],
+    model_wave: np.ndarray,
+    bands: dict[str, np.ndarray],
+    samples: dict[str, np.ndarray],
+    pad: float,
+    log_wave: bool,
+    unit: str = "",
+) -> Any:
     """Top: fitted spectrum with 1/2/3 sigma bands; bottom: marginal posteriors of the component parameters."""
     names = [n for n in ("fspot", "ffac", "Tphot", "Tspot", "Tfac", "logg_phot", "logg_het") if n in samples]
     with style():

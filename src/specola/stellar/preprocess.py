@@ -141,7 +141,8 @@ def apply_wavelength_selection(
             f"({grid_wave[0]:.3g}-{grid_wave[1]:.3g} um); widen grid.wave_range"
         )
     if not np.all(inside | ~spec.good):
-        log.info("%d valid pixels lie outside the grid's wavelengths and are not fitted", int((~inside & spec.good).sum()))
+        n_out = int((~inside & spec.good).sum())
+        log.info("%d valid pixels lie outside the grid's wavelengths and are not fitted", n_out)
     spec = spec[keep]
     if len(wave_ranges_masked):
         spec = spec.mask_ranges(np.asarray(wave_ranges_masked, float), unit=u.um)

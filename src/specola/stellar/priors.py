@@ -224,7 +224,8 @@ class ParameterSpace:
         if "Tphot" in self.names:
             lo, hi = self.priors["Tphot"].low, self.priors["Tphot"].high
             edge = ("deltaTspot" in self.names and lo + self.priors["deltaTspot"].high < t0) or (
-                "deltaTfac" in self.names and hi + self.priors["deltaTfac"].low > t1)
+                "deltaTfac" in self.names and hi + self.priors["deltaTfac"].low > t1
+            )
         if not (fractions or edge):
             return 1.0
         ok = sum(np.isfinite(self.log_prior(self.transform(u))) for u in rng.random((n, self.ndim)))

@@ -91,8 +91,12 @@ class StellarResult:
         il, ip = self.index_maxlike, self.index_maxprob
         for name, values in self.parameters.items():
             pct = np.percentile(values, PERCENTILES)
-            row = {"parameter": name, "fitted": name in self.names, "max_likelihood": values[il],
-                   "max_probability": values[ip]}
+            row = {
+                "parameter": name,
+                "fitted": name in self.names,
+                "max_likelihood": values[il],
+                "max_probability": values[ip],
+            }
             row.update({f"p{p:g}": v for p, v in zip(PERCENTILES, pct, strict=True)})
             row["median"] = float(np.median(values))
             row["err_minus"] = row["median"] - row["p15.87"]
@@ -165,8 +169,9 @@ class StellarResult:
         conv = convolution_matrix(sub.low, sub.high, self.setup.config.plotting.resolving_power)
         post = self.setup.posterior
         theta = self.sampler.samples
-        weights = post.node_weights_many(np.vstack([theta[self.model_draws], theta[[self.index_maxlike]],
-                                                    theta[[self.index_maxprob]]]))
+        weights = post.node_weights_many(
+            np.vstack([theta[self.model_draws], theta[[self.index_maxlike]], theta[[self.index_maxprob]]])
+        )
         models = np.asarray((conv @ (weights @ model.nodes).T).T)
         t = Table()
         t["wave"] = 0.5 * (sub.low + sub.high)
@@ -181,20 +186,32 @@ class StellarResult:
         rows = []
         for name, value in space.fixed.items():
             prior = space.priors.get(name)
-            rows.append({
-                "parameter": name,
-                "fitted": name in space.names,
-                "default": value,
-                "start": float(self.extra.get("start", {}).get(name, value)),
-                "prior": prior.kind if prior else "fixed",
-                "low": prior.low if prior else np.nan,
-                "high": prior.high if prior else np.nan,
-                "mean": prior.mean if prior and prior.kind == "gaussian" else np.nan,
-                "std": prior.std if prior and prior.kind == "gaussian" else np.nan,
-            })
-        rows.append({"parameter": "Fscale_guess", "fitted": False, "default": self.setup.fscale_guess,
-                     "start": self.setup.fscale_guess, "prior": "fixed", "low": np.nan, "high": np.nan,
-                     "mean": np.nan, "std": np.nan})
+            rows.append(
+                {
+                    "parameter": name,
+                    "fitted": name in space.names,
+                    "default": value,
+                    "start": float(self.extra.get("start", {}).get(name, value)),
+                    "prior": prior.kind if prior else "fixed",
+                    "low": prior.low if prior else np.nan,
+                    "high": prior.high if prior else np.nan,
+                    "mean": prior.mean if prior and prior.kind == "gaussian" else np.nan,
+                    "std": prior.std if prior and prior.kind == "gaussian" else np.nan,
+                }
+            )
+        rows.append(
+            {
+                "parameter": "Fscale_guess",
+                "fitted": False,
+                "default": self.setup.fscale_guess,
+                "start": self.setup.fscale_guess,
+                "prior": "fixed",
+                "low": np.nan,
+                "high": np.nan,
+                "mean": np.nan,
+                "std": np.nan,
+            }
+        )
         return Table(rows=rows)
 
     # ------------------------------------------------------------------ writing

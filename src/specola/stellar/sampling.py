@@ -72,7 +72,7 @@ def find_start(posterior: LogPosterior, start: np.ndarray, rng: np.random.Genera
     ndarray
     """
     space = posterior.space
-    candidates = [start] + list(space.sample(n_random, rng))
+    candidates = [start, *space.sample(n_random, rng)]
     values = np.array([posterior(c) for c in candidates])
     order = np.argsort(-values)[:4]
     best, best_val = start, posterior(start)
@@ -80,7 +80,8 @@ def find_start(posterior: LogPosterior, start: np.ndarray, rng: np.random.Genera
     for i in order:
         if not np.isfinite(values[i]):
             continue
-        res = minimize(neg, candidates[i], method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-9})
+        opts = {"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-9}
+        res = minimize(neg, candidates[i], method="Nelder-Mead", options=opts)
         res = minimize(neg, res.x, method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-9, "fatol": 1e-10})
         if -res.fun > best_val:
             best, best_val = res.x, -res.fun

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 import astropy.units as u
 import numpy as np
 
-from .. import grids as _grids
 from ..data import data_path
 from ..errors import ConfigError, GridError
 from ..grids import StellarGrid
+from ..grids import load_grid as load_grid_file
 from ..io import read, read_series
 from ..spectrum import Spectrum, SpectrumSeries
 from .config import StellarConfig
@@ -48,8 +48,7 @@ class Setup:
 def load_grid(config: StellarConfig) -> StellarGrid:
     """Read the model grid, select the configured sub-grid and reduce it to (Teff, logg)."""
     path = config.inputs.grid_path or str(data_path(*BUNDLED_GRID))
-    loader = getattr(_grids, "load", None) or _grids.load_cache
-    grid = loader(path)
+    grid = load_grid_file(path)
     g = config.grid
     ranges = {}
     for opt, axis in (("teff_range", "Teff"), ("logg_range", "logg")):
@@ -102,7 +101,10 @@ def _check_inside(name: str, lo: float, hi: float, allowed: tuple[float, float],
 
 
 def build_space(
-    config: StellarConfig, names: list[str], teff_range: tuple[float, float], logg_range: tuple[float, float],
+    config: StellarConfig,
+    names: list[str],
+    teff_range: tuple[float, float],
+    logg_range: tuple[float, float],
     log_fscale: float,
 ) -> ParameterSpace:
     """Priors and fixed values for the fitted ``names`` (see :mod:`specola.stellar.priors`)."""

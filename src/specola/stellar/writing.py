@@ -62,22 +62,35 @@ def write_preprocessing(result: StellarResult, run: RunFolder, fmt: str = "png")
         flux = np.where(series.mask, np.nan, series.flux.value)
         white = np.nansum(flux, axis=1)
         white = white / np.nanmedian(white[~pre.time_excluded])
-        times = np.asarray(getattr(series.times, "value", series.times), float) if series.times is not None else (
-            np.arange(series.n_times, dtype=float))
-        fig = plots.plot_time_selection(times, white, pre.time_excluded, cfg.preprocessing.time_ranges_masked,
-                                        cfg.preprocessing.kernel_size)
+        times = (
+            np.asarray(getattr(series.times, "value", series.times), float)
+            if series.times is not None
+            else (np.arange(series.n_times, dtype=float))
+        )
+        fig = plots.plot_time_selection(
+            times, white, pre.time_excluded, cfg.preprocessing.time_ranges_masked, cfg.preprocessing.kernel_size
+        )
         written.append(run.save_figure(f"select_time.{fmt}", fig).name)
         if cfg.inputs.save_median_spectrum:
             written.append(_save_median(pre.spectrum, run, cfg.inputs.median_spectrum_path))
     spec = pre.spectrum
-    fig = plots.plot_wave_selection(spec.wavelength.value, np.where(spec.good, spec.flux.value, np.nan),
-                                    spec.error.value if spec.error is not None else np.zeros(len(spec)),
-                                    cfg.preprocessing.wave_ranges_masked, spec.flux_unit.to_string("latex_inline"))
+    fig = plots.plot_wave_selection(
+        spec.wavelength.value,
+        np.where(spec.good, spec.flux.value, np.nan),
+        spec.error.value if spec.error is not None else np.zeros(len(spec)),
+        cfg.preprocessing.wave_ranges_masked,
+        spec.flux_unit.to_string("latex_inline"),
+    )
     written.append(run.save_figure(f"select_wave.{fmt}", fig).name)
     fitted = pre.fitted
-    fig = plots.plot_fscale_guess(fitted.wavelength.value, np.where(fitted.good, fitted.flux.value, np.nan),
-                                  pre.notes["fscale_model"], setup.fscale_guess, cfg.preprocessing.fscale_band,
-                                  _unit(result))
+    fig = plots.plot_fscale_guess(
+        fitted.wavelength.value,
+        np.where(fitted.good, fitted.flux.value, np.nan),
+        pre.notes["fscale_model"],
+        setup.fscale_guess,
+        cfg.preprocessing.fscale_band,
+        _unit(result),
+    )
     written.append(run.save_figure(f"fscale_guess.{fmt}", fig).name)
     return written
 
@@ -144,20 +157,24 @@ def write_result(result: StellarResult, run: RunFolder, figures: bool = True) ->
     return written
 
 
-def _figures(result: StellarResult, run: RunFolder, fmt: str, binned: Table, resolved: Table,
-             params: dict[str, np.ndarray]) -> list[str]:
+def _figures(
+    result: StellarResult, run: RunFolder, fmt: str, binned: Table, resolved: Table, params: dict[str, np.ndarray]
+) -> list[str]:
     cfg, out = result.setup.config, result.sampler
     pad, resp, unit = cfg.plotting.pad, cfg.plotting.resolving_power, _unit(result)
     data = _data_dict(result)
     written = []
     if out.chain is not None:
-        written.append(run.save_figure(f"chains_full.{fmt}", plots.plot_chains(out.chain, result.names,
-                                                                              out.burnin)).name)
-        written.append(run.save_figure(f"chains_after_burnin.{fmt}",
-                                       plots.plot_chains(out.chain[out.burnin:], result.names)).name)
+        written.append(
+            run.save_figure(f"chains_full.{fmt}", plots.plot_chains(out.chain, result.names, out.burnin)).name
+        )
+        written.append(
+            run.save_figure(f"chains_after_burnin.{fmt}", plots.plot_chains(out.chain[out.burnin :], result.names)).name
+        )
     infl = float(params["errInfl"][result.index_maxlike])
-    fig = plots.plot_bestfit(data, np.asarray(binned["max_likelihood"]), np.asarray(binned["max_probability"]),
-                             infl, pad, unit)
+    fig = plots.plot_bestfit(
+        data, np.asarray(binned["max_likelihood"]), np.asarray(binned["max_probability"]), infl, pad, unit
+    )
     written.append(run.save_figure(f"bestfit_model.{fmt}", fig).name)
     rbands = {c: np.asarray(resolved[c]) for c in resolved.colnames}
     bbands = {c: np.asarray(binned[c]) for c in binned.colnames}
