@@ -4,7 +4,7 @@ import gzip
 
 import pytest
 from astropy.table import Table
-from conftest import DESI, DJA, SDSS, TRAPPIST, write_x1d, x1d_arrays
+from io_helpers import DESI, DJA, SDSS, TRAPPIST, write_x1d, x1d_arrays
 
 from specola.errors import FileFormatError
 from specola.io import formats, identify_format, read, read_all, read_series

@@ -2,7 +2,7 @@ import astropy.units as u
 import numpy as np
 import pytest
 from astropy.table import Table
-from conftest import TRAPPIST
+from io_helpers import TRAPPIST
 
 from specola.io import identify_format, read
 from specola.io.csv_stctm import BASIC_FLUX_UNIT

@@ -3,7 +3,7 @@
 import astropy.units as u
 import numpy as np
 import pytest
-from conftest import write_x1d, x1d_arrays
+from io_helpers import write_x1d, x1d_arrays
 
 from specola.errors import FileFormatError
 from specola.instruments import NIRSpec

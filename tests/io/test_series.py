@@ -67,7 +67,7 @@ def test_series_overwrite_and_suffix(tmp_path):
 
 
 def test_read_series_refuses_single_spectrum(tmp_path):
-    from conftest import TRAPPIST
+    from io_helpers import TRAPPIST
 
     with pytest.raises(FileFormatError, match="not a time series"):
         read_series(TRAPPIST)

@@ -4,7 +4,7 @@ import astropy.units as u
 import numpy as np
 import pytest
 from astropy.io import fits
-from conftest import DESI, DJA, SDSS
+from io_helpers import DESI, DJA, SDSS
 
 from specola.errors import FileFormatError
 from specola.instruments import DESI as DESIResolution

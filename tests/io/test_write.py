@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.table import Table
-from conftest import DESI, DJA, SDSS, TRAPPIST
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from io_helpers import DESI, DJA, SDSS, TRAPPIST
 
 from specola._version import __version__
 from specola.config import option, to_toml
