@@ -276,6 +276,8 @@ def translate_peer(data: Mapping[str, Any]) -> dict[str, Any]:
         out.setdefault(section, {})[name] = _peer_value(key, value, teff)
     if gauss_names:
         out.setdefault("priors", {})["gaussian"] = _gaussian_from_peer(gauss_names, gauss_hyper)
+    # the peer's prior lets spots or faculae cover more of the disk than the photosphere
+    out.setdefault("priors", {})["photosphere_dominant"] = False
     return out
 
 
