@@ -56,15 +56,15 @@ def test_kde_move_density_matches_scipy():
         emcee_moves("walk")
 
 
-@pytest.mark.parametrize("moves", ["kde+de", "stretch"])
-def test_emcee_in_unconstrained_coordinates_samples_the_prior(grid, trappist1, moves):
+def test_emcee_in_unconstrained_coordinates_samples_the_prior(grid, trappist1):
     """With uninformative data the sampler must return the prior: conditional bounds, dominance, Jacobian."""
     cfg = with_overrides(StellarConfig(), fit={"error_inflation": False, "fscale": False})
     setup = prepare(cfg, data=trappist1)
     post = setup.posterior
     # make the likelihood flat: errors 1e30 times larger (the quadratic form then vanishes)
     post._m *= 1e-60
-    out = run_emcee(post, setup.start, 1000, 0.3, 12, seed=5, progress=False, moves=moves)
+    out = run_emcee(post, setup.start, 1500, 0.3, 12, seed=5, progress=False, moves="kde+de")
+    assert out.diagnostics["converged_nsteps_gt_50tau"], out.diagnostics["autocorr_time_max"]
     prior = setup.space.sample(4000, np.random.default_rng(9))
     thin = out.samples[:: max(1, len(out.samples) // 4000)]
     for k, name in enumerate(setup.space.names):
