@@ -1,0 +1,49 @@
+import shutil
+
+import pytest
+from astropy.table import Table
+
+from specola.cli import main
+from specola.data import data_path
+
+COS = data_path("coadd", "cos_g140l")
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    good = tmp_path / "visit1"
+    shutil.copytree(COS, good)
+    empty = tmp_path / "visit2"
+    empty.mkdir()
+    return good, empty
+
+
+def test_batch_runs_each_input_and_reports_failures(inputs, tmp_path, capsys):
+    good, empty = inputs
+    out = tmp_path / "out"
+    status = main(["batch", "coadd", str(good), str(empty), "-o", str(out), "-coadd.method=resample"])
+    assert status == 1  # one input failed
+    report = Table.read(out / "batch_report.ecsv")
+    assert list(report["status"]) == ["ok", "failed"]
+    assert "no *_x1d.fits" in report["error"][1]
+    assert (out / "visit1" / "config.toml").exists()  # specola's method (not the HASP default) was used
+    assert 'method = "resample"' in (out / "visit1" / "config.toml").read_text()
+    # nothing is overwritten without --overwrite
+    assert main(["batch", "coadd", str(good), "-o", str(out)]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+
+
+def test_batch_refuses_missing_inputs(tmp_path, capsys):
+    assert main(["batch", "stellar", str(tmp_path / "nope.csv"), "-o", str(tmp_path / "o")]) == 2
+    assert "nope.csv" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_batch_on_local_dask_cluster(inputs, tmp_path):
+    good, _ = inputs
+    second = tmp_path / "visit3"
+    shutil.copytree(good, second)
+    out = tmp_path / "out"
+    assert main(["batch", "coadd", str(good), str(second), "-o", str(out), "-w", "2", "-coadd.method=resample"]) == 0
+    assert list(Table.read(out / "batch_report.ecsv")["status"]) == ["ok", "ok"]
+    assert (out / "visit3" / "specola_swiftj1357.2-0933.fits").exists()
