@@ -40,6 +40,8 @@ def test_product_values_match_reference(products, name):
     with fits.open(out / name) as mine:
         assert [h.name for h in mine] == ["PRIMARY", "SCI", "PROVENANCE"]
         assert mine["SCI"].data.columns.names == list(COLUMNS)
+        assert mine["SCI"].columns.units == ref["SCI"].columns.units
+        assert mine["SCI"].header["NAXIS1"] == ref["SCI"].header["NAXIS1"]
         assert len(mine["SCI"].data) == 1
         for col in COLUMNS:
             a, b = mine["SCI"].data[col][0], ref["SCI"].data[col][0]
