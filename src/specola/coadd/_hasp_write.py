@@ -161,8 +161,9 @@ def _write_product(prod: HaspProduct, path: Path, level: int, filename: str | No
     h0["HLSP_LVL"] = (level, "HASP HLSP Level")
     h0["LICENSE"] = ("CC BY 4.0", "License for use of these data")
     h0["LICENURL"] = ("https://creativecommons.org/licenses/by/4.0/", "Data license URL")
+    h0["REFERENC"] = ("https://ui.adsabs.harvard.edu/abs/2020RNAAS...4..205R", "Bibliographic ref")
     h0["MINWAVE"] = (combine(prod, "minwave", "min"), "Minimum wavelength in spectrum")
-    h0.add_blank(after="LICENURL")
+    h0.add_blank(after="REFERENC")
     h0.add_blank("           / ARCHIVE SEARCH KEYWORDS", before="MINWAVE")
     h0["MAXWAVE"] = (combine(prod, "maxwave", "max"), "Maximum wavelength in spectrum")
     try:
