@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
+import astropy.constants as const
 import astropy.units as u
 import numpy as np
 
@@ -136,24 +137,34 @@ class Bandpass:
             part = t[k] * d + slope[k] * d**2 / 2
         return nodes[k] + part
 
-    def _fine(self, oversample: int = 16) -> tuple[np.ndarray, np.ndarray]:
-        lam = self.wavelength
-        frac = np.linspace(0.0, 1.0, oversample, endpoint=False)
-        fine = np.append((lam[:-1, None] + np.diff(lam)[:, None] * frac).ravel(), lam[-1])
-        return fine, np.interp(fine, lam, self.transmission)
+    def moment(self, q: int) -> float:
+        """Exact ``integral T(l) l**q dl`` (Angstrom) for ``q`` in 1, 0, -1, -2."""
+        lam, t = self.wavelength, self.transmission
+        slope = np.diff(t) / np.diff(lam)
+        a = t[:-1] - slope * lam[:-1]
+        x0, x1 = lam[:-1], lam[1:]
+        if q == 1:
+            seg = a * (x1**2 - x0**2) / 2 + slope * (x1**3 - x0**3) / 3
+        elif q == 0:
+            seg = a * (x1 - x0) + slope * (x1**2 - x0**2) / 2
+        elif q == -1:
+            seg = a * np.log(x1 / x0) + slope * (x1 - x0)
+        elif q == -2:
+            seg = a * (1 / x0 - 1 / x1) + slope * np.log(x1 / x0)
+        else:
+            raise ValueError(f"moment q must be 1, 0, -1 or -2, got {q}")
+        return float(np.sum(seg))
 
     def ab_zeropoint(self) -> float:
-        """Band integral of the AB reference (3631 Jy) in erg/s/cm^2 (times Angstrom**p), same weighting."""
-        fine, t = self._fine()
-        flam_ab = (3631.0 * u.Jy).to_value(u.erg / u.s / u.cm**2 / u.AA, u.spectral_density(fine * u.AA))
-        return float(np.trapezoid(flam_ab * t * fine**self.power, fine))
+        """Band integral of the AB reference (3631 Jy) with the detector's weighting, in erg/s/cm^2 * A**p."""
+        c3631 = (3631.0 * u.Jy * const.c).to_value(u.erg / u.s / u.cm**2 * u.AA)
+        return c3631 * self.moment(self.power - 2)
 
     @property
     def pivot_wavelength(self) -> u.Quantity:
-        """Pivot wavelength ``sqrt(int T l^(p) dl / int T l^(p-2) dl)`` (Angstrom)."""
-        fine, t = self._fine()
+        """Pivot wavelength ``sqrt(int T l^p dl / int T l^(p-2) dl)`` (Angstrom)."""
         p = self.power
-        return np.sqrt(np.trapezoid(t * fine**p, fine) / np.trapezoid(t * fine ** (p - 2.0), fine)) * u.AA
+        return np.sqrt(self.moment(p) / self.moment(p - 2)) * u.AA
 
     def __repr__(self) -> str:
         lo, hi = self.wave_range

@@ -124,11 +124,14 @@ class Sensitivity:
         The data it was fitted to (``wavelength``, ``sensitivity``, ``error``, ``used``), for QC.
     meta : dict
         How it was made (standard, airmass, extinction source, chi2...).
+    scale_log_error : float
+        Fractional uncertainty common to all wavelengths (e.g. a photometric scale), added in quadrature.
     """
 
     spline: SplineFit
     points: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
+    scale_log_error: float = 0.0
 
     @property
     def wave_range(self) -> u.Quantity:
@@ -142,7 +145,8 @@ class Sensitivity:
 
     def log_error(self, wavelength: u.Quantity) -> np.ndarray:
         """1-sigma uncertainty of ``ln S`` (the fractional uncertainty of S)."""
-        return self.spline.error(u.Quantity(wavelength).to_value(u.AA, u.spectral()))
+        err = self.spline.error(u.Quantity(wavelength).to_value(u.AA, u.spectral()))
+        return np.hypot(err, self.scale_log_error)
 
     def calibrate(
         self,
@@ -176,10 +180,18 @@ class Sensitivity:
         rate = rate_density(spectrum, exptime)
         if airmass > 0 and extinction is None:
             raise SpectrumError("airmass > 0 needs an extinction curve (extinction=load_extinction())")
-        w = rate.wavelength
+        lo, hi = self.spline.x_range
+        w_all = rate.wavelength.to_value(u.AA)
+        inside = (w_all >= lo) & (w_all <= hi)
+        if not inside.any():
+            raise SpectrumError(f"the spectrum ({w_all[0]:.0f}-{w_all[-1]:.0f} A) misses the sensitivity's range "
+                                f"{lo:.0f}-{hi:.0f} A")  # fmt: skip
+        if not inside.all():
+            log.warning("%d pixels outside the sensitivity's range %.0f-%.0f A are masked", (~inside).sum(), lo, hi)
+        w = np.clip(w_all, lo, hi) * u.AA
         atm = extinction.transmission(w, airmass) if airmass > 0 else np.ones(len(rate))
-        factor = 1.0 / (self(w).value * atm)
-        frac = self.log_error(w)
+        factor = np.where(inside, 1.0 / (self(w).value * atm), np.nan)
+        frac = np.where(inside, self.log_error(w), np.nan)
         out = rate.scale(factor, factor * frac if include_calibration_error else None)
         meta = dict(out.meta, bunit="erg/s/cm2/A", calibration_error=frac, airmass=airmass)
         return out.replace(
