@@ -91,7 +91,9 @@ def test_partial_coverage_raises_a_clear_error():
     small = full.mask_ranges([(7000, 7000.5)], u.AA)
     with pytest.raises(SpectrumError, match="max_uncovered"):
         synthetic_magnitude(small, "gaiadr2-RP")
-    assert synthetic_magnitude(small, "gaiadr2-RP", max_uncovered=0.005) == pytest.approx(synthetic_magnitude(full, "gaiadr2-RP"), abs=2e-3)
+    assert synthetic_magnitude(small, "gaiadr2-RP", max_uncovered=0.005) == pytest.approx(
+        synthetic_magnitude(full, "gaiadr2-RP"), abs=2e-3
+    )
 
 
 def test_vectorised_photometer_equals_single_spectra_and_errors_match_monte_carlo():

@@ -59,5 +59,8 @@ def run(args: argparse.Namespace) -> int:
     from ..coadd import demo as coadd_demo
 
     coadd_demo(folder)
+    from ..fluxcal import demo as fluxcal_demo
+
+    fluxcal_demo(folder)
     log.info("demo outputs in %s", folder.path)
     return 0

@@ -85,9 +85,7 @@ class Bandpass:
         object.__setattr__(self, "meta", dict(self.meta))
 
     @classmethod
-    def from_arrays(
-        cls, name: str, wavelength: u.Quantity, transmission: np.ndarray, **kwargs: object
-    ) -> Bandpass:
+    def from_arrays(cls, name: str, wavelength: u.Quantity, transmission: np.ndarray, **kwargs: object) -> Bandpass:
         """Build a bandpass from a wavelength Quantity and transmissions (other fields as keywords)."""
         wave = u.Quantity(wavelength).to_value(u.AA, u.spectral())
         trans = np.asarray(transmission, float)
@@ -206,7 +204,8 @@ def load_bandpass(name: str, detector: str | None = None, vega_magnitude: float 
         known = sorted(os.path.basename(p)[:-5] for p in glob.glob(os.path.join(folder, "*.ecsv")))
         near = difflib.get_close_matches(name, known, n=3)
         raise ConfigError(
-            f"unknown filter {name!r}; " + (f"did you mean {', '.join(near)}?" if near else f"known: {', '.join(known)}")
+            f"unknown filter {name!r}; "
+            + (f"did you mean {', '.join(near)}?" if near else f"known: {', '.join(known)}")
         ) from None
     group = curve.meta["group_name"]
     return Bandpass(

@@ -131,8 +131,11 @@ class Photometer:
         """
         flux = np.asarray(flux, float)
         bad = ~np.isfinite(flux) if mask is None else (np.asarray(mask, bool) | ~np.isfinite(flux))
-        good = (~bad).astype(float)
-        covered = good @ self.weights.T / self.total
+        if bad.any():
+            covered = (~bad).astype(float) @ self.weights.T / self.total
+            flux = np.where(bad, 0.0, flux)
+        else:  # fast path: one matrix product
+            covered = np.broadcast_to(self.weights.sum(axis=1) / self.total, (*flux.shape[:-1], len(self.bands)))
         missing = 1.0 - covered
         if np.any(missing > self.max_uncovered):
             k = int(np.argmax(np.max(missing.reshape(-1, len(self.bands)), axis=0)))
@@ -144,7 +147,7 @@ class Photometer:
                 f"({lo:.0f}-{hi:.0f} A; spectrum {self.low[0]:.0f}-{self.high[-1]:.0f} A, masked pixels count as "
                 f"missing); extend the spectrum or allow more with max_uncovered (now {self.max_uncovered:g})"
             )
-        integral = np.where(bad, 0.0, flux) @ self.weights.T / covered
+        integral = flux @ self.weights.T / covered
         err = None
         if error is not None:
             var = np.where(bad, 0.0, np.asarray(error, float) ** 2)

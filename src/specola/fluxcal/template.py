@@ -102,7 +102,7 @@ def prepare_templates(
     -------
     TemplateSet
     """
-    lo, hi = (u.Quantity(wave_range, u.AA).to_value(u.AA) if isinstance(wave_range, u.Quantity) else wave_range)
+    lo, hi = u.Quantity(wave_range, u.AA).to_value(u.AA) if isinstance(wave_range, u.Quantity) else wave_range
     margin = 1.0 + 1.2 * max_rv / C_KMS
     a, b = lo / margin, hi * margin
     n = int(np.ceil(np.log(b / a) / (step_kms / C_KMS)))
@@ -218,9 +218,9 @@ def _curvature_errors(f, x0: np.ndarray, steps: np.ndarray, scale: float) -> np.
         for j in range(i):
             ej = np.zeros(n)
             ej[j] = steps[j]
-            hess[i, j] = hess[j, i] = (
-                f(x0 + ei + ej) - f(x0 + ei - ej) - f(x0 - ei + ej) + f(x0 - ei - ej)
-            ) / (4 * steps[i] * steps[j])
+            hess[i, j] = hess[j, i] = (f(x0 + ei + ej) - f(x0 + ei - ej) - f(x0 - ei + ej) + f(x0 - ei - ej)) / (
+                4 * steps[i] * steps[j]
+            )
     try:
         cov = 2.0 * np.linalg.inv(hess)
         if np.all(np.diag(cov) > 0) and np.all(np.isfinite(cov)):
@@ -291,12 +291,19 @@ def fit_template(
     res = minimize(objective, start, method="Nelder-Mead",
                    options={"initial_simplex": simplex, "xatol": 1e-3, "fatol": 1e-3, "maxiter": 4000})  # fmt: skip
     x = res.x * scales
-    chi2, model, coef = p.solve(tuple(x[:-1]), x[-1])
+    chi2, _, coef = p.solve(tuple(x[:-1]), x[-1])
     ndof = int(p.y.size - coef.size - x.size)
     red = max(chi2 / max(ndof, 1), 1.0)
     steps = scales * 0.05
     errors = _curvature_errors(lambda v: p.chi2(tuple(v[:-1]), v[-1]), x, steps, red)
     names = templates.names
+    edge = [k for k, v, lo, hi in zip((*names, "rv"), x, lows, highs, strict=True)
+            if min(v - lo, hi - v) < 1e-3 * scales[list((*names, "rv")).index(k)]]  # fmt: skip
+    if edge:
+        log.warning("template fit ends on the edge of the grid/search range in %s: widen the grid; the errors of "
+                    "those parameters are unknown (NaN)", ", ".join(edge))  # fmt: skip
+        for k in edge:
+            errors[list((*names, "rv")).index(k)] = np.nan
     params = {k: float(v) for k, v in zip(names, x[:-1], strict=True)}
     errs = {k: float(v) for k, v in zip(names, errors[:-1], strict=True)}
     s = p.spectrum
@@ -310,6 +317,6 @@ def fit_template(
     log.info("template fit: %s", ", ".join(f"{k}={v:.4g}" for k, v in params.items()))
     return TemplateFit(
         params, errs, float(x[-1]), float(errors[-1]), chi2, ndof, template, fitted, resp_full,
-        meta={"start_node": node, "start_rv": rv0, "node_chi2": chi2_node, "optimizer": res.message,
-              "pixel_kms": pix_kms},
+        meta={"at_grid_edge": edge, "start_node": node, "start_rv": rv0, "node_chi2": chi2_node,
+              "optimizer": res.message, "pixel_kms": pix_kms},
     )  # fmt: skip
