@@ -59,6 +59,7 @@ def test_template_fit_recovers_parameters_and_rv(templates, seed):
     assert fit.chi2 / fit.ndof == pytest.approx(1.0, abs=0.1)
 
 
+@pytest.mark.slow
 def test_rv_errors_are_calibrated_over_noise_draws(templates):
     rng = np.random.default_rng(42)
     pulls = []
