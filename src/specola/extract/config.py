@@ -78,7 +78,7 @@ class ApertureSection:
 class PsfSection:
     """Spatial profile fitted over the pixel table."""
 
-    kind: str = option("univariate", choices=("univariate", "bivariate", "windowed"), help="profile model")
+    kind: str = option("bivariate", choices=("univariate", "bivariate", "windowed"), help="profile model")
     oversample: float = option(1.0, minimum=0.1, maximum=10.0, help="knots per pixel along the slit")
     knot_columns: int = option(6, minimum=1, help="interior knots along the dispersion (bivariate)")
     column_radius: int = option(50, minimum=2, help="column half-window of each windowed fit")

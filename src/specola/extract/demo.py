@@ -25,7 +25,7 @@ def miri_config(**sections: Any) -> ExtractConfig:
     base = dict(
         input=InputSection(file=str(data_path("frames", MIRI_FILE)), columns=(140, 390)),
         trace=TraceSection(guess=37.0, degree=1, bin_columns=10),
-        psf=PsfSection(kind="bivariate", knot_columns=4),
+        psf=PsfSection(kind="windowed", column_radius=40),
         output=OutputSection(name="extract_miri"),
     )
     base.update(sections)

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..plotting import figure
+from .trace import nanmedian
 
 __all__ = ["plot_lightcurve", "plot_outliers", "plot_profile", "plot_spectra", "plot_trace"]
 
@@ -25,7 +26,7 @@ def plot_trace(result: Any, ax: Any = None) -> Any:
     fig = ax.figure
     fr = result.frames
     sky = 0.0 if result.background is None else result.background.model
-    image = np.nanmedian(np.where(fr.mask, np.nan, fr.data - sky), axis=0)
+    image = nanmedian(np.where(fr.mask, np.nan, fr.data - sky), axis=0)
     x0 = result.columns[0]
     _image(ax, image, x0)
     cols = result.columns
@@ -82,17 +83,17 @@ def plot_spectra(result: Any) -> Any:
     x = result.wavelength.value if use_w else result.columns
     order = np.argsort(x) if use_w else slice(None)
     xs = x[order]
-    mean = lambda a: np.nanmean(np.where(result.mask, np.nan, a), axis=0)[order]
+    mean = lambda a: nanmedian(np.where(result.mask, np.nan, a), axis=0)[order]
     ax.plot(xs, mean(result.aperture_flux), label="aperture", color="#E69F00")
     if result.optimal is not None:
         ax.plot(xs, mean(result.flux), label="optimal", color="#0072B2")
     ax.set_ylabel(f"flux [{result.unit}]")
     ax.legend()
-    ax.set_title(f"mean of {result.flux.shape[0]} integration(s)")
-    ap_snr = np.nanmedian(result.aperture_flux / result.aperture_error, axis=0)[order]
+    ax.set_title(f"median of {result.flux.shape[0]} integration(s)")
+    ap_snr = nanmedian(result.aperture_flux / result.aperture_error, axis=0)[order]
     axs.plot(xs, ap_snr, label="aperture", color="#E69F00")
     if result.optimal is not None:
-        axs.plot(xs, np.nanmedian(result.snr, axis=0)[order], label="optimal", color="#0072B2")
+        axs.plot(xs, nanmedian(result.snr, axis=0)[order], label="optimal", color="#0072B2")
     axs.set_ylabel("S/N per column")
     axs.set_xlabel(f"wavelength [{result.wavelength.unit}]" if use_w else "dispersion column")
     axs.legend()

@@ -108,13 +108,18 @@ class ProfileModel:
     kind : str
         ``univariate``, ``bivariate`` or ``windowed``.
     splines : list
-        The fitted scipy spline(s); one per block for ``windowed``.
+        The fitted scipy spline(s): one per block for ``windowed``; for ``bivariate`` the surface and a
+        univariate fallback used beyond the fitted columns.
     blocks : ndarray
         Column edges of the ``windowed`` blocks (empty otherwise).
     rejected : ndarray of bool
         Pixel-table entries rejected as outliers during the fit.
     chi2_dof : float
         Reduced chi-square of the kept pixels.
+    radius : float
+        Half-width of the profile window; the profile is zero beyond it.
+    column_range : (float, float)
+        Columns the fit covered; the profile is held constant beyond them.
     """
 
     kind: str
@@ -123,17 +128,24 @@ class ProfileModel:
     rejected: np.ndarray
     chi2_dof: float
     radius: float
+    column_range: tuple[float, float] = (-np.inf, np.inf)
 
     def __call__(self, distance: np.ndarray, column: np.ndarray) -> np.ndarray:
         """Evaluate the (unnormalised) profile at distances and columns of equal shape."""
         d = np.asarray(distance, float)
-        col = np.broadcast_to(np.asarray(column, float), d.shape)
+        col = np.clip(np.broadcast_to(np.asarray(column, float), d.shape), *self.column_range)
+        out: np.ndarray
         inside = np.abs(d) <= self.radius
         dc = np.clip(d, -self.radius, self.radius)
         if self.kind == "univariate":
             out = self.splines[0](dc.ravel()).reshape(d.shape)
         elif self.kind == "bivariate":
+            # beyond the fitted columns the surface is unconstrained: use the univariate fallback there
             out = self.splines[0].ev(dc.ravel(), col.ravel()).reshape(d.shape)
+            raw_col = np.broadcast_to(np.asarray(column, float), d.shape)
+            outside = (raw_col < self.column_range[0]) | (raw_col > self.column_range[1])
+            if outside.any():
+                out[outside] = self.splines[1](dc[outside])
         else:
             out = np.empty(d.shape)
             block = np.clip(np.searchsorted(self.blocks, col, side="right") - 1, 0, len(self.splines) - 1)
@@ -251,6 +263,7 @@ def fit_profile(
     wts = 1.0 / sigma
     blocks = np.empty(0)
     splines: list[Any] = []
+    crange = (float(table.column.min()), float(table.column.max()))
     for _ in range(max(niter, 0) + 1):
         keep = ~rejected
         if kind == "univariate":
@@ -265,7 +278,8 @@ def fit_profile(
                     spacing,
                     knot_columns,
                     radius,
-                )
+                ),
+                _fit_1d(table.distance[keep], table.value[keep], wts[keep], spacing, radius),
             ]
         elif kind == "windowed":
             lo, hi = table.column.min(), table.column.max() + 1
@@ -277,7 +291,7 @@ def fit_profile(
                 splines.append(_fit_1d(table.distance[sel], table.value[sel], wts[sel], spacing, radius))
         else:
             raise SpectrumError(f"psf.kind: unknown profile model {kind!r}; use univariate, bivariate or windowed")
-        model = ProfileModel(kind, splines, blocks, rejected, np.nan, radius)
+        model = ProfileModel(kind, splines, blocks, rejected, np.nan, radius, crange)
         z = (table.value - model(table.distance, table.column)) / sigma
         if clip <= 0:
             break
@@ -288,4 +302,4 @@ def fit_profile(
     keep = ~rejected
     chi2 = float(np.sum(z[keep] ** 2) / max(keep.sum() - 1, 1))
     log.info("psf (%s): %d pixels, %d rejected, chi2/dof %.2f", kind, len(table), int(rejected.sum()), chi2)
-    return ProfileModel(kind, splines, blocks, rejected, chi2, radius)
+    return ProfileModel(kind, splines, blocks, rejected, chi2, radius, crange)

@@ -178,9 +178,9 @@ def trace_frames(
     edges = np.linspace(0, n_disp, nb + 1).astype(int)
     prof = np.stack([nanmedian(stack[:, a:b], axis=1) for a, b in zip(edges[:-1], edges[1:], strict=True)], 1)
     pvar = np.stack(
-        [np.nanmean(var_stack[:, a:b], axis=1) / (b - a) for a, b in zip(edges[:-1], edges[1:], strict=True)], 1
+        [nanmedian(var_stack[:, a:b], axis=1) / (b - a) for a, b in zip(edges[:-1], edges[1:], strict=True)], 1
     )
-    prof, pvar = np.nan_to_num(prof), np.nan_to_num(pvar, nan=np.inf)
+    prof, pvar = np.nan_to_num(prof), np.nan_to_num(pvar, nan=1e30, posinf=1e30)
     cols = 0.5 * (edges[:-1] + edges[1:] - 1)
     if guess is None:
         guess = float(np.argmax(np.median(prof, axis=1)))
