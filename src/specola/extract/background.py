@@ -123,7 +123,7 @@ def fit_background(
     nterm = degree + 1
     rejected = np.zeros_like(good)
     clean = np.where(good, data, 0.0)
-    for _ in range(max(niter, 0) + 1):
+    for step in range(max(niter, 0) + 1):
         used = good & ~rejected
         count = used.sum(axis=1)
         if np.any(count < nterm + 1):
@@ -137,13 +137,13 @@ def fit_background(
         atb = np.einsum("rk,irc->ick", a, m * clean)
         coef = np.linalg.solve(ata, atb[..., None])[..., 0]
         model = np.einsum("rk,ick->irc", a, coef)
-        if sigma <= 0:
+        if sigma <= 0 or step == niter:
             break
         resid = np.where(used, data - model, np.nan)
         med = np.nanmedian(resid, axis=1, keepdims=True)
         scale = 1.4826 * np.nanmedian(np.abs(resid - med), axis=1, keepdims=True)
-        scale = np.maximum(scale, np.sqrt(np.nanmedian(np.where(used, variance, np.nan), axis=1, keepdims=True)) * 0.5)
-        new = good & (np.abs(np.where(good, data - model, 0.0)) > sigma * scale)
+        floor = 0.5 * np.sqrt(np.nanmedian(np.where(used, variance, np.nan), axis=1, keepdims=True))
+        new = good & (np.abs(np.where(good, data - model, 0.0) - med) > sigma * np.maximum(scale, floor))
         if np.array_equal(new, rejected):
             break
         rejected = new

@@ -10,7 +10,8 @@ over the aperture pixels (``M`` = 1 for good pixels). With ``variance =
 ``V = (read_noise/gain)**2 + max(f P + sky, 0) / gain`` (Horne's step 6), which
 avoids the bias of variances measured from the noisy data themselves. Each
 iteration rejects, per column, the single worst pixel whose residual exceeds
-``clip`` standard deviations, until none does.
+``clip`` standard deviations, until none does; pixels rejected early that agree
+with the final model are then given back.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from .trace import nanmedian
 
 __all__ = ["OptimalResult", "optimal_extract"]
 
@@ -101,6 +104,14 @@ def optimal_extract(
     sky = np.zeros_like(d) if sky is None else sky
     outliers = np.zeros_like(use)
     p2 = profile**2
+    if clip > 0:
+        # robust first pass: a cosmic ray on the profile peak would drag a least-squares fit, so compare
+        # every pixel with the median of D / P over the profile core and reject all discrepant ones at once
+        core = use & (profile >= 0.25 * np.max(np.where(use, profile, 0.0), axis=1, keepdims=True)) & (profile > 0)
+        ratio = np.where(core, d / np.where(core, profile, 1.0), np.nan)
+        f0 = np.nan_to_num(nanmedian(ratio, axis=1))
+        v0 = v if gain is None else (read_noise / gain) ** 2 + np.maximum(f0[:, None, :] * profile + sky, 0.0) / gain
+        outliers = use & ((d - f0[:, None, :] * profile) ** 2 > clip**2 * v0)
     for step in range(max_reject + 2):
         m = use & ~outliers
         denom = np.sum(np.where(m, p2 / v, 0.0), axis=1)
@@ -121,6 +132,17 @@ def optimal_extract(
             continue
         ii, cc = np.nonzero(hit)
         outliers[ii, worst[ii, cc], cc] = True
+    if clip > 0 and outliers.any():
+        # give back pixels rejected while a worse outlier still dragged the fit (they agree with the final model)
+        restore = outliers & ((d - model) ** 2 / v <= clip**2)
+        if restore.any():
+            outliers &= ~restore
+            m = use & ~outliers
+            denom = np.sum(np.where(m, p2 / v, 0.0), axis=1)
+            ok = denom > 0
+            f = np.where(ok, np.sum(np.where(m, profile * d / v, 0.0), axis=1) / np.where(ok, denom, 1.0), 0.0)
+            if gain is not None:
+                v = np.where(use, (read_noise / gain) ** 2 + np.maximum(f[:, None, :] * profile + sky, 0.0) / gain, 1.0)
     m = use & ~outliers
     denom = np.sum(np.where(m, p2 / v, 0.0), axis=1)
     ok = denom > 0
