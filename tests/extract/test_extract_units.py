@@ -67,7 +67,7 @@ def test_background_clips_outliers_and_recovers_a_gradient():
 
 def test_background_needs_pixels():
     d = np.ones((1, 20, 3))
-    with pytest.raises(SpectrumError, match="background.outer"):
+    with pytest.raises(SpectrumError, match=r"background\.outer"):
         fit_background(d, d, np.zeros(d.shape, bool), np.full((1, 3), 10.0), 9.5, 9.8, degree=2)
 
 

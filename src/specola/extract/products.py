@@ -50,5 +50,3 @@ def write_products(result: Any, run: Any) -> list[Path]:
         if result.flux.shape[0] > 1:
             out.append(run.save_figure(f"{name}_lightcurve.png", plots.plot_lightcurve(result)))
     return out
-
-

@@ -87,7 +87,7 @@ def pixel_table(
     -------
     PixelTable
     """
-    n_ints, n_spatial, n_disp = data.shape
+    n_spatial = data.shape[1]
     dist = np.arange(n_spatial)[None, :, None] - trace[:, None, :]
     snr = np.where(norm_var > 0, norm / np.sqrt(np.maximum(norm_var, 1e-300)), 0.0)
     ok_col = (snr >= min_snr)[:, None, :]
@@ -171,7 +171,7 @@ class ProfileModel:
         ndarray
             ``(n_ints, n_spatial, n_dispersion)``; negative values are set to 0.
         """
-        n_ints, n_disp = trace.shape
+        n_disp = trace.shape[1]
         dist = np.arange(n_spatial)[None, :, None] - trace[:, None, :]
         cols = np.broadcast_to(np.arange(n_disp, dtype=float), dist.shape)
         prof = np.maximum(self(dist, cols), 0.0)

@@ -8,6 +8,7 @@ clipping of the binned centroids (weighted by their estimated errors).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import warnings
 from dataclasses import dataclass
@@ -176,10 +177,8 @@ def trace_frames(
         var_stack = np.where(good > 0, var_stack * n_ints / np.maximum(good, 1), np.nan)
     nb = max(n_disp // bin_columns, 1)
     edges = np.linspace(0, n_disp, nb + 1).astype(int)
-    prof = np.stack([nanmedian(stack[:, a:b], axis=1) for a, b in zip(edges[:-1], edges[1:], strict=True)], 1)
-    pvar = np.stack(
-        [nanmedian(var_stack[:, a:b], axis=1) / (b - a) for a, b in zip(edges[:-1], edges[1:], strict=True)], 1
-    )
+    prof = np.stack([nanmedian(stack[:, a:b], axis=1) for a, b in itertools.pairwise(edges)], 1)
+    pvar = np.stack([nanmedian(var_stack[:, a:b], axis=1) / (b - a) for a, b in itertools.pairwise(edges)], 1)
     prof, pvar = np.nan_to_num(prof), np.nan_to_num(pvar, nan=1e30, posinf=1e30)
     cols = 0.5 * (edges[:-1] + edges[1:] - 1)
     if guess is None:
@@ -215,7 +214,8 @@ def trace_frames(
         for a, b, k in zip(edges[:-1], edges[1:], keep, strict=True):
             good_cols[a:b] = k
         for i in range(n_ints):
-            ci, ei = centroids(np.nan_to_num(clean[i][:, good_cols]), variance[i][:, good_cols], poly[good_cols], halfwidth)
+            prof_i = np.nan_to_num(clean[i][:, good_cols])
+            ci, ei = centroids(prof_i, variance[i][:, good_cols], poly[good_cols], halfwidth)
             ok = np.isfinite(ci) & np.isfinite(ei) & (ei > 0)
             shifts[i] = np.sum((ci - poly[good_cols])[ok] / ei[ok] ** 2) / np.sum(1 / ei[ok] ** 2)
         shifts -= np.median(shifts)
