@@ -120,6 +120,8 @@ class ProfileModel:
         Half-width of the profile window; the profile is zero beyond it.
     column_range : (float, float)
         Columns the fit covered; the profile is held constant beyond them.
+    distance_range : (float, float)
+        Distances the pixel table covered; the spline is not extrapolated beyond them.
     """
 
     kind: str
@@ -129,6 +131,7 @@ class ProfileModel:
     chi2_dof: float
     radius: float
     column_range: tuple[float, float] = (-np.inf, np.inf)
+    distance_range: tuple[float, float] = (-np.inf, np.inf)
 
     def __call__(self, distance: np.ndarray, column: np.ndarray) -> np.ndarray:
         """Evaluate the (unnormalised) profile at distances and columns of equal shape."""
@@ -136,7 +139,7 @@ class ProfileModel:
         col = np.clip(np.broadcast_to(np.asarray(column, float), d.shape), *self.column_range)
         out: np.ndarray
         inside = np.abs(d) <= self.radius
-        dc = np.clip(d, -self.radius, self.radius)
+        dc = np.clip(d, *self.distance_range)
         if self.kind == "univariate":
             out = self.splines[0](dc.ravel()).reshape(d.shape)
         elif self.kind == "bivariate":
@@ -264,6 +267,7 @@ def fit_profile(
     blocks = np.empty(0)
     splines: list[Any] = []
     crange = (float(table.column.min()), float(table.column.max()))
+    drange = (float(table.distance.min()), float(table.distance.max()))
     for _ in range(max(niter, 0) + 1):
         keep = ~rejected
         if kind == "univariate":
@@ -291,7 +295,7 @@ def fit_profile(
                 splines.append(_fit_1d(table.distance[sel], table.value[sel], wts[sel], spacing, radius))
         else:
             raise SpectrumError(f"psf.kind: unknown profile model {kind!r}; use univariate, bivariate or windowed")
-        model = ProfileModel(kind, splines, blocks, rejected, np.nan, radius, crange)
+        model = ProfileModel(kind, splines, blocks, rejected, np.nan, radius, crange, drange)
         z = (table.value - model(table.distance, table.column)) / sigma
         if clip <= 0:
             break
@@ -302,4 +306,4 @@ def fit_profile(
     keep = ~rejected
     chi2 = float(np.sum(z[keep] ** 2) / max(keep.sum() - 1, 1))
     log.info("psf (%s): %d pixels, %d rejected, chi2/dof %.2f", kind, len(table), int(rejected.sum()), chi2)
-    return ProfileModel(kind, splines, blocks, rejected, chi2, radius, crange)
+    return ProfileModel(kind, splines, blocks, rejected, chi2, radius, crange, drange)
