@@ -25,7 +25,8 @@ out = RunFolder(sys.argv[1] if len(sys.argv) > 1 else "extract-example", overwri
 
 # 1. a JWST MIRI LRS time-series cube (simulated calints): variance, DQ and wavelength map come from the file
 miri = run(miri_config())
-miri.write(out)  # extract_miri_{series,spectrum}.fits, _columns.ecsv, _trace/_profile/_spectra/_outliers/_lightcurve.png
+# writes extract_miri_{series,spectrum}.fits, _columns.ecsv and the trace/profile/spectra/outliers/lightcurve PNGs
+miri.write(out)
 print("MIRI series:", miri.series.flux.shape, miri.series.low[0].round(2), "-", miri.series.high[-1].round(2))
 
 # 2. a raw long-slit CCD frame (SPRAT): bias from a dark box, variance from gain and read noise, no wavelengths
