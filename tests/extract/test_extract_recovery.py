@@ -2,10 +2,29 @@
 
 import numpy as np
 import pytest
-from conftest import CENTRE, SHAPE, raw_config
 
-from specola.extract import aperture_weights, extract, synthetic_frames
-from specola.extract.config import ApertureSection, BackgroundSection, OptimalSection, PsfSection, TraceSection
+from specola.extract import ExtractConfig, aperture_weights, extract, synthetic_frames
+from specola.extract.config import (
+    ApertureSection,
+    BackgroundSection,
+    DetectorSection,
+    OptimalSection,
+    PsfSection,
+    TraceSection,
+)
+
+SHAPE = (70, 160)
+CENTRE = 34.3
+
+
+def raw_config(**sections):
+    """Config for raw synthetic frames (bias 1000 ADU, gain 2 e-/ADU, read noise 5 e-)."""
+    base = dict(
+        detector=DetectorSection(bias="constant", bias_level=1000.0, gain=2.0, read_noise=5.0),
+        background=BackgroundSection(inner=12, outer=28),
+    )
+    base.update(sections)
+    return ExtractConfig(**base)
 
 
 def _pulls(n_real, kind="bivariate"):
