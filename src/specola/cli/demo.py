@@ -62,5 +62,8 @@ def run(args: argparse.Namespace) -> int:
     from ..fluxcal import demo as fluxcal_demo
 
     fluxcal_demo(folder)
+    from ..extract import demo as extract_demo
+
+    extract_demo(RunFolder(folder.path / "extract", overwrite=args.overwrite))
     log.info("demo outputs in %s", folder.path)
     return 0
