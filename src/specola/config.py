@@ -29,7 +29,16 @@ import tomli_w
 
 from .errors import ConfigError, FileFormatError
 
-__all__ = ["apply_overrides", "from_dict", "load_config", "option", "parse_overrides", "to_dict", "to_toml"]
+__all__ = [
+    "apply_overrides",
+    "from_dict",
+    "load_config",
+    "option",
+    "parse_overrides",
+    "read_toml",
+    "to_dict",
+    "to_toml",
+]
 
 T = TypeVar("T")
 
@@ -308,13 +317,24 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: Mapping
     -------
     cls instance
     """
-    data: dict[str, Any] = {}
-    if path is not None:
-        path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text())
-        except FileNotFoundError:
-            raise FileFormatError(f"{path}: config file not found") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    data = {} if path is None else read_toml(path)
     return from_dict(cls, apply_overrides(cls, data, overrides or {}))
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML file, naming the file in any error.
+
+    Raises
+    ------
+    FileFormatError
+        The file does not exist.
+    ConfigError
+        The file is not valid TOML.
+    """
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise FileFormatError(f"{path}: config file not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None

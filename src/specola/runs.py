@@ -15,7 +15,7 @@ import json
 import os
 import platform
 import sys
-import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -53,12 +53,8 @@ def atomic_path(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
     """
     path = check_writable(path, overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp)
-    umask = os.umask(0)
-    os.umask(umask)
-    tmp.chmod(0o666 & ~umask)  # mkstemp makes 0600 files; outputs get the user's usual permissions
+    # not created in advance, so writers that refuse existing files work; same suffixes, so format sniffing works
+    tmp = path.with_name(f".{uuid.uuid4().hex[:12]}-{path.name}")
     try:
         yield tmp
         os.replace(tmp, path)

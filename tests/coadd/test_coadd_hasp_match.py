@@ -40,6 +40,8 @@ def test_product_values_match_reference(products, name):
     with fits.open(out / name) as mine:
         assert [h.name for h in mine] == ["PRIMARY", "SCI", "PROVENANCE"]
         assert mine["SCI"].data.columns.names == list(COLUMNS)
+        assert mine["SCI"].columns.units == ref["SCI"].columns.units
+        assert mine["SCI"].header["NAXIS1"] == ref["SCI"].header["NAXIS1"]
         assert len(mine["SCI"].data) == 1
         for col in COLUMNS:
             a, b = mine["SCI"].data[col][0], ref["SCI"].data[col][0]
@@ -51,6 +53,8 @@ def test_product_values_match_reference(products, name):
         for key in ("HLSP_LVL", "IPPPSSOO", "MINWAVE", "MAXWAVE"):
             assert mine[0].header[key] == ref[0].header[key], key
         assert mine["SCI"].header["XPOSURE"] == pytest.approx(ref["SCI"].header["XPOSURE"])
+        for mine_hdu, ref_hdu in zip(mine, ref, strict=True):
+            assert set(mine_hdu.header) == set(ref_hdu.header), mine_hdu.name
         assert mine["SCI"].header["DATE-BEG"] == ref["SCI"].header["DATE-BEG"]
         prov, rprov = mine["PROVENANCE"].data, ref["PROVENANCE"].data
         assert prov.columns.names == rprov.columns.names

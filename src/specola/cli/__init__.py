@@ -16,12 +16,12 @@ from collections.abc import Sequence
 from .._version import __version__
 from ..config import parse_overrides
 from ..errors import SpecolaError
-from . import coadd, demo, grid, info, stellar
+from . import batch, coadd, demo, extract, fluxcal, grid, info, stellar
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "execute", "main"]
 
 #: Subcommand modules; each has ``add_parser(subparsers)`` setting ``func``.
-COMMANDS = [coadd, demo, info, grid, stellar]
+COMMANDS = [batch, coadd, demo, extract, fluxcal, info, grid, stellar]
 
 _OVERRIDE = re.compile(r"^--?([A-Za-z_][A-Za-z0-9_.\-]*)=(.*)$", re.S)
 
@@ -69,6 +69,28 @@ def split_overrides(parser: argparse.ArgumentParser, argv: Sequence[str]) -> tup
     return args, overrides
 
 
+def execute(argv: Sequence[str]) -> int:
+    """Run one command line in-process, letting :class:`SpecolaError` propagate (used by batches).
+
+    Parameters
+    ----------
+    argv : sequence of str
+        Arguments without the program name.
+
+    Returns
+    -------
+    int
+        The command's exit status.
+    """
+    parser = build_parser()
+    plain, override_args = split_overrides(parser, list(argv))
+    args = parser.parse_args(plain)
+    args.overrides = parse_overrides(override_args)
+    if args.overrides and not getattr(args, "takes_overrides", False):
+        raise SpecolaError(f"'specola {args.command}' takes no config overrides (got {' '.join(override_args)})")
+    return int(args.func(args) or 0)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 on success, 2 on a user error).
 
@@ -81,16 +103,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     -------
     int
     """
-    parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    plain, override_args = split_overrides(parser, argv)
+    parser = build_parser()
+    plain, _ = split_overrides(parser, argv)
     args = parser.parse_args(plain)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO, format="%(message)s", force=True)
     try:
-        args.overrides = parse_overrides(override_args)
-        if args.overrides and not getattr(args, "takes_overrides", False):
-            raise SpecolaError(f"'specola {args.command}' takes no config overrides (got {' '.join(override_args)})")
-        return int(args.func(args) or 0)
+        return execute(argv)
     except SpecolaError as exc:
         if args.debug:
             raise

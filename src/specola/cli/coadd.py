@@ -55,8 +55,8 @@ def _config(args: argparse.Namespace) -> CoaddConfig:
         flags["input.target"] = args.target_name
     if args.method:
         flags["coadd.method"] = args.method
-    elif not args.config:
-        flags["coadd.method"] = "hasp"
+    elif not args.config and "coadd.method" not in args.overrides:
+        flags["coadd.method"] = "hasp"  # the HASP drop-in: a bare folder on the command line
     data = apply_overrides(CoaddConfig, to_dict(config), flags)
     return from_dict(CoaddConfig, data)
 

@@ -59,5 +59,11 @@ def run(args: argparse.Namespace) -> int:
     from ..coadd import demo as coadd_demo
 
     coadd_demo(folder)
+    from ..fluxcal import demo as fluxcal_demo
+
+    fluxcal_demo(folder)
+    from ..extract import demo as extract_demo
+
+    extract_demo(RunFolder(folder.path / "extract", overwrite=args.overwrite))
     log.info("demo outputs in %s", folder.path)
     return 0

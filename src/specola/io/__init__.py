@@ -15,16 +15,19 @@ from . import jwst as _jwst  # noqa: F401
 from . import native as _native  # noqa: F401
 from . import sdss as _sdss  # noqa: F401
 from . import table as _table  # noqa: F401
+from .frames import Frames, read_frames
 from .registry import formats, identify_format, read, read_all, read_series, register_reader
 from .series import write_series
 from .write import config_hash, write
 
 __all__ = [
+    "Frames",
     "config_hash",
     "formats",
     "identify_format",
     "read",
     "read_all",
+    "read_frames",
     "read_series",
     "register_reader",
     "write",

@@ -70,7 +70,13 @@ def parse_unit(text: Any, default: u.UnitBase | None = None) -> u.UnitBase | Non
     if text is None or str(text).strip() == "":
         return default
     s = str(text).strip()
-    aliases = {"microjansky": "uJy", "angstroms": "Angstrom", "microns": "um", "micron": "um"}
+    aliases = {
+        "microjansky": "uJy",
+        "angstroms": "Angstrom",
+        "microns": "um",
+        "micron": "um",
+        "flam": "erg / (s cm2 Angstrom)",  # synphot/CDBS name of f_lambda (CALSPEC)
+    }
     s = aliases.get(s.lower(), s)
     for fmt in ("fits", "generic", "vounit"):
         try:

@@ -1,0 +1,309 @@
+"""Spatial profile (PSF) models fitted as splines over a pixel table.
+
+The pixel table lists every aperture pixel of every integration with its
+distance from the trace, its counts divided by that column's aperture sum (the
+per-integration normalisation), the matching variance, its column and
+integration. A smoothing-free least-squares spline is fitted to it:
+
+* ``univariate`` -- one profile in distance (:class:`scipy.interpolate.LSQUnivariateSpline`);
+* ``bivariate`` -- a profile that changes slowly along the dispersion, in
+  (distance, column) (:class:`scipy.interpolate.LSQBivariateSpline`);
+* ``windowed`` -- one univariate profile per block of columns, each fitted to
+  the pixels within ``column_radius`` of the block.
+
+Outliers (cosmic rays, hot pixels) beyond ``clip`` standard deviations are
+rejected iteratively. Profiles are evaluated at pixel centres and normalised so
+that ``sum(aperture_weight * profile) = 1`` in each column, which makes the
+optimal flux directly comparable with the aperture flux.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.interpolate import LSQBivariateSpline, LSQUnivariateSpline
+
+from ..errors import SpectrumError
+
+__all__ = ["PixelTable", "ProfileModel", "fit_profile", "pixel_table"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, eq=False)
+class PixelTable:
+    """Aperture pixels in profile coordinates (all 1-D arrays of one length).
+
+    Attributes
+    ----------
+    distance, value, variance, column, integration, row : ndarray
+        Distance from the trace, normalised counts, normalised variance, and
+        the pixel's indices in the cube.
+    """
+
+    distance: np.ndarray
+    value: np.ndarray
+    variance: np.ndarray
+    column: np.ndarray
+    integration: np.ndarray
+    row: np.ndarray
+
+    def __len__(self) -> int:
+        return self.distance.size
+
+
+def pixel_table(
+    data: np.ndarray,
+    variance: np.ndarray,
+    mask: np.ndarray,
+    trace: np.ndarray,
+    radius: float,
+    norm: np.ndarray,
+    norm_var: np.ndarray,
+    min_snr: float = 10.0,
+) -> PixelTable:
+    """Collect the normalised pixels within ``radius`` of the trace.
+
+    Parameters
+    ----------
+    data, variance : ndarray
+        ``(n_ints, n_spatial, n_dispersion)`` background-subtracted counts and variance.
+    mask : ndarray of bool
+        Bad pixels (left out).
+    trace : ndarray
+        ``(n_ints, n_dispersion)``.
+    radius : float
+        Half-width of the profile window (pixels whose centre lies within it).
+    norm, norm_var : ndarray
+        ``(n_ints, n_dispersion)`` normalisation (aperture sums) and their variance.
+    min_snr : float
+        Columns whose normalisation has a lower S/N are left out.
+
+    Returns
+    -------
+    PixelTable
+    """
+    n_spatial = data.shape[1]
+    dist = np.arange(n_spatial)[None, :, None] - trace[:, None, :]
+    snr = np.where(norm_var > 0, norm / np.sqrt(np.maximum(norm_var, 1e-300)), 0.0)
+    ok_col = (snr >= min_snr)[:, None, :]
+    keep = (np.abs(dist) <= radius) & ~mask & np.isfinite(data) & np.isfinite(variance) & ok_col
+    ii, rr, cc = np.nonzero(keep)
+    scale = norm[ii, cc]
+    return PixelTable(
+        dist[ii, rr, cc], data[ii, rr, cc] / scale, variance[ii, rr, cc] / scale**2, cc.astype(float), ii, rr
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class ProfileModel:
+    """A fitted spatial profile.
+
+    Attributes
+    ----------
+    kind : str
+        ``univariate``, ``bivariate`` or ``windowed``.
+    splines : list
+        The fitted scipy spline(s): one per block for ``windowed``; for ``bivariate`` the surface and a
+        univariate fallback used beyond the fitted columns.
+    blocks : ndarray
+        Column edges of the ``windowed`` blocks (empty otherwise).
+    rejected : ndarray of bool
+        Pixel-table entries rejected as outliers during the fit.
+    chi2_dof : float
+        Reduced chi-square of the kept pixels.
+    radius : float
+        Half-width of the profile window; the profile is zero beyond it.
+    column_range : (float, float)
+        Columns the fit covered; the profile is held constant beyond them.
+    distance_range : (float, float)
+        Distances the pixel table covered; the spline is not extrapolated beyond them.
+    """
+
+    kind: str
+    splines: list
+    blocks: np.ndarray
+    rejected: np.ndarray
+    chi2_dof: float
+    radius: float
+    column_range: tuple[float, float] = (-np.inf, np.inf)
+    distance_range: tuple[float, float] = (-np.inf, np.inf)
+
+    def __call__(self, distance: np.ndarray, column: np.ndarray) -> np.ndarray:
+        """Evaluate the (unnormalised) profile at distances and columns of equal shape."""
+        d = np.asarray(distance, float)
+        col = np.clip(np.broadcast_to(np.asarray(column, float), d.shape), *self.column_range)
+        out: np.ndarray
+        inside = np.abs(d) <= self.radius
+        dc = np.clip(d, *self.distance_range)
+        if self.kind == "univariate":
+            out = self.splines[0](dc.ravel()).reshape(d.shape)
+        elif self.kind == "bivariate":
+            # beyond the fitted columns the surface is unconstrained: use the univariate fallback there
+            out = self.splines[0].ev(dc.ravel(), col.ravel()).reshape(d.shape)
+            raw_col = np.broadcast_to(np.asarray(column, float), d.shape)
+            outside = (raw_col < self.column_range[0]) | (raw_col > self.column_range[1])
+            if outside.any():
+                out[outside] = self.splines[1](dc[outside])
+        else:
+            out = np.empty(d.shape)
+            block = np.clip(np.searchsorted(self.blocks, col, side="right") - 1, 0, len(self.splines) - 1)
+            for b, spline in enumerate(self.splines):
+                sel = block == b
+                out[sel] = spline(dc[sel])
+        return np.where(inside, out, 0.0)
+
+    def frames(self, trace: np.ndarray, n_spatial: int, weights: np.ndarray) -> np.ndarray:
+        """Pixel-sampled profiles normalised to ``sum(weights * profile) = 1`` per column.
+
+        Parameters
+        ----------
+        trace : ndarray
+            ``(n_ints, n_dispersion)`` trace rows.
+        n_spatial : int
+            Number of spatial rows.
+        weights : ndarray
+            ``(n_ints, n_spatial, n_dispersion)`` aperture weights.
+
+        Returns
+        -------
+        ndarray
+            ``(n_ints, n_spatial, n_dispersion)``; negative values are set to 0.
+        """
+        n_disp = trace.shape[1]
+        dist = np.arange(n_spatial)[None, :, None] - trace[:, None, :]
+        cols = np.broadcast_to(np.arange(n_disp, dtype=float), dist.shape)
+        prof = np.maximum(self(dist, cols), 0.0)
+        total = np.sum(weights * prof, axis=1, keepdims=True)
+        return np.where(total > 0, prof / np.where(total > 0, total, 1.0), 0.0)
+
+
+def _knots(lo: float, hi: float, spacing: float) -> np.ndarray:
+    n = max(int(np.floor((hi - lo) / spacing)), 1)
+    return np.linspace(lo, hi, n + 1)[1:-1]
+
+
+def _fit_1d(d: np.ndarray, v: np.ndarray, w: np.ndarray, spacing: float, radius: float) -> LSQUnivariateSpline:
+    order = np.argsort(d, kind="stable")
+    d, v, w = d[order], v[order], w[order]
+    for _ in range(8):
+        knots = _knots(-radius, radius, spacing)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                return LSQUnivariateSpline(d, v, knots, w=w, bbox=(min(-radius, d[0]), max(radius, d[-1])), k=3)
+        except (ValueError, UserWarning):
+            spacing *= 1.4
+    raise SpectrumError("psf: the pixel table cannot support a spline; lower psf.oversample or widen the aperture")
+
+
+def _fit_2d(
+    d: np.ndarray, c: np.ndarray, v: np.ndarray, w: np.ndarray, spacing: float, n_col_knots: int, radius: float
+) -> LSQBivariateSpline:
+    clo, chi = float(c.min()), float(c.max())
+    for _ in range(8):
+        tx = _knots(-radius, radius, spacing)
+        ty = np.linspace(clo, chi, n_col_knots + 2)[1:-1]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                return LSQBivariateSpline(
+                    d, c, v, tx, ty, w=w, bbox=[min(-radius, d.min()), max(radius, d.max()), clo, chi], kx=3, ky=3
+                )
+        except (ValueError, UserWarning):
+            spacing *= 1.4
+            n_col_knots = max(n_col_knots - 1, 1)
+    raise SpectrumError("psf: the pixel table cannot support a bivariate spline; lower psf.knot_columns")
+
+
+def fit_profile(
+    table: PixelTable,
+    kind: str = "univariate",
+    radius: float = 5.0,
+    oversample: float = 1.0,
+    knot_columns: int = 6,
+    column_radius: int = 50,
+    clip: float = 5.0,
+    niter: int = 5,
+) -> ProfileModel:
+    """Fit a spline profile to a pixel table with iterative sigma clipping.
+
+    Parameters
+    ----------
+    table : PixelTable
+        From :func:`pixel_table`.
+    kind : {"univariate", "bivariate", "windowed"}
+        Profile model (see the module docstring).
+    radius : float
+        Half-width of the profile window (pixels).
+    oversample : float
+        Knots per pixel in distance (1 = one knot per pixel).
+    knot_columns : int
+        Interior knots along the dispersion (``bivariate``).
+    column_radius : int
+        Half-width in columns of each ``windowed`` fit (blocks are ``column_radius`` wide).
+    clip : float
+        Rejection threshold in standard deviations (0 = none).
+    niter : int
+        Maximum clipping iterations.
+
+    Returns
+    -------
+    ProfileModel
+    """
+    if len(table) < 20:
+        raise SpectrumError(
+            f"psf: only {len(table)} pixels with a well-measured normalisation; lower psf.min_snr or use "
+            "extraction.method = 'aperture'"
+        )
+    spacing = 1.0 / oversample
+    rejected = np.zeros(len(table), bool)
+    sigma = np.sqrt(table.variance)
+    wts = 1.0 / sigma
+    blocks = np.empty(0)
+    splines: list[Any] = []
+    crange = (float(table.column.min()), float(table.column.max()))
+    drange = (float(table.distance.min()), float(table.distance.max()))
+    for _ in range(max(niter, 0) + 1):
+        keep = ~rejected
+        if kind == "univariate":
+            splines = [_fit_1d(table.distance[keep], table.value[keep], wts[keep], spacing, radius)]
+        elif kind == "bivariate":
+            splines = [
+                _fit_2d(
+                    table.distance[keep],
+                    table.column[keep],
+                    table.value[keep],
+                    wts[keep],
+                    spacing,
+                    knot_columns,
+                    radius,
+                ),
+                _fit_1d(table.distance[keep], table.value[keep], wts[keep], spacing, radius),
+            ]
+        elif kind == "windowed":
+            lo, hi = table.column.min(), table.column.max() + 1
+            blocks = np.arange(lo, hi, max(column_radius, 1), dtype=float)
+            splines = []
+            for b0 in blocks:
+                mid = b0 + 0.5 * column_radius
+                sel = keep & (np.abs(table.column - mid) <= column_radius)
+                splines.append(_fit_1d(table.distance[sel], table.value[sel], wts[sel], spacing, radius))
+        else:
+            raise SpectrumError(f"psf.kind: unknown profile model {kind!r}; use univariate, bivariate or windowed")
+        model = ProfileModel(kind, splines, blocks, rejected, np.nan, radius, crange, drange)
+        z = (table.value - model(table.distance, table.column)) / sigma
+        if clip <= 0:
+            break
+        new = np.abs(z) > clip
+        if np.array_equal(new, rejected):
+            break
+        rejected = new
+    keep = ~rejected
+    chi2 = float(np.sum(z[keep] ** 2) / max(keep.sum() - 1, 1))
+    log.info("psf (%s): %d pixels, %d rejected, chi2/dof %.2f", kind, len(table), int(rejected.sum()), chi2)
+    return ProfileModel(kind, splines, blocks, rejected, chi2, radius, crange, drange)

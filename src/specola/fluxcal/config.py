@@ -1,0 +1,90 @@
+"""Configuration of ``specola fluxcal`` (TOML sections ``[standard]``, ``[template]``, ``[photometry]``...)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..config import option
+
+__all__ = [
+    "FluxcalConfig",
+    "OutputSection",
+    "PhotometrySection",
+    "ScienceSection",
+    "SensitivitySection",
+    "StandardSection",
+    "TemplateSection",
+]
+
+
+@dataclass(frozen=True)
+class StandardSection:
+    """The observed standard star (counts)."""
+
+    file: str = option("", help="observed standard-star spectrum in counts (any format specola reads)")
+    method: str = option("calspec", choices=("calspec", "template"), help="reference spectrum or template fit")
+    reference: str = option("", help="CALSPEC file or bundled name (method = calspec), e.g. bd_17d4708_stisnic_007")
+    exptime: float = option(0.0, minimum=0.0, help="exposure time in s (0: from the file's meta, or per-second data)")
+    airmass: float = option(0.0, minimum=0.0, help="airmass of the standard (0: above the atmosphere)")
+
+
+@dataclass(frozen=True)
+class TemplateSection:
+    """Template fit of the star (method = template)."""
+
+    grid: tuple[str, ...] = option((), help="grid files (CK04/Kurucz93 CDBS FITS); empty: bundled CK04 subset")
+    resolution: float = option(1000.0, minimum=0.0, help="instrument resolving power R (0: no convolution)")
+    knot_spacing: float = option(800.0, minimum=1.0, help="response spline knot spacing in A")
+    max_rv: float = option(500.0, minimum=0.0, help="radial-velocity search range in km/s")
+    teff: tuple[float, float] = option((3500.0, 50000.0), help="Teff range kept from the grid")
+    logg: tuple[float, float] = option((0.0, 5.0), help="log g range kept")
+    metallicity: tuple[float, float] = option((-5.0, 1.0), help="[M/H] range kept")
+
+
+@dataclass(frozen=True)
+class PhotometrySection:
+    """Broadband photometry of the star (method = template)."""
+
+    bands: tuple[str, ...] = option(("gaiadr2-G", "gaiadr2-BP", "gaiadr2-RP"), help="speclite filter names")
+    magnitudes: tuple[float, ...] = option((), help="magnitudes, one per band")
+    errors: tuple[float, ...] = option((), help="1-sigma errors, one per band")
+    system: str = option("Vega", choices=("AB", "Vega"), help="magnitude system")
+
+
+@dataclass(frozen=True)
+class SensitivitySection:
+    """The sensitivity fit."""
+
+    knot_spacing: float = option(300.0, minimum=0.1, help="spline knot spacing in A")
+    line_half_width_kms: float = option(1500.0, minimum=0.0, help="mask half-width around stellar lines (km/s)")
+    clip: float = option(4.0, minimum=0.0, help="sigma clipping threshold (0 disables)")
+    extinction: str = option("", help="extinction table (A, mag/airmass); empty: bundled La Silla curve")
+    resolution: float = option(0.0, minimum=0.0, help="R to convolve the CALSPEC reference to (0: none)")
+
+
+@dataclass(frozen=True)
+class ScienceSection:
+    """Spectra to calibrate with the sensitivity."""
+
+    files: tuple[str, ...] = option((), help="science spectra in counts")
+    exptime: float = option(0.0, minimum=0.0, help="exposure time in s (0: from each file's meta)")
+    airmass: float = option(0.0, minimum=0.0, help="airmass of the science exposures")
+
+
+@dataclass(frozen=True)
+class OutputSection:
+    """What to write."""
+
+    figures: bool = option(True, help="write QC figures")
+
+
+@dataclass(frozen=True)
+class FluxcalConfig:
+    """Everything ``specola fluxcal`` needs."""
+
+    standard: StandardSection = field(default_factory=StandardSection)
+    template: TemplateSection = field(default_factory=TemplateSection)
+    photometry: PhotometrySection = field(default_factory=PhotometrySection)
+    sensitivity: SensitivitySection = field(default_factory=SensitivitySection)
+    science: ScienceSection = field(default_factory=ScienceSection)
+    output: OutputSection = field(default_factory=OutputSection)

@@ -1,0 +1,176 @@
+"""The ``fluxcal`` stage: config -> :func:`run` -> :class:`FluxcalResult` -> run folder."""
+
+from __future__ import annotations
+
+import glob
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import astropy.units as u
+import numpy as np
+from astropy.table import Table
+
+from ..data import data_path
+from ..errors import ConfigError
+from ..grids import load_grid
+from ..io import read, write
+from ..runs import RunFolder
+from ..spectrum import Spectrum
+from .config import FluxcalConfig
+from .scaling import Photometry, ScaleResult, template_sensitivity
+from .sensitivity import Sensitivity, fit_sensitivity
+from .standards import load_extinction, read_calspec, standard_path
+from .template import TemplateFit, fit_template, prepare_templates
+
+__all__ = ["FluxcalResult", "bundled_grid_files", "run", "run_to_folder"]
+
+log = logging.getLogger(__name__)
+
+
+def bundled_grid_files() -> list[Path]:
+    """The bundled Castelli-Kurucz 2004 subset (Teff 5500-6750 K, [M/H] = -1, -0.5, 0)."""
+    return sorted(Path(p) for p in glob.glob(str(data_path("fluxcal", "ck04", "*", "*.fits.gz"))))
+
+
+def _resolve(path: str, base: Path | None) -> Path:
+    p = Path(path).expanduser()
+    return p if p.is_absolute() or base is None else base / p
+
+
+def _reference(name: str, base: Path | None) -> Spectrum:
+    if not name:
+        raise ConfigError("standard.reference: give a CALSPEC file or bundled name (method = calspec)")
+    p = _resolve(name, base)
+    return read_calspec(p if p.exists() else standard_path(name))
+
+
+@dataclass
+class FluxcalResult:
+    """Everything one fluxcal run produced."""
+
+    config: FluxcalConfig
+    sensitivity: Sensitivity
+    standard: Spectrum
+    template_fit: TemplateFit | None = None
+    scale: ScaleResult | None = None
+    photometry: Photometry | None = None
+    calibrated: dict[str, Spectrum] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-friendly summary of the calibration."""
+        s = self.sensitivity
+        out: dict[str, Any] = {
+            "method": self.config.standard.method,
+            "wave_range_A": [float(x) for x in s.wave_range.value],
+            "chi2_per_ndof": s.meta["chi2"] / max(s.meta["ndof"], 1),
+            "n_clipped": s.meta["n_clipped"],
+            "median_fractional_error": float(np.median(s.log_error(s.points["wavelength"][s.points["used"]] * u.AA))),
+        }
+        if self.template_fit is not None:
+            f = self.template_fit
+            out["template"] = {"params": f.params, "errors": f.errors, "rv_kms": f.rv, "rv_error_kms": f.rv_error}
+        if self.scale is not None:
+            out["photometric_scale"] = {"scale": self.scale.scale, "log_error": self.scale.log_error,
+                                        "residuals_mag": self.scale.residuals}  # fmt: skip
+        out["calibrated"] = sorted(self.calibrated)
+        return out
+
+    def sensitivity_table(self) -> Table:
+        """Sensitivity on the standard's pixels: wavelength, data, fit and its fractional error."""
+        p = self.sensitivity.points
+        lo, hi = self.sensitivity.spline.x_range
+        w = p["wavelength"]
+        inside = (w >= lo) & (w <= hi)
+        fit = np.full(w.size, np.nan)
+        err = np.full(w.size, np.nan)
+        fit[inside] = self.sensitivity(w[inside] * u.AA).value
+        err[inside] = self.sensitivity.log_error(w[inside] * u.AA)
+        return Table(
+            {"wavelength": w * u.AA, "data": p["sensitivity"], "data_error": p["error"], "used": p["used"],
+             "sensitivity": fit, "fractional_error": err},
+            meta={"unit": "(ct/s/A) / (erg/s/cm2/A)", "note": "above the atmosphere"},
+        )  # fmt: skip
+
+    def write(self, run: RunFolder) -> list[Path]:
+        """Write the sensitivity table, calibrated spectra, summary and QC figures into ``run``."""
+        from .qc import plot_photometry, plot_sensitivity, plot_template_fit
+
+        paths = [run.write("sensitivity.ecsv", lambda p: self.sensitivity_table().write(p, format="ascii.ecsv"))]
+        paths.append(run.write_text("summary.json", json.dumps(self.summary(), indent=2, default=float) + "\n"))
+        for name, spec in self.calibrated.items():
+            paths.append(write(spec, run.file(f"{name}_fluxcal.fits"), overwrite=True, config=self.config))
+        if self.config.output.figures:
+            paths.append(run.save_figure("qc_sensitivity.png", plot_sensitivity(self.sensitivity)))
+            if self.template_fit is not None:
+                paths.append(run.save_figure("qc_template.png", plot_template_fit(self.template_fit, self.standard)))
+            if self.scale is not None:
+                paths.append(run.save_figure("qc_photometry.png", plot_photometry(self.scale, self.photometry)))
+        return paths
+
+
+def run(config: FluxcalConfig, base: str | Path | None = None) -> FluxcalResult:
+    """Fit a sensitivity from the standard star and calibrate the science spectra.
+
+    Parameters
+    ----------
+    config : FluxcalConfig
+    base : str or Path, optional
+        Folder that relative paths in the config are relative to (the config file's folder).
+
+    Returns
+    -------
+    FluxcalResult
+    """
+    base = None if base is None else Path(base)
+    st, sc = config.standard, config.sensitivity
+    if not st.file:
+        raise ConfigError("standard.file: give the observed standard-star spectrum (counts)")
+    observed = read(_resolve(st.file, base))
+    exptime = st.exptime or None
+    extinction = load_extinction(_resolve(sc.extinction, base) if sc.extinction else None)
+    fit = scale = phot = None
+    if st.method == "calspec":
+        reference = _reference(st.reference, base)
+        sens = fit_sensitivity(observed, reference, exptime=exptime, airmass=st.airmass, extinction=extinction,
+                               knot_spacing=sc.knot_spacing, line_half_width_kms=sc.line_half_width_kms,
+                               resolution=sc.resolution or None, clip=sc.clip)  # fmt: skip
+    else:
+        t, pc = config.template, config.photometry
+        files = [_resolve(f, base) for f in t.grid] or bundled_grid_files()
+        grid = load_grid(files, format="kurucz")
+        phot = Photometry(pc.bands, pc.magnitudes, pc.errors, pc.system)
+        w = observed.wavelength.to_value(u.AA)
+        ranges = {"Teff": t.teff, "logg": t.logg}
+        if "[M/H]" in grid.axes:
+            ranges["M_H"] = t.metallicity
+        templates = prepare_templates(grid, (w[0], w[-1]), resolution=t.resolution or None, max_rv=t.max_rv,
+                                      **ranges)  # fmt: skip
+        fit = fit_template(observed, templates, knot_spacing=t.knot_spacing, max_rv=t.max_rv)
+        log.info("template: %s", fit.summary())
+        sens, scale = template_sensitivity(
+            observed, fit, grid, phot, exptime=exptime, airmass=st.airmass, extinction=extinction,
+            knot_spacing=sc.knot_spacing, clip=sc.clip,
+        )  # fmt: skip
+    calibrated = {}
+    for f in config.science.files:
+        path = _resolve(f, base)
+        spec = read(path)
+        calibrated[path.name.split(".")[0]] = sens.calibrate(
+            spec, exptime=config.science.exptime or None, airmass=config.science.airmass, extinction=extinction
+        )
+    return FluxcalResult(config, sens, observed, fit, scale, phot, calibrated)
+
+
+def run_to_folder(
+    config: FluxcalConfig, folder: str | Path, overwrite: bool = False, base: str | Path | None = None
+) -> FluxcalResult:
+    """Run the stage and write everything (plus ``config.toml`` and ``run.json``) into ``folder``."""
+    run_folder = RunFolder(folder, overwrite=overwrite)
+    result = run(config, base)
+    run_folder.record(config, seed=None, stage="fluxcal")
+    result.write(run_folder)
+    log.info("fluxcal results in %s", run_folder.path)
+    return result
