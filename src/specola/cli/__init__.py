@@ -69,6 +69,28 @@ def split_overrides(parser: argparse.ArgumentParser, argv: Sequence[str]) -> tup
     return args, overrides
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Log to whatever ``sys.stderr`` is at the time (tests and notebooks replace it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+def _configure_logging(level: int) -> None:
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h, _StderrHandler)]:
+        root.removeHandler(handler)
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
 def execute(argv: Sequence[str]) -> int:
     """Run one command line in-process, letting :class:`SpecolaError` propagate (used by batches).
 
@@ -107,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     plain, _ = split_overrides(parser, argv)
     args = parser.parse_args(plain)
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO, format="%(message)s", force=True)
+    _configure_logging(logging.DEBUG if args.debug else logging.WARNING if args.quiet else logging.INFO)
     try:
         return execute(argv)
     except SpecolaError as exc:
