@@ -44,8 +44,8 @@ def test_joint_fit_recovers_flux_scale_and_pixel_offset():
     model = build_model([sdss.replace(meta={**sdss.meta, "name": "sdss"}), coarse], lines, 0.0403,
                         groups=[NARROW], calibration=calib, bindings=bindings)  # fmt: skip
     assert model.plan.spectra == ["sdss", "coarse"]
-    truth = {"z_z": 0.04032, "fwhm_narrow": 170.0, "flux_Halpha": 0.5, "flux_[NII]6585": 0.26,
-             "cont_r0_c0": 0.35, "cont_r0_c1": 0.1, "rscale_R": 1.05, "flux_scale_fs": 0.85, "pix_offset_po": 0.35}  # fmt: skip
+    truth = {"z_z": 0.04032, "fwhm_narrow": 170.0, "flux_Halpha": 0.5, "flux_[NII]6585": 0.26, "cont_r0_c0": 0.35,
+             "cont_r0_c1": 0.1, "rscale_R": 1.05, "flux_scale_fs": 0.85, "pix_offset_po": 0.35}  # fmt: skip
     sim = simulate(model, truth, np.random.default_rng(3))
     post = fit(sim, "laplace", num_samples=2000)
     off = _off_by(post, truth)
@@ -70,8 +70,8 @@ def test_injection_recovery_on_prism_grid(prism):
              LineSpec("[OIII]4960", tie="[OIII]5008", ratio=1 / 2.98)]  # fmt: skip
     model = build_model([prism], lines, 3.55, groups=[WIDE_Z, NARROW], continuum=ContinuumSection(width_kms=15000))
     assert model.args["flux"].size > 30
-    truth = {"z_z": 3.5512, "fwhm_narrow": 400.0, "flux_Halpha": 1.0, "flux_Hbeta": 0.15,
-             "flux_[OIII]5008": 0.5, "cont_r0_c0": 0.8, "cont_r0_c1": 1.0, "cont_r1_c0": 0.9, "cont_r1_c1": 0.2}  # fmt: skip
+    truth = {"z_z": 3.5512, "fwhm_narrow": 400.0, "flux_Halpha": 1.0, "flux_Hbeta": 0.15, "flux_[OIII]5008": 0.5,
+             "cont_r0_c0": 0.8, "cont_r0_c1": 1.0, "cont_r1_c0": 0.9, "cont_r1_c1": 0.2}  # fmt: skip
     post = fit(simulate(model, truth, np.random.default_rng(11)), "laplace", num_samples=2000)
     off = _off_by(post, {k: v for k, v in truth.items() if k != "fwhm_narrow"})
     assert max(off.values()) < 3.0, off

@@ -16,7 +16,8 @@ def test_gaussian_pixel_is_exact_integral(sigma):
     edges = np.linspace(95.0, 105.0, 21)
     a, b = edges[:-1], edges[1:]
     got = np.asarray(P.gaussian_pixel(a, b, 100.13, sigma))
-    want = np.array([quad(lambda x: norm.pdf(x, 100.13, sigma), lo, hi, epsabs=1e-14)[0] for lo, hi in zip(a, b)])
+    pairs = zip(a, b, strict=True)
+    want = np.array([quad(norm.pdf, lo, hi, args=(100.13, sigma), epsabs=1e-14)[0] for lo, hi in pairs])
     np.testing.assert_allclose(got * (b - a), want, atol=1e-12)
     # integrating over pixels, not sampling at centres: differs from the centre value for narrow lines
     if sigma < 0.5:
@@ -40,7 +41,8 @@ def test_polynomial_basis_is_pixel_mean():
     a, b, ref = np.array([6400.0, 6500.0]), np.array([6401.5, 6503.0]), 6550.0
     basis = np.asarray(P.polynomial_basis(a, b, ref, 3))
     for k in range(4):
-        want = [quad(lambda x: (x / ref - 1) ** k, lo, hi)[0] / (hi - lo) for lo, hi in zip(a, b)]
+        pairs = zip(a, b, strict=True)
+        want = [quad(lambda x, k: (x / ref - 1) ** k, lo, hi, args=(k,))[0] / (hi - lo) for lo, hi in pairs]
         np.testing.assert_allclose(basis[:, k], want, rtol=1e-10, atol=1e-18)
 
 
@@ -48,5 +50,6 @@ def test_powerlaw_pixel_mean():
     a, b, ref = np.array([1.0e4, 2.0e4]), np.array([1.03e4, 2.05e4]), 1.5e4
     for beta in (-2.3, -1.0, 0.0, 1.7):
         got = np.asarray(P.powerlaw_pixel(a, b, ref, beta))
-        want = [quad(lambda x: (x / ref) ** beta, lo, hi)[0] / (hi - lo) for lo, hi in zip(a, b)]
+        pairs = zip(a, b, strict=True)
+        want = [quad(lambda x, p: (x / ref) ** p, lo, hi, args=(beta,))[0] / (hi - lo) for lo, hi in pairs]
         np.testing.assert_allclose(got, want, rtol=1e-7)

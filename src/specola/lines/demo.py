@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..data import data_path
 from ..runs import RunFolder
-from .config import FitSection, GroupSpec, LineSpec, LinesConfig, PriorSpec, SpectrumSpec
+from .config import FitSection, GroupSpec, LinesConfig, LineSpec, PriorSpec, SpectrumSpec
 from .result import LinesResult
 from .run import run_to_folder
 

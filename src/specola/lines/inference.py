@@ -198,7 +198,7 @@ def _laplace(model: LinesModel, u_map: np.ndarray, num_samples: int, seed: int) 
     w, v = np.linalg.eigh(h)
     bad = int(np.sum(w <= 0))
     if bad:
-        log.warning("Laplace: Hessian has %d non-positive eigenvalue(s) at the MAP (a parameter at a prior bound?)", bad)
+        log.warning("Laplace: Hessian has %d non-positive eigenvalue(s) at the MAP (a parameter at a bound?)", bad)
     w = np.where(w > 0, w, np.max(np.abs(w)) * 1e-12 + 1e-300)
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((num_samples, len(u_map)))

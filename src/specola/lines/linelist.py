@@ -87,6 +87,5 @@ def line(name: str) -> Line:
         if key.lower() == name.lower():
             return value
     raise ConfigError(
-        f"unknown line {name!r}; give its rest vacuum wavelength (wavelength = ...) or use one of "
-        f"{', '.join(LINES)}"
+        f"unknown line {name!r}; give its rest vacuum wavelength (wavelength = ...) or use one of {', '.join(LINES)}"
     )

@@ -270,7 +270,7 @@ def build_model(
             raise ConfigError(f"group {g!r} is used as a width group but declared kind = {gdict[g].kind!r}")
         add(f"fwhm_{g}", distribution(_group_prior(gdict, g, "width"), what=f"width group {g}"))
     flux_sites, line_f, ratio = [], [], []
-    for label, spec in zip(labels, specs, strict=True):
+    for label in labels:
         root, r = label, 1.0
         seen = set()
         while specs[labels.index(root)].tie:

@@ -32,10 +32,11 @@ def plot_fit(result: Any, index: int = 0, axes: Any = None) -> Any:
     regions = plan.regions
     with style():
         if axes is None:
-            fig, axes = figure(2, 1, sharex=True, height_ratios=(3, 1), figsize=(7.0, 4.8))
+            _, axes = figure(2, 1, sharex=True, height_ratios=(3, 1), figsize=(7.0, 4.8))
         top, bottom = axes
         x = 0.5 * (t["low"] + t["high"]).value
         gap = np.r_[False, t["low"].value[1:] > t["high"].value[:-1] * (1 + 1e-9)]
+
         def brk(y):
             y = np.asarray(y, float)
             out_x, out_y = [], []

@@ -168,7 +168,7 @@ class LinesResult:
         written = [
             run.write("lines.ecsv", lambda p: self.table().write(p, format="ascii.ecsv")),
             run.write("parameters.ecsv", lambda p: self.parameters().write(p, format="ascii.ecsv")),
-            run.write("samples.npz", lambda p: np.savez(p.open("wb"), **self.posterior.samples)),
+            run.write("samples.npz", lambda p: np.savez(p, **self.posterior.samples)),
         ]
         for name, t in zip(self.model.plan.spectra, self.model_spectra(), strict=True):
             written.append(run.write(f"model_{name}.ecsv", lambda p, t=t: t.write(p, format="ascii.ecsv")))

@@ -12,6 +12,7 @@ from ..runs import RunFolder
 from ..spectrum import Spectrum
 from .config import LinesConfig, SpectrumSpec
 from .inference import fit
+from .linelist import line
 from .model import build_model
 from .result import LinesResult
 
@@ -79,6 +80,9 @@ def run(config: LinesConfig, base: Path | None = None, progress: bool | None = N
     -------
     LinesResult
     """
+    for spec in config.lines:  # unknown names fail before any file is read
+        if not spec.wavelength:
+            line(spec.name)
     spectra, bindings = load_spectra(config, base)
     z0 = config.fit.redshift or spectra[0].meta.get("redshift")
     if z0 is None:
