@@ -236,9 +236,12 @@ def main() -> None:
         f"specola {ours_run:.1f} s (1 core), peer {peer_run / 60:.1f} min (extrapolated from "
         f"{args.peer_steps} steps, 1 core) -> {peer_run / ours_run:.0f}x faster"
     )
+    d = out.diagnostics
     print(
-        f"specola diagnostics: acceptance {out.diagnostics['acceptance_mean']:.2f}, "
-        f"max tau {out.diagnostics['autocorr_time_max']:.0f} steps"
+        f"specola diagnostics ({d['moves']} moves, {d['sampling_coordinates'].split(' ')[0]} coordinates): "
+        f"acceptance {d['acceptance_mean']:.2f}, max tau {d['autocorr_time_max']:.1f} steps, "
+        f"nsteps / tau {d['nsteps_over_tau']:.0f} (converged: {d['converged_nsteps_gt_50tau']}); "
+        "the peer uses emcee's stretch move"
     )
     tmpdir.cleanup()
 

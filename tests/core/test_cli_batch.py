@@ -1,4 +1,5 @@
 import shutil
+from pathlib import Path
 
 import pytest
 from astropy.table import Table
@@ -47,3 +48,19 @@ def test_batch_on_local_dask_cluster(inputs, tmp_path):
     assert main(["batch", "coadd", str(good), str(second), "-o", str(out), "-w", "2", "-coadd.method=resample"]) == 0
     assert list(Table.read(out / "batch_report.ecsv")["status"]) == ["ok", "ok"]
     assert (out / "visit3" / "specola_swiftj1357.2-0933.fits").exists()
+
+
+def test_batch_extract_needs_config_and_runs_each_frame(tmp_path, capsys):
+    frame = data_path("frames", "sprat_v_s_20180810_27_1_0_0_Hilt102_raw.fits.gz")
+    copies = []
+    for name in ("night1.fits.gz", "night2.fits.gz"):
+        shutil.copy(frame, tmp_path / name)
+        copies.append(str(tmp_path / name))
+    assert main(["batch", "extract", *copies, "-o", str(tmp_path / "x")]) == 2
+    assert "-c CONFIG" in capsys.readouterr().err
+    config = Path(__file__).parents[2] / "examples" / "extract.toml"
+    out = tmp_path / "out"
+    assert main(["batch", "extract", *copies, "-c", str(config), "-o", str(out), "-aperture.radius=4"]) == 0
+    for night in ("night1", "night2"):
+        assert (out / night / "extract_columns.ecsv").exists()
+        assert "radius = 4.0" in (out / night / "config.toml").read_text()

@@ -77,6 +77,7 @@ def test_peer_layout_is_translated(tmp_path):
     assert cfg.star.logg_phot_source == "star"
     assert cfg.preprocessing.wave_ranges_masked == ((4.1, 4.3),)
     assert cfg.inputs.label == "visit1" and cfg.saving.suffix == "peer" and cfg.plotting.resolving_power == 300
+    assert not cfg.priors.photosphere_dominant  # a peer file keeps the peer's prior
     setup = prepare(cfg)
     assert "log_fspot" in setup.space.names and "ffac" not in setup.space.names
 

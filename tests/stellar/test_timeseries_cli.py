@@ -1,5 +1,3 @@
-import json
-
 import astropy.units as u
 import numpy as np
 import pytest
@@ -48,63 +46,6 @@ def test_timeseries_median_masks_and_preprocess_only(tmp_path, grid, trappist1, 
     cfg = with_overrides(StellarConfig(), preprocessing={"preprocess_only": True})
     unmasked = run_to_folder(cfg, tmp_path / "pre2", data=series).setup.pre.spectrum
     assert unmasked.meta["n_times_used"] == 40
-
-
-def test_cli_real_trappist1_converges_and_writes_everything(tmp_path, capsys):
-    out = tmp_path / "run"
-    code = main(
-        [
-            "-q",
-            "stellar",
-            "examples/stellar_trappist1.toml",
-            "-o",
-            str(out),
-            "-fitfac=0",
-            "-fit.logg_phot=false",
-            "-fit.logg_het=false",
-            "-sampling.walkers_per_dim=8",
-            "-sampling.burnin_fraction=0.5",
-        ]
-    )
-    assert code == 0
-    diag = json.loads((out / "diagnostics.json").read_text())
-    assert diag["autocorr_time_max"] < diag["nsteps"] / 50, diag  # converged: tau < nsteps / 50
-    assert diag["stuck_walkers"] == 0 and 0.2 < diag["acceptance_mean"] < 0.7
-    stats = json.loads((out / "bestfit_stats.json").read_text())
-    assert stats["n_points"] == 407 and stats["n_params"] == 5
-    assert 0.8 < stats["reduced_chi2_inflated_errors"] < 1.3  # error inflation absorbs the model mismatch
-    names = {p.name for p in out.iterdir()}
-    for expected in [
-        "config.toml",
-        "run.json",
-        "initial_parameters.csv",
-        "posterior_samples.csv",
-        "bestfit.csv",
-        "bestfit_stats.csv",
-        "models_binned_1_2_3_sigma.csv",
-        "models_R300_1_2_3_sigma.csv",
-        "blobs.npy",
-        "chain.npz",
-        "chains_full.png",
-        "chains_after_burnin.png",
-        "bestfit_model.png",
-        "spectrum_R300_1_2_3_sigma.png",
-        "spectrum_R300_logwave_1_2_3_sigma.png",
-        "combo_R300_1_2_3_sigma.png",
-        "spectrum_binned_1_2_3_sigma.png",
-        "corner.png",
-        "fscale_guess.png",
-        "select_wave.png",
-    ]:
-        assert expected in names, expected
-    header = (out / "posterior_samples.csv").read_text().splitlines()[0].split(",")
-    assert header[-2:] == ["lnlike", "lnprob"]
-    row = next(r for r in (out / "bestfit.csv").read_text().splitlines() if r.startswith("Fscale"))
-    fscale = float(row.split(",")[2])
-    assert 4.0e-10 < fscale < 5.5e-10  # (R*/d)^2 ~ 4.6e-10 for TRAPPIST-1
-    # no overwrite without --overwrite
-    assert main(["stellar", "examples/stellar_trappist1.toml", "-o", str(out), "-nsteps=10"]) == 2
-    assert "--overwrite" in capsys.readouterr().err
 
 
 def test_cli_print_config_and_bad_option(capsys):

@@ -22,8 +22,13 @@ __all__ = ["STAGE_ARGUMENTS", "add_parser", "run", "stage_argv"]
 log = logging.getLogger(__name__)
 
 
-def _stellar(config: str | None, item: str, out: Path) -> list[str]:
-    return [*([config] if config else []), f"-inputs.spectrum_path={item}", "-o", str(out)]
+def _config_first(option: str) -> Callable[[str | None, str, Path], list[str]]:
+    """Stages whose CLI takes the config file first and the input as a config option."""
+
+    def argv(config: str | None, item: str, out: Path) -> list[str]:
+        return [*([config] if config else []), f"-{option}={item}", "-o", str(out)]
+
+    return argv
 
 
 def _coadd(config: str | None, item: str, out: Path) -> list[str]:
@@ -31,7 +36,14 @@ def _coadd(config: str | None, item: str, out: Path) -> list[str]:
 
 
 #: How each stage takes one input and one output folder on its command line.
-STAGE_ARGUMENTS: dict[str, Callable[[str | None, str, Path], list[str]]] = {"stellar": _stellar, "coadd": _coadd}
+STAGE_ARGUMENTS: dict[str, Callable[[str | None, str, Path], list[str]]] = {
+    "coadd": _coadd,
+    "extract": _config_first("input.file"),
+    "fluxcal": _config_first("science.files"),
+    "stellar": _config_first("inputs.spectrum_path"),
+}
+#: Stages that cannot run without a config file.
+NEEDS_CONFIG = ("extract", "fluxcal")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -42,7 +54,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Run one stage over many inputs; each input gets its own output folder.",
     )
     p.add_argument("stage", choices=sorted(STAGE_ARGUMENTS), help="stage to run")
-    p.add_argument("inputs", nargs="+", help="input files (stellar) or folders (coadd)")
+    p.add_argument("inputs", nargs="+", help="input files (extract, fluxcal, stellar) or folders of x1d files (coadd)")
     p.add_argument("-c", "--config", help="TOML configuration shared by every input")
     p.add_argument("-o", "--outdir", default="specola-batch", help="folder for all outputs (default: specola-batch)")
     p.add_argument("-w", "--workers", type=int, default=1, help="local dask worker processes (1: run in this process)")
@@ -53,7 +65,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def stage_argv(args: argparse.Namespace, item: str, out: Path) -> list[str]:
     """The stage command line for one input (overrides and --overwrite passed on)."""
-    argv = [args.stage, *STAGE_ARGUMENTS[args.stage](args.config, item, out)]
+    # absolute paths: stages resolve relative paths in a config against the config's folder
+    item = str(Path(item).resolve())
+    if args.stage == "fluxcal":
+        item = f'["{item}"]'
+    config = None if args.config is None else str(Path(args.config).resolve())
+    argv = [args.stage, *STAGE_ARGUMENTS[args.stage](config, item, out)]
     argv += [
         f"-{key}={value!r}" if isinstance(value, str) else f"-{key}={value}" for key, value in args.overrides.items()
     ]
@@ -93,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
     """Run the stage over every input; exit status 1 if any input failed."""
     if args.workers < 1:
         raise SpecolaError(f"--workers must be at least 1, got {args.workers}")
+    if args.stage in NEEDS_CONFIG and not args.config:
+        raise SpecolaError(f"'specola batch {args.stage}' needs the stage's config file: add -c CONFIG.toml")
     missing = [item for item in args.inputs if not Path(item).exists()]
     if missing:
         raise SpecolaError(f"input(s) not found: {', '.join(missing)}")

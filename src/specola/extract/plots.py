@@ -66,6 +66,9 @@ def plot_profile(result: Any, max_points: int = 20000, seed: int = 0) -> Any:
     for c in np.unique(np.percentile(t.column, [5, 50, 95]).round()):
         ax.plot(d, prof(d, np.full_like(d, c)), lw=1.2, label=f"{prof.kind} spline, column {int(c)}")
     ax.set_ylabel("counts / aperture sum")
+    # the data set the scale: a spline may swing where no pixel samples it, which says nothing about the fit
+    lo, hi = np.nanpercentile(t.value[pick], [0.5, 99.9])
+    ax.set_ylim(min(lo, 0.0) - 0.05 * (hi - lo), hi + 0.15 * (hi - lo))
     ax.legend(loc="upper right")
     ax.set_title(f"spatial profile: chi2/dof = {prof.chi2_dof:.2f}")
     axr.plot(t.distance[pick], z[pick], ",", color="0.4")

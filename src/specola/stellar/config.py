@@ -99,6 +99,8 @@ class Sampling:
     walkers_per_dim: int = option(20, minimum=2, help="walkers per fitted parameter (at least 2 * ndim + 2 total)")
     seed: int = option(42, minimum=0, help="random seed (recorded in run.json)")
     optimize_start: bool = option(True, help="start the walkers around the maximum a posteriori estimate")
+    moves: str = option("kde+de", choices=("kde+de", "de+snooker", "stretch"), help="emcee proposal mixture")
+    unconstrained: bool = option(True, help="emcee samples logit coordinates of the prior intervals (exact)")
     nlive: int = option(400, minimum=10, help="live points (dynesty)")
     dlogz: float = option(0.1, minimum=0, help="evidence tolerance (dynesty)")
     max_models: int = option(2000, minimum=10, help="posterior samples turned into model spectra (blobs)")
@@ -128,6 +130,9 @@ class Priors:
     log_fractions: tuple[bool, bool] = option((False, False), help="log-uniform prior on [fspot, ffac]")
     log_fraction_range: tuple[float, float] = option((-5.0, 0.0), maximum=0, help="log10 bounds of those priors")
     fraction_max: float = option(0.9, minimum=0, maximum=1, help="upper bound of linear fspot / ffac priors")
+    photosphere_dominant: bool = option(
+        True, help="require 1 - fspot - ffac >= fspot and ffac (no swapped roles; false = the peer's prior)"
+    )
     min_delta_t: float = option(100.0, minimum=0, help="spots at least this much cooler, faculae hotter [K]")
     log_fscale_halfwidth: float = option(1.0, minimum=0, help="logFscale prior: guess +- this (dex)")
     error_inflation_max: float = option(50.0, minimum=1, help="upper bound of the error inflation factor")
@@ -271,6 +276,8 @@ def translate_peer(data: Mapping[str, Any]) -> dict[str, Any]:
         out.setdefault(section, {})[name] = _peer_value(key, value, teff)
     if gauss_names:
         out.setdefault("priors", {})["gaussian"] = _gaussian_from_peer(gauss_names, gauss_hyper)
+    # the peer's prior lets spots or faculae cover more of the disk than the photosphere
+    out.setdefault("priors", {})["photosphere_dominant"] = False
     return out
 
 

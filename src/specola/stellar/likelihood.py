@@ -95,6 +95,7 @@ class LogPosterior:
             dep = _DEP_CODE.get(name, 0)
             const = prior.log_density(prior.low if prior.kind == "uniform" else prior.mean, prior.low, prior.high)
             self._terms.append((ti, prior, prior.kind == "uniform", prior.low, prior.high, const, dep))
+        self._dominant = sp.photosphere_dominant
         self._teff = sp.teff_range
         self._logg = sp.logg_range
         m = self.model
@@ -169,7 +170,7 @@ class LogPosterior:
                 lp += const if uniform else const - 0.5 * ((val - prior.mean) / prior.std) ** 2
             else:
                 return -math.inf, -math.inf
-        if fspot + ffac > 1.0:
+        if fspot + ffac > 1.0 or (self._dominant and 1.0 - fspot - ffac < max(fspot, ffac)):
             return -math.inf, -math.inf
         fscale = 10.0**logf
         w = [0.0] * self._nn + [1.0]

@@ -12,6 +12,7 @@ from ..plotting import figure, style
 from ..plotting.style import PALETTE
 
 __all__ = [
+    "fitted_components",
     "plot_bands",
     "plot_bestfit",
     "plot_chains",
@@ -37,26 +38,37 @@ def _shade(ax: Any, ranges: Sequence[Sequence[float]], label: str) -> None:
 
 
 def plot_time_selection(
-    times: np.ndarray, light_curve: np.ndarray, excluded: np.ndarray, ranges: Sequence[Sequence[float]], kernel: int
+    times: np.ndarray,
+    light_curve: np.ndarray,
+    excluded: np.ndarray,
+    ranges: Sequence[Sequence[float]],
+    kernel: int,
+    time_label: str = "Time",
 ) -> Any:
-    """White-light curve (normalised), its median filter, and the masked time intervals."""
+    """White-light curve (normalised), its median filter, and the masked time intervals.
+
+    Large times (e.g. Julian dates) are shown relative to their integer part, which the axis label names.
+    """
+    times = np.asarray(times, float)
+    offset = float(np.floor(np.nanmin(times))) if np.nanmin(np.abs(times)) > 1e3 else 0.0
+    t = times - offset
+    label = time_label if not offset else f"{time_label} $-$ {offset:.0f}"
+    finite = np.isfinite(light_curve)
     fig, ax = figure(figsize=(7, 3))
     with style():
-        ax.plot(times[~excluded], light_curve[~excluded], ".", ms=3, color=PALETTE[0], label="used")
-        ax.plot(times[excluded], light_curve[excluded], ".", ms=3, color=PALETTE[1], label="masked")
-        if kernel and kernel > 1 and light_curve.size > kernel:
-            ax.plot(
-                times,
-                median_filter(light_curve, size=kernel, mode="nearest"),
-                color="k",
-                lw=1,
-                label=f"median filter ({kernel})",
-            )
-        _shade(ax, ranges, "time_ranges_masked")
-        ax.set_xlabel("Time")
-        ax.set_ylabel("Normalised white-light flux")
+        for sel, color, name in ((~excluded, PALETTE[0], "used"), (excluded, PALETTE[1], "masked")):
+            ax.plot(t[sel & finite], light_curve[sel & finite], ".", ms=4, color=color, label=name)
+        keep = finite & ~excluded
+        if kernel and kernel > 1 and keep.sum() > kernel:
+            smooth = median_filter(light_curve[keep], size=kernel, mode="nearest")
+            ax.plot(t[keep], smooth, color="k", lw=1, label=f"median filter ({kernel} points, used times)")
+        _shade(ax, np.asarray(ranges, float).reshape(-1, 2) - offset, "time_ranges_masked")
+        if (~finite).any():
+            ax.plot([], [], " ", label=f"{int((~finite).sum())} integration(s) without valid pixels")
+        ax.set_xlabel(label)
+        ax.set_ylabel("Relative white-light flux")
         ax.set_title("Time selection for the median spectrum")
-        ax.legend(loc="best")
+        ax.legend(loc="best", fontsize=7)
     return fig
 
 
@@ -103,11 +115,17 @@ def plot_chains(chain: np.ndarray, names: Sequence[str], burnin: int | None = No
         for k, ax in enumerate(axes):
             y = np.concatenate([np.append(chain[::thin, w, k], np.nan) for w in range(nwalkers)])
             ax.plot(x, y, color="k", alpha=0.15, lw=0.4)
-            ax.set_ylabel(names[k], fontsize=8)
+            ax.set_ylabel(_LABELS.get(names[k], names[k]), fontsize=8)
             if burnin:
                 ax.axvline(burnin, color=PALETTE[1], lw=1)
         axes[-1].set_xlabel("Step")
     return fig
+
+
+def _null_formatter() -> Any:
+    from matplotlib.ticker import NullFormatter
+
+    return NullFormatter()
 
 
 def _spectrum_axes(ax: Any, wave_range: tuple[float, float], pad: float, log_wave: bool, unit: str) -> None:
@@ -117,6 +135,7 @@ def _spectrum_axes(ax: Any, wave_range: tuple[float, float], pad: float, log_wav
         ticks = [t for t in (0.5, 0.6, 0.8, 1, 1.5, 2, 3, 4, 5, 6) if wave_range[0] - pad <= t <= wave_range[1] + pad]
         ax.set_xticks(ticks)
         ax.set_xticklabels([f"{t:g}" for t in ticks])
+        ax.xaxis.set_minor_formatter(_null_formatter())
     ax.set_xlabel(r"Wavelength [$\mu$m]")
     ax.set_ylabel(_flux_label(unit))
 
@@ -210,6 +229,23 @@ def plot_bestfit(
     return fig
 
 
+#: Component parameters of the combo figure and the fitted parameter that makes each one vary.
+COMPONENT_SOURCES = {
+    "fspot": ("fspot", "log_fspot"),
+    "ffac": ("ffac", "log_ffac"),
+    "Tphot": ("Tphot",),
+    "Tspot": ("deltaTspot",),
+    "Tfac": ("deltaTfac",),
+    "logg_phot": ("logg_phot",),
+    "logg_het": ("dlogg_het",),
+}
+
+
+def fitted_components(fitted: Sequence[str]) -> list[str]:
+    """Physical component parameters that are fitted (``Tspot`` when ``deltaTspot`` is, and so on)."""
+    return [name for name, sources in COMPONENT_SOURCES.items() if any(s in fitted for s in sources)]
+
+
 def plot_combo(
     data: dict[str, np.ndarray],
     model_wave: np.ndarray,
@@ -218,26 +254,50 @@ def plot_combo(
     pad: float,
     log_wave: bool,
     unit: str = "",
+    names: Sequence[str] | None = None,
 ) -> Any:
-    """Top: fitted spectrum with 1/2/3 sigma bands; bottom: marginal posteriors of the component parameters."""
-    names = [n for n in ("fspot", "ffac", "Tphot", "Tspot", "Tfac", "logg_phot", "logg_het") if n in samples]
+    """Top: fitted spectrum with 1/2/3 sigma bands; bottom: marginal posteriors of the component parameters.
+
+    Parameters
+    ----------
+    names : sequence of str, optional
+        Component parameters to show (default: every one in ``samples``); pass
+        :func:`fitted_components` of the fitted names so that fixed parameters get no panel.
+    """
+    if names is None:
+        names = [n for n in COMPONENT_SOURCES if n in samples]
+    names = [n for n in names if n in samples]
+    ncols = max(len(names), 1)
     with style():
         import matplotlib.pyplot as plt
 
-        fig = plt.figure(figsize=(8, 6), layout="constrained")
-        gs = fig.add_gridspec(2, max(len(names), 1), height_ratios=(2, 1))
+        fig = plt.figure(figsize=(max(8.0, 1.55 * ncols), 6.2), layout="constrained")
+        gs = fig.add_gridspec(2, ncols, height_ratios=(2, 1))
         ax = fig.add_subplot(gs[0, :])
         plot_bands(data, model_wave, bands, pad, log_wave, unit, ax=ax)
         for k, n in enumerate(names):
             sub = fig.add_subplot(gs[1, k])
-            sub.hist(samples[n], bins=40, color=PALETTE[0], histtype="stepfilled", alpha=0.7)
-            q = np.percentile(samples[n], [15.87, 50, 84.13])
-            for v in q:
-                sub.axvline(v, color="k", lw=0.8, ls="--" if v != q[1] else "-")
-            sub.set_xlabel(_LABELS.get(n, n))
+            values = samples[n]
+            sub.hist(values, bins=40, color=PALETTE[0], histtype="stepfilled", alpha=0.7)
+            q = np.percentile(values, [15.87, 50, 84.13])
+            for v, ls in zip(q, ("--", "-", "--"), strict=True):
+                sub.axvline(v, color="k", lw=0.8, ls=ls)
+            sub.set_xlabel(_LABELS.get(n, n), fontsize=9)
+            sub.set_title(_summary(q), fontsize=7.5)
             sub.set_yticks([])
-            sub.tick_params(axis="x", labelsize=7, labelrotation=45)
+            sub.xaxis.set_major_locator(plt.MaxNLocator(3))
+            sub.tick_params(axis="x", labelsize=7)
+        if names:
+            fig.get_axes()[1].set_ylabel("Posterior", fontsize=8)
     return fig
+
+
+def _summary(q: np.ndarray) -> str:
+    """``median +upper -lower`` with a sensible number of digits."""
+    lo, mid, hi = q[1] - q[0], q[1], q[2] - q[1]
+    err = min(lo, hi)
+    digits = max(0, -int(np.floor(np.log10(err))) + 1) if err > 0 else 3
+    return rf"${mid:.{digits}f}^{{+{hi:.{digits}f}}}_{{-{lo:.{digits}f}}}$"
 
 
 _LABELS = {

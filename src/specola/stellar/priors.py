@@ -114,6 +114,10 @@ class ParameterSpace:
         One prior per fitted parameter.
     teff_range, logg_range : (float, float)
         Grid axes limits (the conditional bounds keep every component on the grid).
+    photosphere_dominant : bool
+        Require ``1 - fspot - ffac >= max(fspot, ffac)``: the photosphere is the component covering
+        most of the disk. Without it the three components can swap roles (a large "faculae" fraction
+        playing the photosphere), which makes the posterior multimodal.
     """
 
     def __init__(
@@ -123,6 +127,7 @@ class ParameterSpace:
         priors: Mapping[str, Prior],
         teff_range: tuple[float, float],
         logg_range: tuple[float, float],
+        photosphere_dominant: bool = False,
     ) -> None:
         unknown = set(fitted) - set(ORDER)
         if unknown:
@@ -135,6 +140,7 @@ class ParameterSpace:
         self.priors = {n: priors[n] for n in self.names}
         self.teff_range = tuple(map(float, teff_range))
         self.logg_range = tuple(map(float, logg_range))
+        self.photosphere_dominant = bool(photosphere_dominant)
         # evaluation order: photosphere before the parameters whose bounds depend on it
         self._eval = sorted(range(len(self.names)), key=lambda i: self.names[i] in _DEPENDENT)
         self._frac_names = [n for n in self.names if n in ("fspot", "log_fspot", "ffac", "log_ffac")]
@@ -169,7 +175,11 @@ class ParameterSpace:
         return v
 
     def log_prior(self, theta: np.ndarray) -> float:
-        """Normalised log prior density (``-inf`` outside the support or when fspot + ffac > 1)."""
+        """Normalised log prior density.
+
+        ``-inf`` outside the support, when fspot + ffac > 1, or when the photosphere is not dominant
+        and :attr:`photosphere_dominant` is set.
+        """
         return self.log_prior_values(self.values(theta))
 
     def log_prior_values(self, v: Mapping[str, float]) -> float:
@@ -181,9 +191,15 @@ class ParameterSpace:
             lp += self.priors[name].log_density(v[name], lo, hi)
             if lp == -math.inf:
                 return lp
-        if v["fspot"] + v["ffac"] > 1.0:
+        if not self.fractions_allowed(v["fspot"], v["ffac"]):
             return -math.inf
         return lp
+
+    def fractions_allowed(self, fspot: float, ffac: float) -> bool:
+        """Whether the covering fractions are allowed (fspot + ffac <= 1, and photosphere dominance if set)."""
+        if self.photosphere_dominant:
+            return 1.0 - fspot - ffac >= max(fspot, ffac)
+        return fspot + ffac <= 1.0
 
     def transform(self, u: np.ndarray) -> np.ndarray:
         """Map the unit cube onto the prior (for nested sampling); see :meth:`log_prior`."""
@@ -196,7 +212,7 @@ class ParameterSpace:
         return theta
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """Draw ``n`` vectors from the prior (rejecting fspot + ffac > 1)."""
+        """Draw ``n`` vectors from the prior (rejecting forbidden covering fractions)."""
         out = []
         while len(out) < n:
             theta = self.transform(rng.random(self.ndim))
@@ -215,10 +231,12 @@ class ParameterSpace:
     def allowed_fraction(self, rng: np.random.Generator, n: int = 20000) -> float:
         """Fraction of the prior box where the prior is not zero (used to normalise the evidence).
 
-        The box loses mass where fspot + ffac > 1, and where the photosphere leaves no room on the
-        grid for the heterogeneities (e.g. Tphot < Teff_min + min_delta_t with spots fitted).
+        The box loses mass where fspot + ffac > 1 (or the photosphere is not dominant), and where the
+        photosphere leaves no room on the grid for the heterogeneities (e.g. Tphot < Teff_min + min_delta_t
+        with spots fitted).
         """
-        fractions = self.max_fraction("fspot") + self.max_fraction("ffac") > 1.0
+        fs, ff = self.max_fraction("fspot"), self.max_fraction("ffac")
+        fractions = fs + ff > 1.0 or (self.photosphere_dominant and not self.fractions_allowed(fs, ff))
         t0, t1 = self.teff_range
         edge = False
         if "Tphot" in self.names:
@@ -257,3 +275,9 @@ class ParameterSpace:
                     f"the starting {name} = {x:g} is outside the grid ({lo:g} to {hi:g}); change {opt} "
                     "or use a grid that covers it"
                 )
+        if not self.fractions_allowed(v["fspot"], v["ffac"]):
+            extra = " or set priors.photosphere_dominant = false" if self.photosphere_dominant else ""
+            raise ConfigError(
+                f"the starting covering fractions fspot = {v['fspot']:g}, ffac = {v['ffac']:g} are not allowed; "
+                f"change star.fspot_start / star.ffac_start{extra}"
+            )

@@ -39,7 +39,18 @@ def sample(setup: Setup) -> StellarResult:
         if cfg.optimize_start:
             start = find_start(post, start, np.random.default_rng(cfg.seed))
         log.info("emcee: %d parameters %s, %d steps", post.ndim, post.space.names, cfg.nsteps)
-        out = run_emcee(post, start, cfg.nsteps, cfg.burnin_fraction, cfg.walkers_per_dim, cfg.seed, ncpu, cfg.progress)
+        out = run_emcee(
+            post,
+            start,
+            cfg.nsteps,
+            cfg.burnin_fraction,
+            cfg.walkers_per_dim,
+            cfg.seed,
+            ncpu,
+            cfg.progress,
+            moves=cfg.moves,
+            unconstrained=cfg.unconstrained,
+        )
         d = out.diagnostics
         log.info(
             "acceptance %.2f, max autocorrelation time %.1f steps (nsteps / tau = %.1f)",

@@ -12,9 +12,11 @@ import numpy as np
 from scipy.optimize import minimize
 
 from ..errors import ConfigError
+from .coords import ReparametrisedPosterior
 from .likelihood import LogPosterior, _init_worker, _worker_call
+from .moves import MOVES, emcee_moves
 
-__all__ = ["SamplerOutput", "find_start", "initial_ball", "run_dynesty", "run_emcee"]
+__all__ = ["MOVES", "SamplerOutput", "find_start", "initial_ball", "run_dynesty", "run_emcee"]
 
 log = logging.getLogger(__name__)
 
@@ -74,15 +76,18 @@ def find_start(posterior: LogPosterior, start: np.ndarray, rng: np.random.Genera
     space = posterior.space
     candidates = [start, *space.sample(n_random, rng)]
     values = np.array([posterior(c) for c in candidates])
-    order = np.argsort(-values)[:4]
+    order = np.argsort(-values)[:3]
     best, best_val = start, posterior(start)
-    neg = lambda t: -posterior(t) if np.isfinite(posterior(t)) else 1e300
+    neg = lambda t: -v if np.isfinite(v := posterior(t)) else 1e300
+    opts = {"maxiter": 3000, "xatol": 1e-8, "fatol": 1e-9}
     for i in order:
         if not np.isfinite(values[i]):
             continue
-        opts = {"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-9}
         res = minimize(neg, candidates[i], method="Nelder-Mead", options=opts)
-        res = minimize(neg, res.x, method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-9, "fatol": 1e-10})
+        if -res.fun > best_val:
+            best, best_val = res.x, -res.fun
+    if np.isfinite(best_val):  # restart once from the best point (Nelder-Mead stalls in narrow valleys)
+        res = minimize(neg, best, method="Nelder-Mead", options=opts)
         if -res.fun > best_val:
             best, best_val = res.x, -res.fun
     if not np.isfinite(best_val):
@@ -109,22 +114,35 @@ def initial_ball(
         When ``centre`` itself is outside the prior.
     """
     space = posterior.space
-    if not np.isfinite(posterior(centre)):
-        raise ConfigError("the starting point is outside the prior; check star.* defaults and priors.*")
     width = np.array([space.priors[n].high - space.priors[n].low for n in space.names], float)
     width = np.where(np.isfinite(width) & (width > 0), width, 1.0)
-    p0 = np.empty((nwalkers, space.ndim))
+    return _ball(posterior, centre, scale * width, nwalkers, rng)
+
+
+def _ball(fn, centre: np.ndarray, scale: np.ndarray, nwalkers: int, rng: np.random.Generator) -> np.ndarray:
+    """Gaussian ball of ``nwalkers`` around ``centre`` where ``fn`` is finite (shrinking redraws)."""
+    if not np.isfinite(fn(centre)):
+        raise ConfigError("the starting point is outside the prior; check star.* defaults and priors.*")
+    p0 = np.empty((nwalkers, centre.size))
     for k in range(nwalkers):
-        s = scale
+        s = 1.0
         for _ in range(200):
-            trial = centre + s * width * rng.standard_normal(space.ndim)
-            if np.isfinite(posterior(trial)):
+            trial = centre + s * scale * rng.standard_normal(centre.size)
+            if np.isfinite(fn(trial)):
                 break
             s *= 0.8
         else:
             trial = centre
         p0[k] = trial
     return p0
+
+
+def _refine(fn, z: np.ndarray) -> np.ndarray:
+    """Maximum of ``fn`` by Nelder-Mead from ``z`` (``z`` itself if that fails)."""
+    value = fn(z)
+    neg = lambda t: -v if np.isfinite(v := fn(t)) else 1e300
+    res = minimize(neg, z, method="Nelder-Mead", options={"maxiter": 2000, "xatol": 1e-6, "fatol": 1e-8})
+    return np.asarray(res.x, float) if -res.fun > value else z
 
 
 def autocorr_time(chain: np.ndarray, c: float = 5.0) -> tuple[np.ndarray, int]:
@@ -172,6 +190,8 @@ def run_emcee(
     ncpu: int = 1,
     progress: bool = True,
     p0: np.ndarray | None = None,
+    moves: str = "kde+de",
+    unconstrained: bool = True,
 ) -> SamplerOutput:
     """Sample the posterior with emcee.
 
@@ -196,47 +216,73 @@ def run_emcee(
         Show a tqdm bar (silent off a terminal).
     p0 : ndarray, optional
         Initial walker positions ``(nwalkers, ndim)`` (e.g. prior draws) instead of a ball around ``start``.
+    moves : str
+        Proposal mixture, one of :data:`MOVES` (see :func:`emcee_moves`).
+    unconstrained : bool
+        Sample in the unconstrained coordinates of :mod:`specola.stellar.coords` (an exact change of
+        variables; the returned chain is in the physical parameters).
 
     Returns
     -------
     SamplerOutput
+        The diagnostics hold the autocorrelation times of the physical parameters and of the sampling
+        coordinates; the chain counts as converged when ``nsteps > 50 tau`` for the largest of both.
     """
     import emcee
 
     rng = np.random.default_rng(seed)
     ndim = posterior.ndim
-    if p0 is None:
-        p0 = initial_ball(posterior, start, _n_walkers(ndim, walkers_per_dim), rng)
-    elif not np.all(np.isfinite([posterior(p) for p in p0])):
-        raise ConfigError("every initial walker must lie inside the prior")
-    nwalkers = len(p0)
-    state = emcee.State(p0, random_state=np.random.RandomState(seed).get_state())
+    target = ReparametrisedPosterior(posterior) if unconstrained else posterior
+    coords = target.coords if unconstrained else None
+    if p0 is not None:
+        if not np.all(np.isfinite([posterior(p) for p in p0])):
+            raise ConfigError("every initial walker must lie inside the prior")
+        z0 = coords.to_sampling(p0) if coords else np.asarray(p0, float)
+    elif coords:
+        centre = _refine(target, coords.to_sampling(start))
+        z0 = _ball(target, centre, np.full(ndim, 1e-3), _n_walkers(ndim, walkers_per_dim), rng)
+    else:
+        z0 = initial_ball(posterior, start, _n_walkers(ndim, walkers_per_dim), rng)
+    nwalkers = len(z0)
+    state = emcee.State(z0, random_state=np.random.RandomState(seed).get_state())
     kwargs = {"progress": progress, "progress_kwargs": {"disable": None if progress else True}}
+    proposal = emcee_moves(moves)
     if ncpu > 1:
         ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-        with ctx.Pool(ncpu, initializer=_init_worker, initargs=(posterior,)) as pool:
-            sampler = emcee.EnsembleSampler(nwalkers, ndim, _worker_call, pool=pool, blobs_dtype=float)
+        with ctx.Pool(ncpu, initializer=_init_worker, initargs=(target,)) as pool:
+            sampler = emcee.EnsembleSampler(nwalkers, ndim, _worker_call, pool=pool, moves=proposal, blobs_dtype=float)
             sampler.run_mcmc(state, nsteps, **kwargs)
     else:
-        sampler = emcee.EnsembleSampler(nwalkers, ndim, posterior.batch, vectorize=True, blobs_dtype=float)
+        sampler = emcee.EnsembleSampler(nwalkers, ndim, target.batch, vectorize=True, moves=proposal, blobs_dtype=float)
         sampler.random_state = state.random_state
         sampler.run_mcmc(state, nsteps, **kwargs)
-    chain = sampler.get_chain()
+    zchain = sampler.get_chain()
     lnprob = sampler.get_log_prob()
-    lnlike = sampler.get_blobs()
+    lnlike = np.asarray(sampler.get_blobs())
+    if coords:
+        flat, log_jac = coords.from_sampling(zchain.reshape(-1, ndim))
+        chain = flat.reshape(zchain.shape)
+        lnprob = lnprob - log_jac.reshape(lnprob.shape)  # back to the physical posterior density
+    else:
+        chain = zchain
     burnin = min(int(burnin_fraction * nsteps), nsteps - 1)
+    names = posterior.space.names
     tau, stuck = autocorr_time(chain[burnin:])
-    tau_max = float(np.max(tau))
+    tau_z = autocorr_time(zchain[burnin:])[0] if coords else tau
+    tau_max = float(max(np.max(tau), np.max(tau_z)))
     acc = sampler.acceptance_fraction
     kept = nsteps - burnin
     diagnostics = {
         "nwalkers": nwalkers,
         "nsteps": nsteps,
         "burnin": burnin,
+        "moves": moves,
+        "sampling_coordinates": "unconstrained (logit of the conditional prior interval)" if coords else "physical",
         "acceptance_mean": float(acc.mean()),
         "acceptance_min": float(acc.min()),
         "acceptance_max": float(acc.max()),
-        "autocorr_time": {n: float(t) for n, t in zip(posterior.space.names, tau, strict=True)},
+        "autocorr_time": {n: float(t) for n, t in zip(names, tau, strict=True)},
+        "autocorr_time_sampling_coordinates": {n: float(t) for n, t in zip(names, tau_z, strict=True)},
         "autocorr_time_max": tau_max,
         "nsteps_over_tau": float(nsteps / tau_max) if tau_max > 0 else math.inf,
         "converged_nsteps_gt_50tau": bool(nsteps > 50 * tau_max),
@@ -245,13 +291,20 @@ def run_emcee(
         "ncpu": ncpu,
         "seed": seed,
     }
-    if diagnostics["acceptance_mean"] < 0.1:
+    if diagnostics["acceptance_mean"] < 0.05:
         log.warning("low mean acceptance fraction %.3f: the chain may be stuck", diagnostics["acceptance_mean"])
+    if not diagnostics["converged_nsteps_gt_50tau"]:
+        log.warning(
+            "emcee has not converged: autocorrelation time %.0f steps, nsteps / tau = %.1f < 50; run longer "
+            "(sampling.nsteps) or use sampler = 'dynesty' (see diagnostics.json)",
+            tau_max,
+            diagnostics["nsteps_over_tau"],
+        )
     return SamplerOutput(
         "emcee",
         chain[burnin:].reshape(-1, ndim),
         lnprob[burnin:].ravel(),
-        np.asarray(lnlike)[burnin:].ravel(),
+        lnlike[burnin:].ravel(),
         chain,
         lnprob,
         burnin,

@@ -179,7 +179,7 @@ def build_space(
             priors[n] = prior
         else:
             priors[n] = Prior("uniform", float(lo), float(hi))
-    space = ParameterSpace(names, fixed, priors, teff_range, logg_range)
+    space = ParameterSpace(names, fixed, priors, teff_range, logg_range, p.photosphere_dominant)
     space.validate_defaults()
     return space
 

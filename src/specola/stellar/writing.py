@@ -59,16 +59,15 @@ def write_preprocessing(result: StellarResult, run: RunFolder, fmt: str = "png")
     written = []
     if pre.series is not None:
         series = pre.series
-        flux = np.where(series.mask, np.nan, series.flux.value)
-        white = np.nansum(flux, axis=1)
-        white = white / np.nanmedian(white[~pre.time_excluded])
-        times = (
-            np.asarray(getattr(series.times, "value", series.times), float)
-            if series.times is not None
-            else (np.arange(series.n_times, dtype=float))
-        )
+        times, time_label = _time_axis(series.times, series.n_times)
+        white = _white_light(np.where(series.mask, np.nan, series.flux.value), pre.time_excluded)
         fig = plots.plot_time_selection(
-            times, white, pre.time_excluded, cfg.preprocessing.time_ranges_masked, cfg.preprocessing.kernel_size
+            times,
+            white,
+            pre.time_excluded,
+            cfg.preprocessing.time_ranges_masked,
+            cfg.preprocessing.kernel_size,
+            time_label,
         )
         written.append(run.save_figure(f"select_time.{fmt}", fig).name)
         if cfg.inputs.save_median_spectrum:
@@ -95,25 +94,46 @@ def write_preprocessing(result: StellarResult, run: RunFolder, fmt: str = "png")
     return written
 
 
+def _time_axis(times: Any, n: int) -> tuple[np.ndarray, str]:
+    """Plain time values and an axis label naming their unit/scale (integration index without times)."""
+    if times is None:
+        return np.arange(n, dtype=float), "Integration"
+    if hasattr(times, "jd") and hasattr(times, "scale"):  # astropy Time
+        return np.asarray(times.jd, float), f"Time [JD, {times.scale.upper()}]"
+    if hasattr(times, "unit"):
+        return np.asarray(times.value, float), f"Time [{times.unit.to_string()}]"
+    return np.asarray(times, float), "Time"
+
+
+def _white_light(flux: np.ndarray, excluded: np.ndarray) -> np.ndarray:
+    """Relative white-light flux of each integration.
+
+    Sum of its valid pixels over the same pixels of the median of the kept integrations (NaN for an
+    integration without valid pixels).
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns / integrations
+        ref = np.nanmedian(flux[~excluded], axis=0)
+    valid = np.isfinite(flux) & np.isfinite(ref)[None, :]
+    num = np.where(valid, flux, 0.0).sum(axis=1)
+    den = np.where(valid, ref[None, :], 0.0).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(valid.any(axis=1) & (den != 0), num / den, np.nan)
+
+
 def _save_median(spectrum: Any, run: RunFolder, path: str) -> str:
-    t = Table()
-    t["wave_low"], t["wave_high"] = spectrum.low.to_value("um"), spectrum.high.to_value("um")
-    t["wave"] = spectrum.wavelength.to_value("um")
-    t["flux"] = np.where(spectrum.good, spectrum.flux.value, np.nan)
-    t["error"] = spectrum.error.value if spectrum.error is not None else np.nan
-    t.meta["comments"] = [f"flux unit: {spectrum.flux_unit}", "median out-of-transit spectrum (specola stellar)"]
+    """Median spectrum in specola's ECSV/FITS layout (units, errors and mask; ``specola.io.read`` reads it)."""
+    from pathlib import Path
+
+    from ..io import write
+
     if path:
-        from pathlib import Path
-
-        from ..runs import atomic_path
-
-        with atomic_path(Path(path), overwrite=run.overwrite) as tmp:
-            t.write(tmp, format="ascii.ecsv")
+        write(spectrum, Path(path), overwrite=run.overwrite)
         log.info("median spectrum saved to %s", path)
         return str(path)
-    buf = io.StringIO()
-    t.write(buf, format="ascii.ecsv")
-    run.write_text("median_spectrum.ecsv", buf.getvalue())
+    write(spectrum, run.path / "median_spectrum.ecsv", overwrite=True)  # atomic itself
     return "median_spectrum.ecsv"
 
 
@@ -181,7 +201,9 @@ def _figures(
     for log_wave, tag in ((False, ""), (True, "_logwave")):
         fig = plots.plot_bands(data, rbands["wave"], rbands, pad, log_wave, unit, label=f"(R={resp:g})")
         written.append(run.save_figure(f"spectrum_R{resp:g}{tag}_1_2_3_sigma.{fmt}", fig).name)
-        fig = plots.plot_combo(data, rbands["wave"], rbands, params, pad, log_wave, unit)
+        fig = plots.plot_combo(
+            data, rbands["wave"], rbands, params, pad, log_wave, unit, plots.fitted_components(result.names)
+        )
         written.append(run.save_figure(f"combo_R{resp:g}{tag}_1_2_3_sigma.{fmt}", fig).name)
     fig = plots.plot_bands(data, data["wave"], bbands, pad, False, unit, label="(data bins)", steps=True)
     written.append(run.save_figure(f"spectrum_binned_1_2_3_sigma.{fmt}", fig).name)

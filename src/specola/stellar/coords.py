@@ -1,0 +1,147 @@
+"""Unconstrained sampling coordinates of the stellar parameters (an exact change of variables).
+
+Each fitted parameter ``x`` with (conditional) prior support ``[lo, hi]`` is sampled as
+``z = logit((x - lo) / (hi - lo))``. The bounds of ``deltaTspot``, ``deltaTfac`` and ``dlogg_het``
+depend on the photosphere, so in the physical parameters the prior is a funnel (e.g. with
+``logg_phot`` at the grid edge, ``dlogg_het`` is squeezed into a sliver); in ``z`` every
+parameter ranges over the whole real line, the hard walls where covering fractions and
+temperature offsets pile up become smooth tails, and the funnel disappears. The posterior
+density in ``z`` is the physical posterior times the Jacobian
+``prod_i (hi_i - lo_i) u_i (1 - u_i)``, so samples mapped back to the physical parameters follow
+exactly the same posterior; nothing about the model or the priors changes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.special import expit, logit
+
+from .likelihood import LogPosterior
+from .priors import ParameterSpace
+
+__all__ = ["ReparametrisedPosterior", "SamplingCoordinates"]
+
+_EDGE = 1e-9  # unit coordinates are kept this far from 0 and 1 when mapping physical values to z
+
+
+class SamplingCoordinates:
+    """Map fitted parameters to unconstrained coordinates and back.
+
+    Parameters
+    ----------
+    space : ParameterSpace
+        Fitted parameters and priors.
+    """
+
+    def __init__(self, space: ParameterSpace) -> None:
+        self.space = space
+        self.names = list(space.names)
+        index = {n: i for i, n in enumerate(self.names)}
+        self._order = list(space._eval)  # photosphere before the parameters whose bounds depend on it
+        t0, t1 = space.teff_range
+        g0, g1 = space.logg_range
+        # per parameter: (prior low, prior high, parent column or None, fixed parent value, grid lower, grid upper)
+        self._spec = []
+        for name in self.names:
+            p = space.priors[name]
+            parent, lower, upper = None, -math.inf, math.inf
+            if name == "deltaTspot":
+                parent, lower = "Tphot", t0
+            elif name == "deltaTfac":
+                parent, upper = "Tphot", t1
+            elif name == "dlogg_het":
+                parent, lower, upper = "logg_phot", g0, g1
+            column = index.get(parent) if parent else None
+            fixed = float(space.fixed[parent]) if parent else 0.0
+            self._spec.append((float(p.low), float(p.high), parent is not None, column, fixed, lower, upper))
+
+    @property
+    def ndim(self) -> int:
+        """Number of fitted parameters."""
+        return len(self.names)
+
+    def _bounds(self, i: int, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        low, high, dependent, column, fixed, lower, upper = self._spec[i]
+        n = theta.shape[0]
+        lo, hi = np.full(n, low), np.full(n, high)
+        if dependent:
+            parent = theta[:, column] if column is not None else np.full(n, fixed)
+            lo = np.maximum(lo, lower - parent)
+            hi = np.minimum(hi, upper - parent)
+        return lo, hi
+
+    def to_sampling(self, theta: np.ndarray) -> np.ndarray:
+        """Unconstrained coordinates of physical vectors ``(n, ndim)`` (or one vector).
+
+        Values on (or beyond) a bound are mapped slightly inside it.
+        """
+        theta = np.asarray(theta, float)
+        t = np.atleast_2d(theta)
+        z = np.empty_like(t)
+        for i in range(self.ndim):
+            lo, hi = self._bounds(i, t)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                u = np.where(hi > lo, (t[:, i] - lo) / (hi - lo), 0.5)
+            z[:, i] = logit(np.clip(u, _EDGE, 1.0 - _EDGE))
+        return z.reshape(theta.shape)
+
+    def from_sampling(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Physical vectors and ``ln |d theta / d z|`` for unconstrained coordinates ``(n, ndim)``.
+
+        Returns
+        -------
+        (ndarray, ndarray)
+            ``theta`` with the shape of ``z``, and the log Jacobian (``-inf`` where a conditional
+            interval is empty, i.e. outside the prior).
+        """
+        z = np.asarray(z, float)
+        zz = np.atleast_2d(z)
+        theta = np.empty_like(zz)
+        log_jac = np.zeros(zz.shape[0])
+        for i in self._order:
+            lo, hi = self._bounds(i, theta)
+            u = expit(zz[:, i])
+            width = hi - lo
+            theta[:, i] = lo + u * width
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_jac += np.where(width > 0, np.log(np.where(width > 0, width, 1.0)), -np.inf)
+            # ln u + ln(1 - u) = -softplus(-z) - softplus(z), accurate for large |z|
+            log_jac -= np.logaddexp(0.0, zz[:, i]) + np.logaddexp(0.0, -zz[:, i])
+        return theta.reshape(z.shape), log_jac if z.ndim > 1 else log_jac[0]
+
+
+class ReparametrisedPosterior:
+    """The posterior density in :class:`SamplingCoordinates` (picklable, like :class:`LogPosterior`).
+
+    Parameters
+    ----------
+    posterior : LogPosterior
+        The physical posterior.
+    """
+
+    def __init__(self, posterior: LogPosterior) -> None:
+        self.posterior = posterior
+        self.coords = SamplingCoordinates(posterior.space)
+
+    @property
+    def ndim(self) -> int:
+        """Number of fitted parameters."""
+        return self.coords.ndim
+
+    def batch(self, z: np.ndarray) -> np.ndarray:
+        """``(log posterior in z, log likelihood)`` for many vectors, shape ``(n, 2)``."""
+        theta, log_jac = self.coords.from_sampling(np.atleast_2d(z))
+        out = self.posterior.batch(theta)
+        out[:, 0] = np.where(np.isfinite(log_jac), out[:, 0] + log_jac, -np.inf)
+        return out
+
+    def with_blob(self, z: np.ndarray) -> tuple[float, float]:
+        """``(log posterior in z, log likelihood)`` of one vector."""
+        lp, ll = self.batch(z)[0]
+        return float(lp), float(ll)
+
+    def __call__(self, z: np.ndarray) -> float:
+        """Log posterior density in z of one vector."""
+        return self.with_blob(z)[0]
