@@ -1,5 +1,6 @@
 """``specola lines`` on the command line, the demo, and import hygiene."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,8 +14,10 @@ EXAMPLE = Path(__file__).parents[2] / "examples" / "lines.toml"
 
 
 def test_import_specola_does_not_import_jax():
-    code = "import sys, specola.io, specola.cli, specola.lines.config; assert 'jax' not in sys.modules, 'jax'"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    code = "import sys, specola.io, specola.cli, specola.lines; assert 'jax' not in sys.modules, 'jax'"
+    src = str(Path(__file__).parents[2] / "src")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
 
 

@@ -139,7 +139,7 @@ def test_laplace_coverage_on_sdss_grid(model, real_fit):
 
 @pytest.mark.slow
 def test_nuts_agrees_with_laplace(model, real_fit):
-    post = fit(model, "nuts", num_warmup=150, num_samples=300, num_chains=1, seed=3)
+    post = fit(model, "nuts", num_warmup=100, num_samples=300, num_chains=1, seed=3)
     assert post.samples["z_z"].shape == (1, 300)
     assert post.diagnostics["divergences"] == 0
     for name in ["z_z", "fwhm_narrow", "flux_Halpha", "flux_[NII]6585"]:
