@@ -65,5 +65,8 @@ def run(args: argparse.Namespace) -> int:
     from ..extract import demo as extract_demo
 
     extract_demo(RunFolder(folder.path / "extract", overwrite=args.overwrite))
+    from ..lines import demo as lines_demo
+
+    lines_demo(folder)
     log.info("demo outputs in %s", folder.path)
     return 0

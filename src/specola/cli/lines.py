@@ -1,0 +1,47 @@
+"""``specola lines``: fit emission lines (JAX/NumPyro) to one or more spectra."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from ..config import to_toml
+
+__all__ = ["add_parser", "run"]
+
+log = logging.getLogger(__name__)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``specola lines``."""
+    p = sub.add_parser(
+        "lines",
+        help="fit emission lines (tied redshifts/widths/ratios, instrument resolution, NUTS or Laplace)",
+        description="Fit emission lines to spectra as the TOML file describes. Override options with "
+        "-section.key=value (e.g. -fit.method=laplace -fit.num_samples=2000).",
+    )
+    p.add_argument("config", help="TOML configuration (see examples/lines.toml)")
+    p.add_argument("-o", "--output", default="lines-output", help="run folder (default: lines-output)")
+    p.add_argument("--overwrite", action="store_true", help="reuse an existing run folder")
+    p.add_argument("--print-config", action="store_true", help="print the resolved configuration and stop")
+    p.set_defaults(func=run, takes_overrides=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the line fit the arguments describe."""
+    from ..config import load_config
+    from ..lines import LinesConfig, run_to_folder
+
+    config = load_config(LinesConfig, args.config, args.overrides)
+    if args.print_config:
+        print(to_toml(config))
+        return 0
+    result = run_to_folder(config, args.output, overwrite=args.overwrite, base=Path(args.config).parent)
+    t = result.table()
+    for row in t:
+        print(f"{row['line']:>14s}  flux {row['flux_p50'].value:.4g} "
+              f"(+{(row['flux_p84'] - row['flux_p50']).value:.2g} -{(row['flux_p50'] - row['flux_p16']).value:.2g}) "
+              f"{t['flux_p50'].unit}  z {row['z_p50'].value:.6f}")  # fmt: skip
+    print(f"results in {args.output}")
+    return 0

@@ -1,0 +1,56 @@
+"""Emission-line fitting with JAX and NumPyro.
+
+* :func:`build_model`: spectra + line components -> :class:`LinesModel` (``model_fn``, ``args``) for any NumPyro
+  inference; profiles convolved with the instrument and integrated exactly over pixel edges;
+* :func:`fit`: MAP + Laplace approximation or NUTS -> :class:`Posterior`;
+* :class:`LinesResult`: line tables (flux, EW, FWHM, velocity with percentiles and units), figures, writing;
+* :func:`run`: the ``specola lines`` stage from a :class:`LinesConfig`.
+
+Importing this package imports JAX; ``import specola`` does not.
+"""
+
+from .config import (
+    CalibrationSpec,
+    ContinuumSection,
+    FitSection,
+    GroupSpec,
+    LinesConfig,
+    LineSpec,
+    OutputSection,
+    PriorSpec,
+    SpectrumSpec,
+)
+from .demo import demo
+from .inference import Posterior, compiled, find_map, fit
+from .linelist import LINES, Line, line
+from .model import LinesModel, build_model
+from .result import LinesResult
+from .run import load_spectra, run, run_to_folder
+from .simulate import simulate
+
+__all__ = [
+    "LINES",
+    "CalibrationSpec",
+    "ContinuumSection",
+    "FitSection",
+    "GroupSpec",
+    "Line",
+    "LineSpec",
+    "LinesConfig",
+    "LinesModel",
+    "LinesResult",
+    "OutputSection",
+    "Posterior",
+    "PriorSpec",
+    "SpectrumSpec",
+    "build_model",
+    "compiled",
+    "demo",
+    "find_map",
+    "fit",
+    "line",
+    "load_spectra",
+    "run",
+    "run_to_folder",
+    "simulate",
+]

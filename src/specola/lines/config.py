@@ -1,0 +1,136 @@
+"""Configuration of ``specola lines`` (TOML sections ``[[spectra]]``, ``[[lines]]``, ``[[groups]]``...).
+
+Priors are tables ``{kind = "uniform", low = ..., high = ...}``, ``{kind = "normal", loc, scale}``,
+``{kind = "truncnormal", loc, scale, low, high}`` or ``{kind = "fixed", loc}``. Redshift priors are
+relative to ``fit.redshift``; width priors are intrinsic FWHM in km/s; flux priors are in the working
+flux unit times Angstrom (``kind = "auto"``: a wide uniform prior scaled to the data).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..config import option
+from ..errors import ConfigError
+
+__all__ = [
+    "CalibrationSpec",
+    "ContinuumSection",
+    "FitSection",
+    "GroupSpec",
+    "LineSpec",
+    "LinesConfig",
+    "OutputSection",
+    "PriorSpec",
+    "SpectrumSpec",
+]
+
+PRIOR_KINDS = ("auto", "uniform", "normal", "truncnormal", "fixed")
+
+
+@dataclass(frozen=True)
+class PriorSpec:
+    """A one-dimensional prior."""
+
+    kind: str = option("auto", choices=PRIOR_KINDS, help="prior family (auto: the default for this parameter)")
+    low: float = option(0.0, help="lower bound (uniform, truncnormal)")
+    high: float = option(0.0, help="upper bound (uniform, truncnormal)")
+    loc: float = option(0.0, help="mean (normal, truncnormal) or value (fixed)")
+    scale: float = option(1.0, minimum=0.0, help="standard deviation (normal, truncnormal)")
+
+    def __post_init__(self) -> None:
+        if self.kind in ("uniform", "truncnormal") and not self.high > self.low:
+            raise ConfigError(f"{self.kind} prior needs high > low, got low={self.low}, high={self.high}")
+        if self.kind in ("normal", "truncnormal") and not self.scale > 0:
+            raise ConfigError(f"{self.kind} prior needs scale > 0, got {self.scale}")
+
+
+@dataclass(frozen=True)
+class SpectrumSpec:
+    """One input file (every spectrum it holds is fitted, e.g. the three DESI arms)."""
+
+    file: str = option("", help="spectrum file (any format specola reads)")
+    name: str = option("", help="label (default: the file stem, plus the arm)")
+    resolution: str = option(
+        "file",
+        help="R(lambda): 'file' (meta['resolution']), 'constant:R', 'nirspec:DISPERSER[:point]', 'none'",
+    )
+    rscale: str = option("", help="name of a shared resolution-scale token ('' : fixed 1)")
+    flux_scale: str = option("", help="name of a flux-scale token ('' : fixed 1)")
+    pix_offset: str = option("", help="name of a pixel-offset token ('' : fixed 0)")
+
+
+@dataclass(frozen=True)
+class LineSpec:
+    """One line component."""
+
+    name: str = option("", help="bundled line name (see specola.lines.LINES) or any label with wavelength")
+    wavelength: float = option(0.0, minimum=0.0, help="rest vacuum wavelength in A (0: from the line list)")
+    label: str = option("", help="unique component label (default: name; e.g. Halpha_broad)")
+    redshift: str = option("z", help="redshift group (lines in one group share z)")
+    width: str = option("narrow", help="width group (lines in one group share the intrinsic FWHM)")
+    profile: str = option("gaussian", choices=("gaussian", "lorentzian"), help="intrinsic profile")
+    tie: str = option("", help="label of the line whose flux this one follows (flux = ratio * that flux)")
+    ratio: float = option(1.0, help="flux ratio to the tied line")
+    positive: bool = option(False, help="restrict the flux to >= 0 (auto prior)")
+    prior: PriorSpec = PriorSpec()
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    """A redshift or width group."""
+
+    name: str = option("", help="group name used by lines")
+    kind: str = option("width", choices=("redshift", "width"), help="what the group ties")
+    prior: PriorSpec = PriorSpec()
+
+
+@dataclass(frozen=True)
+class CalibrationSpec:
+    """A calibration token shared by the spectra that name it."""
+
+    name: str = option("", help="token name used by spectra")
+    kind: str = option("rscale", choices=("rscale", "flux_scale", "pix_offset"), help="what it calibrates")
+    prior: PriorSpec = PriorSpec()
+
+
+@dataclass(frozen=True)
+class ContinuumSection:
+    """The continuum under the lines."""
+
+    form: str = option("polynomial", choices=("polynomial", "powerlaw"), help="continuum form per region")
+    order: int = option(1, minimum=0, maximum=5, help="polynomial order")
+    regions: tuple[tuple[float, float], ...] = option((), help="rest-frame [low, high] A windows ([] : auto)")
+    width_kms: float = option(4000.0, minimum=100.0, help="auto windows: half-width around each line (km/s)")
+
+
+@dataclass(frozen=True)
+class FitSection:
+    """Inference settings."""
+
+    redshift: float = option(0.0, minimum=-0.01, help="systemic redshift (0 with a file redshift: taken from it)")
+    method: str = option("nuts", choices=("nuts", "laplace"), help="NUTS sampling, or MAP + Laplace approximation")
+    num_warmup: int = option(300, minimum=1, help="NUTS warm-up steps per chain")
+    num_samples: int = option(500, minimum=1, help="posterior draws per chain")
+    num_chains: int = option(2, minimum=1, help="chains (run one after another)")
+    seed: int = option(0, minimum=0, help="random seed")
+
+
+@dataclass(frozen=True)
+class OutputSection:
+    """What to write."""
+
+    figures: bool = option(True, help="write the fit and corner figures")
+
+
+@dataclass(frozen=True)
+class LinesConfig:
+    """Everything ``specola lines`` needs."""
+
+    spectra: tuple[SpectrumSpec, ...] = option((), help="input spectra ([[spectra]] tables)")
+    lines: tuple[LineSpec, ...] = option((), help="line components ([[lines]] tables)")
+    groups: tuple[GroupSpec, ...] = option((), help="redshift and width groups ([[groups]] tables)")
+    calibration: tuple[CalibrationSpec, ...] = option((), help="calibration tokens ([[calibration]] tables)")
+    continuum: ContinuumSection = ContinuumSection()
+    fit: FitSection = FitSection()
+    output: OutputSection = OutputSection()

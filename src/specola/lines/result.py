@@ -1,0 +1,183 @@
+"""Fit results: line tables with posterior percentiles and units, model spectra, and writing to a run folder."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import astropy.units as u
+import numpy as np
+from astropy.table import QTable
+
+from ..runs import RunFolder
+from .inference import Posterior
+from .model import C_KMS, LinesModel
+
+__all__ = ["PERCENTILES", "LinesResult"]
+
+log = logging.getLogger(__name__)
+
+#: Posterior percentiles reported in tables.
+PERCENTILES = (16.0, 50.0, 84.0)
+
+
+@dataclass
+class LinesResult:
+    """A fitted line model: the model, its posterior and (optionally) the configuration that made it."""
+
+    model: LinesModel
+    posterior: Posterior
+    config: Any = None
+    extra: dict = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ per-draw quantities
+    def draws(self) -> dict[str, np.ndarray]:
+        """Per-draw line quantities, each ``(ndraws, nlines)``: flux, ew, fwhm, velocity, z.
+
+        ``flux`` is in ``plan.flux_unit * A``; ``ew`` is the rest-frame equivalent width in A (flux over the
+        continuum at the line's centre, divided by 1 + z); ``fwhm`` the intrinsic (deconvolved) FWHM in km/s;
+        ``velocity`` the offset from the systemic redshift in km/s.
+        """
+        plan, post = self.model.plan, self.posterior
+        n = post.flat(next(iter(post.samples))).size
+
+        def val(name):
+            return post.flat(name) if name in post.samples else np.full(n, plan.fixed[name])
+
+        z = np.stack([val(f"z_{g}") for g in plan.zgroups], 1)[:, plan.line_z]
+        fwhm = np.stack([val(f"fwhm_{g}") for g in plan.wgroups], 1)[:, plan.line_w]
+        flux = np.stack([val(f"flux_{f}") for f in plan.flux_sites], 1)[:, plan.line_f] * plan.ratio * plan.line_unit
+        mu = plan.rest * (1 + z)
+        cont = np.full_like(mu, np.nan)
+        for i in range(len(plan.labels)):
+            for r, (w0, w1) in enumerate(plan.regions):
+                if not w0 * (1 + plan.z0) <= mu[0, i] <= w1 * (1 + plan.z0):
+                    continue
+                x = mu[:, i] / plan.region_ref[r]
+                if plan.form == "polynomial":
+                    c = sum(val(f"cont_r{r}_c{k}") * (x - 1) ** k for k in range(plan.order + 1))
+                else:
+                    c = val(f"cont_r{r}_norm") * x ** val(f"cont_r{r}_beta")
+                cont[:, i] = plan.cont_unit[r] * c
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ew = flux / cont / (1 + z)
+        velocity = C_KMS * (z - plan.z0) / (1 + plan.z0)
+        return {"flux": flux, "ew": ew, "fwhm": fwhm, "velocity": velocity, "z": z}
+
+    # ------------------------------------------------------------------ tables
+    def table(self) -> QTable:
+        """One row per line: rest wavelength and the 16/50/84th percentiles of flux, EW, FWHM, velocity, z."""
+        plan = self.model.plan
+        d = self.draws()
+        units = {
+            "flux": plan.flux_unit * u.AA,
+            "ew": u.AA,
+            "fwhm": u.km / u.s,
+            "velocity": u.km / u.s,
+            "z": u.dimensionless_unscaled,
+        }
+        t = QTable()
+        t["line"] = plan.labels
+        t["name"] = plan.names
+        t["rest_wavelength"] = plan.rest * u.AA
+        for key, unit in units.items():
+            pct = np.nanpercentile(d[key], PERCENTILES, axis=0)
+            for p, row in zip(PERCENTILES, pct, strict=True):
+                t[f"{key}_p{p:g}"] = row * unit
+        t.meta["flux_unit"] = str(plan.flux_unit * u.AA)
+        t.meta["method"] = self.posterior.method
+        return t
+
+    def parameters(self) -> QTable:
+        """One row per free parameter: prior, MAP and posterior percentiles (fluxes in units of ``line_unit``)."""
+        from ._priors import describe
+
+        plan, post = self.model.plan, self.posterior
+        t = QTable()
+        names = list(plan.sites)
+        t["parameter"] = names
+        t["prior"] = [describe(plan.sites[n]) for n in names]
+        t["map"] = [post.map[n] for n in names]
+        pct = np.asarray([np.percentile(post.flat(n), PERCENTILES) for n in names])
+        for j, p in enumerate(PERCENTILES):
+            t[f"p{p:g}"] = pct[:, j]
+        t.meta.update(line_unit=plan.line_unit, flux_unit=str(plan.flux_unit * u.AA), z0=plan.z0)
+        return t
+
+    def model_spectra(self, max_draws: int = 200) -> list[QTable]:
+        """Per spectrum: pixel edges, data, error, and median total model, continuum and each line."""
+        from .inference import compiled
+
+        fns = compiled(self.model)
+        post = self.posterior
+        n = post.flat(next(iter(post.samples))).size
+        pick = np.random.default_rng(0).choice(n, min(n, max_draws), replace=False)
+        preds = [fns.predict({k: post.flat(k)[i] for k in post.samples}, self.model.args) for i in pick]
+        total = np.median([np.asarray(p["total"]) for p in preds], 0)
+        cont = np.median([np.asarray(p["continuum"]) for p in preds], 0)
+        lines = np.median([np.asarray(p["lines"]) for p in preds], 0)
+        lo16, hi84 = np.percentile([np.asarray(p["total"]) for p in preds], [16, 84], axis=0)
+        out, start = [], 0
+        unit = self.model.plan.flux_unit
+        for s in self.model.spectra:
+            sl = slice(start, start + len(s))
+            start += len(s)
+            t = QTable()
+            t["low"], t["high"] = s.low, s.high
+            t["flux"], t["error"] = s.flux, s.error
+            t["model"], t["model_p16"], t["model_p84"] = total[sl] * unit, lo16[sl] * unit, hi84[sl] * unit
+            t["continuum"] = cont[sl] * unit
+            for j, label in enumerate(self.model.plan.labels):
+                t[label] = lines[sl, j] * unit
+            out.append(t)
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """Small JSON-ready summary: method, diagnostics, chi2 of the median model, per-line flux."""
+        tables = self.model_spectra(max_draws=50)
+        chi2 = sum(float(np.sum(((t["flux"] - t["model"]) / t["error"]) ** 2)) for t in tables)
+        npix = sum(len(t) for t in tables)
+        t = self.table()
+        return {
+            "method": self.posterior.method,
+            "diagnostics": self.posterior.diagnostics,
+            "chi2": chi2,
+            "pixels": npix,
+            "free_parameters": len(self.model.plan.sites),
+            "flux_unit": t.meta["flux_unit"],
+            "flux_p50": {str(r["line"]): float(r["flux_p50"].value) for r in t},
+        }
+
+    # ------------------------------------------------------------------ writing
+    def write(self, run: RunFolder, figures: bool = True) -> list:
+        """Write ``lines.ecsv``, ``parameters.ecsv``, ``samples.npz``, ``model_<spectrum>.ecsv``, figures.
+
+        Parameters
+        ----------
+        run : RunFolder
+            Destination.
+        figures : bool
+            Also write ``fit_<spectrum>.png`` and ``corner.png``.
+
+        Returns
+        -------
+        list of Path
+        """
+        written = [
+            run.write("lines.ecsv", lambda p: self.table().write(p, format="ascii.ecsv")),
+            run.write("parameters.ecsv", lambda p: self.parameters().write(p, format="ascii.ecsv")),
+            run.write("samples.npz", lambda p: np.savez(p, **self.posterior.samples)),
+        ]
+        for name, t in zip(self.model.plan.spectra, self.model_spectra(), strict=True):
+            written.append(run.write(f"model_{name}.ecsv", lambda p, t=t: t.write(p, format="ascii.ecsv")))
+        written.append(run.write_text("summary.json", json.dumps(self.summary(), indent=2) + "\n"))
+        if figures:
+            from .plots import plot_corner, plot_fit
+
+            for k, name in enumerate(self.model.plan.spectra):
+                written.append(run.save_figure(f"fit_{name}.png", plot_fit(self, k)))
+            written.append(run.save_figure("corner.png", plot_corner(self)))
+        log.info("lines: wrote %d files to %s", len(written), run.path)
+        return written

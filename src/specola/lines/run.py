@@ -1,0 +1,109 @@
+"""The ``lines`` stage: config -> :func:`run` -> :class:`LinesResult` -> run folder."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from ..errors import ConfigError
+from ..instruments import Constant, NIRSpec
+from ..io import read_all
+from ..runs import RunFolder
+from ..spectrum import Spectrum
+from .config import LinesConfig, SpectrumSpec
+from .inference import fit
+from .linelist import line
+from .model import build_model
+from .result import LinesResult
+
+__all__ = ["load_spectra", "resolution_from_text", "run", "run_to_folder"]
+
+log = logging.getLogger(__name__)
+
+
+def resolution_from_text(text: str, spectrum: Spectrum, where: str = "resolution"):
+    """R(lambda) named by a config string: ``file``, ``none``, ``constant:R`` or ``nirspec:DISPERSER[:point]``."""
+    parts = text.strip().lower().split(":")
+    if parts[0] == "file":
+        res = spectrum.meta.get("resolution")
+        if res is None:
+            raise ConfigError(
+                f"{where}: the file carries no resolution curve; give 'constant:R', 'nirspec:prism' or 'none'"
+            )
+        return res
+    if parts[0] == "none":
+        return None
+    try:
+        if parts[0] == "constant" and len(parts) == 2:
+            return Constant(float(parts[1]))
+        if parts[0] == "nirspec" and len(parts) in (2, 3):
+            return NIRSpec(parts[1], source=parts[2] if len(parts) == 3 else "uniform")
+    except (ValueError, Exception) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    raise ConfigError(f"{where}: cannot read {text!r}; use file, none, constant:R or nirspec:DISPERSER[:point]")
+
+
+def load_spectra(config: LinesConfig, base: Path | None = None) -> tuple[list[Spectrum], list[SpectrumSpec]]:
+    """Read every ``[[spectra]]`` file; each spectrum gets its resolution curve and a unique ``meta['name']``."""
+    if not config.spectra:
+        raise ConfigError("no spectra: add [[spectra]] tables with file = '...'")
+    spectra, bindings = [], []
+    for i, spec in enumerate(config.spectra):
+        if not spec.file:
+            raise ConfigError(f"spectra[{i}].file is empty")
+        path = Path(spec.file).expanduser()
+        path = path if path.is_absolute() or base is None else base / path
+        found = read_all(path)
+        for k, s in enumerate(found):
+            name = spec.name or path.name.split(".")[0]
+            if len(found) > 1:
+                name = f"{name}_{s.meta.get('arm', k)}"
+            res = resolution_from_text(spec.resolution, s, f"spectra[{i}].resolution")
+            spectra.append(s.replace(meta={**s.meta, "resolution": res, "name": name}))
+            bindings.append(spec)
+    return spectra, bindings
+
+
+def run(config: LinesConfig, base: Path | None = None, progress: bool | None = None) -> LinesResult:
+    """Fit the configured lines to the configured spectra.
+
+    Parameters
+    ----------
+    config : LinesConfig
+        The resolved configuration.
+    base : Path, optional
+        Folder that relative file names are relative to.
+    progress : bool, optional
+        NUTS progress bar (default: on a terminal).
+
+    Returns
+    -------
+    LinesResult
+    """
+    for spec in config.lines:  # unknown names fail before any file is read
+        if not spec.wavelength:
+            line(spec.name)
+    spectra, bindings = load_spectra(config, base)
+    z0 = config.fit.redshift or spectra[0].meta.get("redshift")
+    if z0 is None:
+        raise ConfigError("fit.redshift: the files carry no redshift; give the systemic redshift")
+    model = build_model(
+        spectra, config.lines, float(z0), groups=config.groups, calibration=config.calibration,
+        continuum=config.continuum, bindings=bindings,
+    )  # fmt: skip
+    log.info("lines: %s", model)
+    f = config.fit
+    posterior = fit(model, f.method, num_warmup=f.num_warmup, num_samples=f.num_samples,
+                    num_chains=f.num_chains, seed=f.seed, progress=progress)  # fmt: skip
+    return LinesResult(model, posterior, config)
+
+
+def run_to_folder(
+    config: LinesConfig, output: str | Path, overwrite: bool = False, base: Path | None = None
+) -> LinesResult:
+    """:func:`run`, then write the result and the resolved config into a :class:`RunFolder`."""
+    folder = RunFolder(output, overwrite=overwrite)
+    result = run(config, base)
+    folder.record(config, seed=config.fit.seed)
+    result.write(folder, figures=config.output.figures)
+    return result

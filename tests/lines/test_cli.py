@@ -1,0 +1,58 @@
+"""``specola lines`` on the command line, the demo, and import hygiene."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from astropy.table import QTable
+
+from specola.cli import main
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "lines.toml"
+
+
+def test_import_specola_does_not_import_jax():
+    code = "import sys, specola.io, specola.cli, specola.lines; assert 'jax' not in sys.modules, 'jax'"
+    src = str(Path(__file__).parents[2] / "src")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+
+
+def test_cli_runs_example_with_overrides(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["lines", str(EXAMPLE), "-o", str(out), "-fit.method=laplace", "-output.figures=false"]
+    assert main(args) == 0
+    t = QTable.read(out / "lines.ecsv")
+    assert list(t["line"][:2]) == ["Halpha", "[NII]6585"]
+    assert "[OIII]5008" in capsys.readouterr().out
+    for name in ("parameters.ecsv", "samples.npz", "model_sdss.ecsv", "config.toml", "run.json", "summary.json"):
+        assert (out / name).exists(), name
+    # no overwrite without --overwrite
+    assert main(args) == 2
+    assert "--overwrite" in capsys.readouterr().err
+
+
+def test_cli_errors_name_the_option(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    text = EXAMPLE.read_text().replace('name = "Hbeta"', 'name = "Hbetta"')
+    bad.write_text(text.replace('file = "../src', f'file = "{EXAMPLE.parents[1]}/src'))
+    assert main(["lines", str(bad), "-o", str(tmp_path / "o"), "-fit.method=laplace"]) == 2
+    assert "unknown line 'Hbetta'" in capsys.readouterr().err
+    assert main(["lines", str(EXAMPLE), "-o", str(tmp_path / "o2"), "-fit.method=mcmc"]) == 2
+    assert "fit.method" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_demo_writes_tables_and_figures(tmp_path):
+    from specola.lines import demo
+
+    result = demo(tmp_path)
+    folder = tmp_path / "lines"
+    for name in ("lines.ecsv", "fit_sdss.png", "corner.png"):
+        assert (folder / name).exists(), name
+    row = result.table()[0]
+    assert row["line"] == "Halpha"
+    assert abs(row["z_p50"].value - 0.0403) < 2e-4
