@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import to_toml
+from ._stage import add_config_stage
 
 __all__ = ["add_parser", "run"]
 
@@ -17,17 +18,16 @@ log = logging.getLogger(__name__)
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``specola extract``."""
-    p = sub.add_parser(
+    add_config_stage(
+        sub,
         "extract",
+        run,
         help="extract spectra from a 2-D frame or a time-series cube (aperture + optimal)",
         description="Background, trace, aperture and optimal (Horne 1986) extraction of a FITS frame or cube. "
         "Override options with -section.key=value (e.g. -aperture.radius=5).",
+        config_help="TOML configuration (see examples/extract.toml)",
+        output_help="run folder (default: extract-<input stem>)",
     )
-    p.add_argument("config", help="TOML configuration (see examples/extract.toml)")
-    p.add_argument("-o", "--output", help="run folder (default: extract-<input stem>)")
-    p.add_argument("--overwrite", action="store_true", help="reuse an existing run folder")
-    p.add_argument("--print-config", action="store_true", help="print the resolved configuration and stop")
-    p.set_defaults(func=run, takes_overrides=True)
 
 
 def run(args: argparse.Namespace) -> int:

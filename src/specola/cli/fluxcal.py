@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from ..config import to_toml
+from ._stage import add_config_stage
 
 __all__ = ["add_parser", "run"]
 
@@ -15,17 +16,17 @@ log = logging.getLogger(__name__)
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``specola fluxcal``."""
-    p = sub.add_parser(
+    add_config_stage(
+        sub,
         "fluxcal",
+        run,
         help="flux-calibrate spectra with a standard star (CALSPEC reference or template + photometry)",
         description="Fit a sensitivity function from an observed standard star and apply it to science spectra. "
         "Override options with -section.key=value (e.g. -standard.airmass=1.3 -sensitivity.knot_spacing=200).",
+        config_help="TOML configuration (see examples/fluxcal.toml)",
+        output_help="run folder (default: fluxcal-output)",
+        output_default="fluxcal-output",
     )
-    p.add_argument("config", help="TOML configuration (see examples/fluxcal.toml)")
-    p.add_argument("-o", "--output", default="fluxcal-output", help="run folder (default: fluxcal-output)")
-    p.add_argument("--overwrite", action="store_true", help="reuse an existing run folder")
-    p.add_argument("--print-config", action="store_true", help="print the resolved configuration and stop")
-    p.set_defaults(func=run, takes_overrides=True)
 
 
 def run(args: argparse.Namespace) -> int:

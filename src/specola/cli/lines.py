@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from ..config import to_toml
+from ._stage import add_config_stage
 
 __all__ = ["add_parser", "run"]
 
@@ -15,17 +16,17 @@ log = logging.getLogger(__name__)
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``specola lines``."""
-    p = sub.add_parser(
+    add_config_stage(
+        sub,
         "lines",
+        run,
         help="fit emission lines (tied redshifts/widths/ratios, instrument resolution, NUTS or Laplace)",
         description="Fit emission lines to spectra as the TOML file describes. Override options with "
         "-section.key=value (e.g. -fit.method=laplace -fit.num_samples=2000).",
+        config_help="TOML configuration (see examples/lines.toml)",
+        output_help="run folder (default: lines-output)",
+        output_default="lines-output",
     )
-    p.add_argument("config", help="TOML configuration (see examples/lines.toml)")
-    p.add_argument("-o", "--output", default="lines-output", help="run folder (default: lines-output)")
-    p.add_argument("--overwrite", action="store_true", help="reuse an existing run folder")
-    p.add_argument("--print-config", action="store_true", help="print the resolved configuration and stop")
-    p.set_defaults(func=run, takes_overrides=True)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..config import to_toml
 from ..runs import RunFolder
+from ._stage import add_config_stage
 
 __all__ = ["add_parser", "run"]
 
@@ -17,18 +18,18 @@ log = logging.getLogger(__name__)
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``specola stellar``."""
-    p = sub.add_parser(
+    p = add_config_stage(
+        sub,
         "stellar",
+        run,
         help="fit photosphere + spots + faculae models to a stellar spectrum",
         description="Stellar retrieval (specola's counterpart of stctm/exotune). Accepts specola's or the peer's "
         "TOML layout; override options with -section.key=value, -key=value or peer names (-fitspot=0).",
+        config_help="TOML configuration (default: all defaults, bundled TRAPPIST-1 data)",
+        output_help="run folder (default: inputs.output_dir / automatic name)",
+        config_optional=True,
     )
-    p.add_argument("config", nargs="?", help="TOML configuration (default: all defaults, bundled TRAPPIST-1 data)")
-    p.add_argument("-o", "--output", help="run folder (default: inputs.output_dir / automatic name)")
-    p.add_argument("--overwrite", action="store_true", help="reuse an existing run folder")
     p.add_argument("--compare", action="store_true", help="fit photosphere, +spots, +faculae, +both and compare")
-    p.add_argument("--print-config", action="store_true", help="print the resolved configuration and stop")
-    p.set_defaults(func=run, takes_overrides=True)
 
 
 def run(args: argparse.Namespace) -> int:
