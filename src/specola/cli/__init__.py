@@ -89,6 +89,8 @@ def _configure_logging(level: int) -> None:
     handler.setFormatter(logging.Formatter("%(message)s"))
     root.addHandler(handler)
     root.setLevel(level)
+    for name in ("jax", "distributed", "matplotlib"):  # their INFO chatter is not the user's business
+        logging.getLogger(name).setLevel(level if level == logging.DEBUG else logging.WARNING)
 
 
 def execute(argv: Sequence[str]) -> int:
