@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import apply_overrides, from_dict, option
-from ..errors import ConfigError, FileFormatError
+from ..config import apply_overrides, from_dict, option, read_toml
+from ..errors import ConfigError
 
 __all__ = ["PEER_OPTIONS", "StellarConfig", "load_stellar_config"]
 
@@ -321,12 +320,7 @@ def load_stellar_config(path: str | Path | None = None, overrides: Mapping[str, 
     base = Path.cwd()
     if path is not None:
         path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text())
-        except FileNotFoundError:
-            raise FileFormatError(f"{path}: config file not found") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        data = read_toml(path)
         base = path.resolve().parent
         if set(data) & _PEER_SECTIONS or ("priors" in data and "gaussparanames" in data["priors"]):
             data = translate_peer(data)
