@@ -6,11 +6,6 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg", force=False)
-import matplotlib.pyplot as plt
-
 __all__ = ["PALETTE", "figure", "style"]
 
 #: Colour-blind-safe palette (Okabe & Ito 2008).
@@ -30,7 +25,6 @@ _RC = {
     "ytick.right": True,
     "xtick.minor.visible": True,
     "ytick.minor.visible": True,
-    "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
     "lines.linewidth": 1.0,
     "image.cmap": "viridis",
 }
@@ -39,7 +33,10 @@ _RC = {
 @contextlib.contextmanager
 def style() -> Iterator[None]:
     """Context manager applying specola's rcParams without changing global state."""
-    with plt.rc_context(_RC):
+    # matplotlib loads here, on the first figure, so importing a stage (or the CLI) stays light
+    import matplotlib.pyplot as plt
+
+    with plt.rc_context({**_RC, "axes.prop_cycle": plt.cycler(color=PALETTE)}):
         yield
 
 
@@ -52,5 +49,7 @@ def figure(nrows: int = 1, ncols: int = 1, **kwargs: Any) -> tuple[Any, Any]:
     """
     kwargs.setdefault("figsize", (7.0, 3.2 * nrows))
     kwargs.setdefault("layout", "constrained")
+    import matplotlib.pyplot as plt
+
     with style():
         return plt.subplots(nrows, ncols, **kwargs)

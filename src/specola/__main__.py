@@ -1,0 +1,5 @@
+"""``python -m specola``: the same command line as ``specola``."""
+
+from .cli import main
+
+raise SystemExit(main())
