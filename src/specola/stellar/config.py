@@ -46,8 +46,8 @@ class Preprocessing:
     preprocess_only: bool = option(False, help="make the preprocessing figures and stop (no sampling)")
     mask_label: str = option("nomask", help="label of the masks used, part of the run name")
     kernel_size: int = option(19, minimum=0, help="median-filter kernel of the plotted light curve (0 = none)")
-    time_ranges_masked: _Ranges = option((), help="[[start, end], ...] times left out of the median spectrum")  # noqa: RUF009 (option() returns a dataclass field)
-    wave_ranges_masked: _Ranges = option((), help="[[start, end], ...] wavelengths (micron) left out of the fit")  # noqa: RUF009 (option() returns a dataclass field)
+    time_ranges_masked: _Ranges = option((), help="[[start, end], ...] times left out of the median spectrum")
+    wave_ranges_masked: _Ranges = option((), help="[[start, end], ...] wavelengths (micron) left out of the fit")
     fscale_band: tuple[float, float] = option((2.5, 3.0), minimum=0, help="band (micron) for the Fscale guess")
 
 
@@ -124,8 +124,8 @@ class Fit:
 class Priors:
     """Priors (peer: ``priors``); uniform bounds are clipped to what the grid allows."""
 
-    gaussian: Any = option(None, help="{name = [mean, std]}: truncated Gaussian priors")  # noqa: RUF009 (option() returns a dataclass field)
-    uniform: Any = option(None, help="{name = [low, high]}: uniform priors replacing the defaults")  # noqa: RUF009 (option() returns a dataclass field)
+    gaussian: Any = option(None, help="{name = [mean, std]}: truncated Gaussian priors")
+    uniform: Any = option(None, help="{name = [low, high]}: uniform priors replacing the defaults")
     log_fractions: tuple[bool, bool] = option((False, False), help="log-uniform prior on [fspot, ffac]")
     log_fraction_range: tuple[float, float] = option((-5.0, 0.0), maximum=0, help="log10 bounds of those priors")
     fraction_max: float = option(0.9, minimum=0, maximum=1, help="upper bound of linear fspot / ffac priors")
