@@ -21,17 +21,22 @@ from specola.io import identify_format, read, read_all
 from specola.io._common import head_bytes
 
 
-def _bomb(path, megabytes):
-    """A gzip file of ``megabytes`` MiB of zeros (about 1000:1)."""
-    c = zlib.compressobj(9, zlib.DEFLATED, 31)
+def _bomb(megabytes):
+    """Gzip bytes of ``megabytes`` MiB of zeros (about 1000:1)."""
+    c = zlib.compressobj(6, zlib.DEFLATED, 31)
     zeros = bytes(2**20)
-    path.write_bytes(b"".join(c.compress(zeros) for _ in range(megabytes)) + c.flush())
-    return path
+    return b"".join(c.compress(zeros) for _ in range(megabytes)) + c.flush()
+
+
+@pytest.fixture(scope="module")
+def bomb():
+    return _bomb(200)
 
 
 @pytest.mark.parametrize("name", ["bomb.fits.gz", "bomb.csv.gz", "bomb.ecsv.gz"])
-def test_gzip_bomb_is_refused(tmp_path, name):
-    path = _bomb(tmp_path / name, 200)
+def test_gzip_bomb_is_refused(tmp_path, name, bomb):
+    path = tmp_path / name
+    path.write_bytes(bomb)
     assert path.stat().st_size < 300_000
     assert identify_format(path) == []
     with pytest.raises(FileFormatError, match=rf"{name}: gzip stream expands beyond 32 MiB.*bomb"):
@@ -39,7 +44,8 @@ def test_gzip_bomb_is_refused(tmp_path, name):
 
 
 def test_sniffing_reads_only_the_head(tmp_path):
-    path = _bomb(tmp_path / "x.gz", 50)
+    path = tmp_path / "x.gz"
+    path.write_bytes(_bomb(50))
     assert head_bytes(path, 1024) == bytes(1024)
 
 
@@ -137,7 +143,7 @@ def test_photlam_is_converted_and_an_unknown_unit_warns(tmp_path):
 
 def test_negative_errors_in_peer_csv_are_masked_with_a_warning(tmp_path):
     lines = TRAPPIST.read_text().splitlines()
-    head = [i for i, line in enumerate(lines) if line.startswith("wave")][0]
+    head = next(i for i, line in enumerate(lines) if line.startswith("wave"))
     names = lines[head].split(",")
     k = names.index("yerrLow")
     row = lines[head + 50].split(",")
