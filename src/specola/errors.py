@@ -11,6 +11,7 @@ __all__ = [
     "ConfigError",
     "FileFormatError",
     "GridError",
+    "OutputError",
     "OutputExistsError",
     "SpecolaError",
     "SpecolaWarning",
@@ -40,6 +41,10 @@ class GridError(SpecolaError, ValueError):
 
 class OutputExistsError(SpecolaError, FileExistsError):
     """An output already exists and ``overwrite`` was not requested."""
+
+
+class OutputError(SpecolaError, OSError):
+    """An output location cannot be created or written."""
 
 
 class SpecolaWarning(AstropyUserWarning):
