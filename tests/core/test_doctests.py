@@ -5,7 +5,13 @@ import importlib
 
 import pytest
 
-MODULES = ["specola.config", "specola.runs", "specola.plotting.labels", "specola.plotting.limits", "specola.plotting.panels"]
+MODULES = [
+    "specola.config",
+    "specola.runs",
+    "specola.plotting.labels",
+    "specola.plotting.limits",
+    "specola.plotting.panels",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)
