@@ -7,7 +7,7 @@ sigma with a binned trace), :func:`mark_bounds` (prior and grid edges on posteri
 """
 
 from .labels import flux_label, format_value, unit_label, wavelength_label
-from .limits import robust_limits, set_robust_ylim
+from .limits import robust_limits, set_robust_ylim, spectrum_limits
 from .panels import binned_mean, mark_bounds, piled_at_edge, residual_panel
 from .spectra import plot_spectrum
 from .style import PALETTE, figure, style
@@ -24,6 +24,7 @@ __all__ = [
     "residual_panel",
     "robust_limits",
     "set_robust_ylim",
+    "spectrum_limits",
     "style",
     "unit_label",
     "wavelength_label",

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .labels import flux_label, wavelength_label
-from .limits import set_robust_ylim
+from .limits import spectrum_limits
 from .style import figure, style
 
 __all__ = ["plot_spectrum"]
@@ -34,7 +34,7 @@ def plot_spectrum(
     errors : bool
         Shade the 1-sigma band when errors exist.
     robust_ylim : bool
-        Set the y-limits from the 1-99th percentiles of the good pixels.
+        Set the y-limits from the running median of the good pixels (:func:`spectrum_limits`).
     **kwargs
         Passed to ``Axes.stairs``.
 
@@ -66,7 +66,7 @@ def plot_spectrum(
         ax.set_xlabel(wavelength_label(spectrum.wave_unit))
         ax.set_ylabel(flux_label(spectrum.flux_unit))
         if robust_ylim:
-            set_robust_ylim(ax, flux)  # a sky-line residual or a cosmic ray never sets the scale
+            ax.set_ylim(*spectrum_limits(flux))  # a cosmic ray never sets the scale; lines stay in view
         if label:
             ax.legend()
     return ax.figure
