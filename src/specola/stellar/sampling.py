@@ -137,14 +137,6 @@ def _ball(fn, centre: np.ndarray, scale: np.ndarray, nwalkers: int, rng: np.rand
     return p0
 
 
-def _refine(fn, z: np.ndarray) -> np.ndarray:
-    """Maximum of ``fn`` by Nelder-Mead from ``z`` (``z`` itself if that fails)."""
-    value = fn(z)
-    neg = lambda t: -v if np.isfinite(v := fn(t)) else 1e300
-    res = minimize(neg, z, method="Nelder-Mead", options={"maxiter": 2000, "xatol": 1e-6, "fatol": 1e-8})
-    return np.asarray(res.x, float) if -res.fun > value else z
-
-
 def autocorr_time(chain: np.ndarray, c: float = 5.0) -> tuple[np.ndarray, int]:
     """Integrated autocorrelation time per parameter (Sokal's window, as in emcee).
 
@@ -239,7 +231,7 @@ def run_emcee(
             raise ConfigError("every initial walker must lie inside the prior")
         z0 = coords.to_sampling(p0) if coords else np.asarray(p0, float)
     elif coords:
-        centre = _refine(target, coords.to_sampling(start))
+        centre = coords.to_sampling(start)
         z0 = _ball(target, centre, np.full(ndim, 1e-3), _n_walkers(ndim, walkers_per_dim), rng)
     else:
         z0 = initial_ball(posterior, start, _n_walkers(ndim, walkers_per_dim), rng)
