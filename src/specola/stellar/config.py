@@ -111,7 +111,10 @@ class Sampling:
     sampler: str = option("emcee", choices=("emcee", "dynesty"), help="MCMC (emcee) or nested sampling (dynesty)")
     parallel: bool = option(False, help="evaluate walkers in worker processes")
     ncpu: int = option(2, minimum=1, help="worker processes when parallel")
-    nsteps: int = option(3000, minimum=1, help="MCMC steps per walker")
+    nsteps: int | str = option(
+        "auto", minimum=1, help='MCMC steps per walker, or "auto": run until converged (up to nsteps_max)'
+    )
+    nsteps_max: int = option(20000, minimum=100, help='cap of nsteps = "auto"')
     burnin_fraction: float = option(0.6, minimum=0, maximum=0.99, help="fraction of steps discarded as burn-in")
     walkers_per_dim: int = option(20, minimum=2, help="walkers per fitted parameter (at least 2 * ndim + 2 total)")
     seed: int = option(42, minimum=0, help="random seed (recorded in run.json)")
@@ -122,6 +125,10 @@ class Sampling:
     dlogz: float = option(0.1, minimum=0, help="evidence tolerance (dynesty)")
     max_models: int = option(2000, minimum=10, help="posterior samples turned into model spectra (blobs)")
     progress: bool = option(True, help="show a progress bar (silent off a terminal)")
+
+    def __post_init__(self) -> None:
+        if isinstance(self.nsteps, str) and self.nsteps != "auto":
+            raise ConfigError(f'sampling.nsteps: expected an integer or "auto", got {self.nsteps!r}')
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ def sample(setup: Setup) -> StellarResult:
     if cfg.sampler == "emcee":
         if cfg.optimize_start:
             start = find_start(post, start, np.random.default_rng(cfg.seed))
-        log.info("emcee: %d parameters %s, %d steps", post.ndim, post.space.names, cfg.nsteps)
+        log.info("emcee: %d parameters %s, nsteps = %s", post.ndim, post.space.names, cfg.nsteps)
         out = run_emcee(
             post,
             start,
@@ -58,13 +58,15 @@ def sample(setup: Setup) -> StellarResult:
             cfg.progress,
             moves=cfg.moves,
             unconstrained=cfg.unconstrained,
+            nsteps_max=cfg.nsteps_max,
         )
         d = out.diagnostics
         log.info(
-            "acceptance %.2f, max autocorrelation time %.1f steps (nsteps / tau = %.1f)",
+            "acceptance %.2f, max autocorrelation time %.1f steps (post-burn-in steps / tau = %.1f), converged: %s",
             d["acceptance_mean"],
             d["autocorr_time_max"],
-            d["nsteps_over_tau"],
+            d["nsteps_post_burnin_over_tau"],
+            d["verdict"]["converged"],
         )
     else:
         log.info("dynesty: %d parameters %s, %d live points", post.ndim, post.space.names, cfg.nlive)
