@@ -14,6 +14,7 @@ __all__ = [
     "FileFormatError",
     "GridError",
     "NegativeErrorWarning",
+    "OutputError",
     "OutputExistsError",
     "SpecolaError",
     "SpecolaWarning",
@@ -44,6 +45,10 @@ class GridError(SpecolaError, ValueError):
 
 class OutputExistsError(SpecolaError, FileExistsError):
     """An output already exists and ``overwrite`` was not requested."""
+
+
+class OutputError(SpecolaError, OSError):
+    """An output location cannot be created or written."""
 
 
 class SpecolaWarning(AstropyUserWarning):
