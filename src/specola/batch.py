@@ -26,8 +26,10 @@ import hashlib
 import importlib
 import inspect
 import json
+import logging
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +41,8 @@ from tqdm.auto import tqdm
 from .errors import ConfigError, SpecolaError
 
 __all__ = ["STAGE_INPUTS", "BatchReport", "Outcome", "run_batch", "run_stage_batch", "worker_cache"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -262,9 +266,14 @@ class _StageTask:
 
         share_grids()  # a worker loads each grid once for all its inputs
         item, output = job
-        config = self.config(item)
-        base = Path(self.config_file).parent if self.config_file else None
-        return _summary(stage_to_folder(self.stage, config, Path(output), self.overwrite, base))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            config = self.config(item)
+            base = Path(self.config_file).parent if self.config_file else None
+            result = stage_to_folder(self.stage, config, Path(output), self.overwrite, base)
+        for w in caught:  # a worker's warnings go to the log, naming the input, never to a lost stderr
+            log.warning("%s: %s: %s", Path(item).name, w.category.__name__, w.message)
+        return _summary(result)
 
     def config(self, item: str) -> Any:
         """The stage's config for one input."""

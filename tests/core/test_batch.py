@@ -22,7 +22,7 @@ def test_sequential_batch_records_errors_and_keeps_going():
     assert report.outcomes[2].error == "input 3 is bad"
     assert "KeyError" in report.outcomes[3].error
     assert report.n_failed == 2
-    assert list(report.table()["status"]) == ["ok", "ok", "failed", "failed", "ok"]
+    assert list(report.table()["status"]) == ["finished", "finished", "failed", "failed", "finished"]
 
 
 def test_thread_executor_keeps_input_order():
