@@ -24,8 +24,10 @@ def _sources() -> dict[str, tuple[Path, list[Path]]]:
     sphinx = sorted((GRIDS / "sphinx").glob("*.txt"))
     return {
         "specola": (data_path("grids", "btsettl08_prism_trappist1.h5"), []),
-        "btsettl": (GRIDS / "btsettl08" / "models_btsettl08_JWST-NIRSPEC-PRISM.h5",
-                    [GRIDS / "btsettl08" / "wave_JWST-NIRSPEC-PRISM.csv"]),  # fmt: skip
+        "btsettl": (
+            GRIDS / "btsettl08" / "models_btsettl08_JWST-NIRSPEC-PRISM.h5",
+            [GRIDS / "btsettl08" / "wave_JWST-NIRSPEC-PRISM.csv"],
+        ),
         "bosz2024": (bosz[0], [bosz[1], GRIDS / "bosz2024" / "bosz2024_wave_r5000.txt.gz"]),
         "bosz2012": (next((GRIDS / "bosz2012").glob("*.fits")), []),
         "sphinx": (sphinx[0], sphinx[1:]),
