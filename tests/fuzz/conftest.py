@@ -56,8 +56,24 @@ def sources(folder: Path) -> dict[str, Path]:
     series = SpectrumSeries(spec.low, spec.high, np.tile(spec.flux, (3, 1)), np.tile(spec.error, (3, 1)))
     out["specola_series_hdf5"] = write_series(series, folder / "series.h5")
     out["specola_series_fits"] = write_series(series, folder / "series.fits")
+    out["eureka_stage3"] = _eureka(folder / "eureka.h5", spec)
     assert n > 100
     return out
+
+
+def _eureka(path: Path, spec) -> Path:
+    """A Eureka!-Stage-3-style series (the datasets and attributes that pipeline writes)."""
+    import h5py
+
+    flux = np.outer(1 + 0.01 * np.arange(4), np.nan_to_num(spec.flux.value, nan=1.0))
+    with h5py.File(path, "w") as f:
+        f["wave_1d"] = spec.wavelength.value
+        f["wave_1d"].attrs["wave_units"] = "micron"
+        f["time"] = 60000.0 + 0.01 * np.arange(4)
+        f["optspec"] = flux
+        f["opterr"] = 0.01 * flux
+        f["optspec"].attrs["flux_units"] = "mJy"
+    return path
 
 
 def _plain(spec):

@@ -131,6 +131,12 @@ def open_fits(path: Path) -> Iterator[fits.HDUList]:
             raise
         except (OSError, ValueError, EOFError, IndexError, TypeError, KeyError) as exc:
             raise FileFormatError(f"{path}: corrupt or truncated FITS file ({exc})") from None
+        try:
+            for i, hdu in enumerate(hdul):
+                _check_hdu(path, i, hdu)
+        except FileFormatError:
+            hdul.close()
+            raise
     messages = [str(w.message) for w in caught]
     damaged = [m for m in messages if "truncated" in m or "corrupt" in m]
     if damaged:
@@ -143,6 +149,21 @@ def open_fits(path: Path) -> Iterator[fits.HDUList]:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     with hdul:
         yield hdul
+
+
+def _check_hdu(path: Path, index: int, hdu: Any) -> None:
+    """Parse one HDU's data and table columns now, so a damaged header is reported as such (naming the HDU)."""
+    where = f"HDU {index}" + (f" ({hdu.name})" if hdu.name else "")
+    if not isinstance(hdu, fits.PrimaryHDU | fits.ImageHDU | fits.BinTableHDU | fits.TableHDU | fits.CompImageHDU):
+        raise FileFormatError(f"{path}: {where} is not a valid FITS extension (damaged XTENSION or header)")
+    try:
+        _ = hdu.data
+        if isinstance(hdu, fits.BinTableHDU | fits.TableHDU):
+            _ = hdu.columns.names
+    except Exception as exc:  # astropy raises many kinds for damaged cards (VerifyError, ValueError, TypeError...)
+        raise FileFormatError(
+            f"{path}: {where} has a damaged header or data ({type(exc).__name__}: {str(exc).splitlines()[0]})"
+        ) from None
 
 
 def fits_extnames(path: Path) -> list[str]:

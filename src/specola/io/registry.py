@@ -112,9 +112,27 @@ def _dispatch(path: str | Path, format: str | None, **kwargs: Any) -> Any:
     except SpecolaError as exc:
         raise FileFormatError(f"{path}: {exc}") from None
     except Exception as exc:
-        raise FileFormatError(f"{path}: could not be read as {format!r} ({type(exc).__name__}: {exc})") from exc
+        raise FileFormatError(f"{path}: {_explain(exc, format)}") from exc
     _check_result(path, out)
     return out
+
+
+def _explain(exc: Exception, format: str) -> str:
+    """What a reader-internal exception means for the file, in words a user can act on."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, ValueError) and "could not convert string to float" in text:
+        return f"a non-numeric value ({text.split(':', 1)[-1].strip()}) in a numeric column"
+    if isinstance(exc, ValueError) and "failed to convert" in text:
+        return f"a column holds values of the wrong type ({text})"
+    if type(exc).__name__ == "VerifyError":
+        return f"damaged FITS header ({text})"
+    if isinstance(exc, AttributeError) and "attribute 'columns'" in text:
+        return "an extension that should be a table is not one (damaged header?)"
+    if isinstance(exc, KeyError):
+        return f"a required part of the {format!r} layout is missing ({text})"
+    if isinstance(exc, OSError) and ("HDF5" in text or "synchronously" in text):
+        return f"corrupt HDF5 data ({text})"
+    return f"could not be read as {format!r} ({type(exc).__name__}: {text})"
 
 
 #: Wavelength edges beyond this are not physical for any spectrum specola handles.
