@@ -40,7 +40,7 @@ def check_read(path: Path, format: str | None, reader=read_all) -> str | None:
     warned_empty = any(issubclass(w.category, EmptySpectrumWarning) for w in caught)
     for s in spectra:
         low, high = u.Quantity(s.low), u.Quantity(s.high)
-        if not (np.all(np.isfinite(low.value)) and np.all(low.value > 0) and np.all(high > low)):
+        if not (np.all(np.isfinite(low.value)) and np.all(low.value >= 0) and np.all(high > low)):
             return "non-finite, non-positive or empty pixels returned"
         if np.any(low[1:] < high[:-1]) or high.max() > MAX_WAVELENGTH:
             return "unsorted or non-physical wavelengths returned"

@@ -147,8 +147,8 @@ def _check_result(path: Path, out: Any) -> None:
     empty = []
     for i, s in enumerate(spectra):
         low = u.Quantity(s.low)
-        if np.any(low.value <= 0):
-            raise FileFormatError(f"{path}: non-positive wavelengths ({low.min():.4g}); the wavelength data are bad")
+        if np.any(low.value < 0):
+            raise FileFormatError(f"{path}: negative wavelengths ({low.min():.4g}); the wavelength data are bad")
         top = u.Quantity(s.high).max()
         if top > MAX_WAVELENGTH:
             raise FileFormatError(f"{path}: wavelength {top:.4g} is not physical; the wavelength data are bad")
