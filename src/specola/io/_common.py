@@ -64,7 +64,12 @@ def gunzip(path: Path) -> bytes:
     return _gunzip(str(path), stat.st_size, stat.st_mtime_ns)
 
 
-@functools.lru_cache(maxsize=1)  # sniffers and the reader share one decompression of the file just read
+def release_gunzipped() -> None:
+    """Forget the decompressed copy :func:`gunzip` keeps of the last file (done after every read)."""
+    _gunzip.cache_clear()
+
+
+@functools.lru_cache(maxsize=1)  # sniffers and the reader share one decompression of the file being read
 def _gunzip(path: str, size: int, _mtime: int) -> bytes:
     limit = min(MAX_GUNZIP_BYTES, max(32 * 2**20, MAX_GUNZIP_RATIO * size))
     out: list[bytes] = []

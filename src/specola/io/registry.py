@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import EmptySpectrumWarning, FileFormatError, SpecolaError
 from ..spectrum import Spectrum, SpectrumSeries
-from ._common import gunzip, is_gzip
+from ._common import gunzip, is_gzip, release_gunzipped
 
 __all__ = ["formats", "identify_format", "read", "read_all", "read_series", "register_reader"]
 
@@ -89,7 +89,13 @@ def identify_format(path: str | Path, first: bool = False) -> list[str]:
 
 
 def _dispatch(path: str | Path, format: str | None, **kwargs: Any) -> Any:
-    path = Path(path)
+    try:
+        return _read_checked(Path(path), format, **kwargs)
+    finally:
+        release_gunzipped()  # the decompressed copy is shared by one read's sniffers and reader, not kept
+
+
+def _read_checked(path: Path, format: str | None, **kwargs: Any) -> Any:
     if not path.exists():
         raise FileFormatError(f"{path}: no such file")
     if path.is_dir():
