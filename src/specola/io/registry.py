@@ -162,7 +162,7 @@ def _check_result(path: Path, out: Any) -> None:
         if not np.any(good):
             empty.append(_label(s, i))
     if len(empty) == len(spectra):
-        raise FileFormatError(f"{path}: no good pixel (every pixel is masked or has non-finite flux or error)")
+        raise FileFormatError(f"{path}: no good pixel (every pixel is flagged, masked or has non-finite flux or error)")
     if empty:
         warnings.warn(
             f"{path}: {len(empty)} of {len(spectra)} spectra have no good pixel ({', '.join(empty[:5])})",
