@@ -42,4 +42,6 @@ def run(args: argparse.Namespace) -> int:
     summary = result.summary()
     print(f"sensitivity {summary['wave_range_A'][0]:.0f}-{summary['wave_range_A'][1]:.0f} A, "
           f"chi2/ndof {summary['chi2_per_ndof']:.2f}; results in {args.output}")  # fmt: skip
+    for warning in summary["warnings"]:
+        print(f"WARNING: {warning}")
     return 0

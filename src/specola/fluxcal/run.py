@@ -14,13 +14,13 @@ import numpy as np
 from astropy.table import Table
 
 from ..data import data_path
-from ..errors import ConfigError
-from ..grids import load_grid
+from ..errors import ConfigError, SpectrumError
+from ..grids import StellarGrid, load_grid
 from ..io import read, write
 from ..runs import RunFolder
 from ..spectrum import Spectrum
-from .config import FluxcalConfig
-from .scaling import Photometry, ScaleResult, template_sensitivity
+from .config import FluxcalConfig, TemplateSection
+from .scaling import Photometry, template_sensitivity
 from .sensitivity import Sensitivity, fit_sensitivity
 from .standards import load_extinction, read_calspec, standard_path
 from .template import TemplateFit, fit_template, prepare_templates
@@ -40,6 +40,20 @@ def _resolve(path: str, base: Path | None) -> Path:
     return p if p.is_absolute() or base is None else base / p
 
 
+def _load_template_grid(t: TemplateSection, base: Path | None) -> StellarGrid:
+    """The template grid the config names (any format; the bundled CK04 subset by default)."""
+    files = [_resolve(f, base) for f in t.grid] or bundled_grid_files()
+    options = {"wave_file": _resolve(t.wave_file, base)} if t.wave_file else {}
+    return load_grid(files if len(files) > 1 else files[0], format=t.format or None, **options)
+
+
+def _read_spectrum(path: Path) -> Spectrum:
+    spec = read(path)
+    if not np.any(np.isfinite(spec.flux.value) & spec.good):
+        raise SpectrumError(f"{path}: every pixel is NaN or masked; nothing to calibrate")
+    return spec
+
+
 def _reference(name: str, base: Path | None) -> Spectrum:
     if not name:
         raise ConfigError("standard.reference: give a CALSPEC file or bundled name (method = calspec)")
@@ -55,7 +69,6 @@ class FluxcalResult:
     sensitivity: Sensitivity
     standard: Spectrum
     template_fit: TemplateFit | None = None
-    scale: ScaleResult | None = None
     photometry: Photometry | None = None
     calibrated: dict[str, Spectrum] = field(default_factory=dict)
 
@@ -71,12 +84,29 @@ class FluxcalResult:
         }
         if self.template_fit is not None:
             f = self.template_fit
-            out["template"] = {"params": f.params, "errors": f.errors, "rv_kms": f.rv, "rv_error_kms": f.rv_error}
-        if self.scale is not None:
-            out["photometric_scale"] = {"scale": self.scale.scale, "log_error": self.scale.log_error,
-                                        "residuals_mag": self.scale.residuals}  # fmt: skip
+            out["template"] = {"params": f.params, "errors": f.errors, "at_grid_edge": list(f.at_edge),
+                               "rv_kms": f.rv, "rv_error_kms": f.rv_error, "ebv": f.ebv, "ebv_error": f.ebv_error,
+                               "teff_spectrum": f.meta.get("teff_spectrum"), "teff_colours": f.meta.get("teff_colours"),
+                               "n_templates": f.meta.get("n_templates")}  # fmt: skip
+            out["photometric_scale"] = {"scale": f.scale, "mag_error": f.photometry["dm_error"],
+                                        "residuals_mag": f.photometry["residuals"]}  # fmt: skip
+        out["warnings"] = [self.template_fit.tension] if self.template_fit is not None and self.template_fit.tension else []
         out["calibrated"] = sorted(self.calibrated)
         return out
+
+    def summary_text(self) -> str:
+        """Human-readable summary: range, chi2, median error, template and warnings."""
+        d = self.summary()
+        lo, hi = d["wave_range_A"]
+        lines = [f"fluxcal ({d['method']}): sensitivity {lo:.0f}-{hi:.0f} A, chi2/ndof {d['chi2_per_ndof']:.2f}, "
+                 f"median fractional error {100 * d['median_fractional_error']:.2f}%"]  # fmt: skip
+        if self.template_fit is not None:
+            lines.append(f"template: {self.template_fit.summary()}")
+            res = ", ".join(f"{b} {1000 * r:+.0f}" for b, r in d["photometric_scale"]["residuals_mag"].items())
+            lines.append(f"photometric residuals (synthetic - observed, mmag): {res}")
+        lines += [f"WARNING: {w}" for w in d["warnings"]]
+        lines += [f"calibrated: {name}" for name in d["calibrated"]]
+        return "\n".join(lines)
 
     def sensitivity_table(self) -> Table:
         """Sensitivity on the standard's pixels: wavelength, data, fit and its fractional error."""
@@ -100,14 +130,14 @@ class FluxcalResult:
 
         paths = [run.write("sensitivity.ecsv", lambda p: self.sensitivity_table().write(p, format="ascii.ecsv"))]
         paths.append(run.write_text("summary.json", json.dumps(self.summary(), indent=2, default=float) + "\n"))
+        paths.append(run.write_text("summary.txt", self.summary_text() + "\n"))
         for name, spec in self.calibrated.items():
             paths.append(write(spec, run.file(f"{name}_fluxcal.fits"), overwrite=True, config=self.config))
         if self.config.output.figures:
             paths.append(run.save_figure("qc_sensitivity.png", plot_sensitivity(self.sensitivity)))
             if self.template_fit is not None:
                 paths.append(run.save_figure("qc_template.png", plot_template_fit(self.template_fit, self.standard)))
-            if self.scale is not None:
-                paths.append(run.save_figure("qc_photometry.png", plot_photometry(self.scale, self.photometry)))
+                paths.append(run.save_figure("qc_photometry.png", plot_photometry(self.template_fit, self.photometry)))
         return paths
 
 
@@ -128,10 +158,10 @@ def run(config: FluxcalConfig, base: str | Path | None = None) -> FluxcalResult:
     st, sc = config.standard, config.sensitivity
     if not st.file:
         raise ConfigError("standard.file: give the observed standard-star spectrum (counts)")
-    observed = read(_resolve(st.file, base))
+    observed = _read_spectrum(_resolve(st.file, base))
     exptime = st.exptime or None
     extinction = load_extinction(_resolve(sc.extinction, base) if sc.extinction else None)
-    fit = scale = phot = None
+    fit = phot = None
     if st.method == "calspec":
         reference = _reference(st.reference, base)
         sens = fit_sensitivity(observed, reference, exptime=exptime, airmass=st.airmass, extinction=extinction,
@@ -139,29 +169,31 @@ def run(config: FluxcalConfig, base: str | Path | None = None) -> FluxcalResult:
                                resolution=sc.resolution or None, clip=sc.clip)  # fmt: skip
     else:
         t, pc = config.template, config.photometry
-        files = [_resolve(f, base) for f in t.grid] or bundled_grid_files()
-        grid = load_grid(files, format="kurucz")
-        phot = Photometry(pc.bands, pc.magnitudes, pc.errors, pc.system)
+        grid = _load_template_grid(t, base)
+        phot = Photometry(pc.bands, pc.magnitudes, pc.errors, pc.system, star=Path(st.file).name)
         w = observed.wavelength.to_value(u.AA)
         ranges = {"Teff": t.teff, "logg": t.logg}
         if "[M/H]" in grid.axes:
             ranges["M_H"] = t.metallicity
         templates = prepare_templates(grid, (w[0], w[-1]), resolution=t.resolution or None, max_rv=t.max_rv,
                                       **ranges)  # fmt: skip
-        fit = fit_template(observed, templates, knot_spacing=t.knot_spacing, max_rv=t.max_rv)
+        fit = fit_template(observed, templates, phot, grid, knot_spacing=t.knot_spacing, max_rv=t.max_rv,
+                           ebv=t.ebv, fit_ebv=t.fit_ebv, max_ebv=t.max_ebv, r_v=t.r_v,
+                           tension_sigma=t.tension_sigma, teff_systematic=t.teff_systematic)  # fmt: skip
         log.info("template: %s", fit.summary())
-        sens, scale = template_sensitivity(
-            observed, fit, grid, phot, exptime=exptime, airmass=st.airmass, extinction=extinction,
-            knot_spacing=sc.knot_spacing, clip=sc.clip,
+        sens = template_sensitivity(
+            observed, fit, exptime=exptime, airmass=st.airmass, extinction=extinction,
+            knot_spacing=sc.knot_spacing, line_half_width_kms=sc.line_half_width_kms, clip=sc.clip,
+            model_error=t.model_error,
         )  # fmt: skip
     calibrated = {}
     for f in config.science.files:
         path = _resolve(f, base)
-        spec = read(path)
+        spec = _read_spectrum(path)
         calibrated[path.name.split(".")[0]] = sens.calibrate(
             spec, exptime=config.science.exptime or None, airmass=config.science.airmass, extinction=extinction
         )
-    return FluxcalResult(config, sens, observed, fit, scale, phot, calibrated)
+    return FluxcalResult(config, sens, observed, fit, phot, calibrated)
 
 
 def run_to_folder(
