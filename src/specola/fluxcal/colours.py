@@ -50,7 +50,9 @@ class SyntheticColours:
         bands = load_bandpasses(tuple(photometry.bands))
         lo = min(b.wave_range[0] for b in bands) * u.AA
         hi = max(b.wave_range[1] for b in bands) * u.AA
-        sub = grid.select(wave_range=(lo.to_value(grid.wave_unit, u.spectral()), hi.to_value(grid.wave_unit, u.spectral())))
+        sub = grid.select(
+            wave_range=(lo.to_value(grid.wave_unit, u.spectral()), hi.to_value(grid.wave_unit, u.spectral()))
+        )
         low = (sub.low * sub.wave_unit).to_value(u.AA, u.spectral())
         high = (sub.high * sub.wave_unit).to_value(u.AA, u.spectral())
         order = np.argsort(low)

@@ -90,7 +90,9 @@ class FluxcalResult:
                                "n_templates": f.meta.get("n_templates")}  # fmt: skip
             out["photometric_scale"] = {"scale": f.scale, "mag_error": f.photometry["dm_error"],
                                         "residuals_mag": f.photometry["residuals"]}  # fmt: skip
-        out["warnings"] = [self.template_fit.tension] if self.template_fit is not None and self.template_fit.tension else []
+        out["warnings"] = (
+            [self.template_fit.tension] if self.template_fit is not None and self.template_fit.tension else []
+        )
         out["calibrated"] = sorted(self.calibrated)
         return out
 

@@ -74,7 +74,9 @@ def cross_correlate_rv(
     hi = min(o.high[-1].value, t.high[-1].value)
     if hi <= lo:
         raise SpectrumError("cross-correlation: the spectra do not overlap in wavelength")
-    pix = max(float(np.median(np.log(o.high.value / o.low.value))), float(np.median(np.log(t.high.value / t.low.value))))
+    pix = max(
+        float(np.median(np.log(o.high.value / o.low.value))), float(np.median(np.log(t.high.value / t.low.value)))
+    )
     step = pix / oversample
     n = int(np.log(hi / lo) / step)
     loglam = np.log(lo) + step * (np.arange(n) + 0.5)

@@ -24,6 +24,7 @@ from ..errors import SpectrumError
 from ..spectrum import Spectrum
 from ._spline import SplineFit, fit_spline
 from .photometry import FLAM
+from .config import SensitivitySection
 from .standards import Extinction
 
 __all__ = [
@@ -212,11 +213,11 @@ def fit_sensitivity(
     exptime: float | u.Quantity | None = None,
     airmass: float = 0.0,
     extinction: Extinction | None = None,
-    knot_spacing: float = 300.0,
-    line_half_width_kms: float = 1500.0,
+    knot_spacing: float = SensitivitySection.knot_spacing,
+    line_half_width_kms: float = SensitivitySection.line_half_width_kms,
     telluric: bool | None = None,
     resolution: Any = None,
-    clip: float = 4.0,
+    clip: float = SensitivitySection.clip,
     extra_mask: tuple[tuple[float, float], ...] = (),
 ) -> Sensitivity:
     """Fit the sensitivity from an observed standard star and its reference spectrum.

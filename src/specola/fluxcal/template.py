@@ -24,6 +24,7 @@ import astropy.units as u
 import numpy as np
 from scipy.interpolate import BSpline
 from scipy.optimize import minimize
+from scipy.stats.distributions import chi2 as _chi2
 
 from ..errors import GridError, SpectrumError
 from ..grids import StellarGrid
@@ -192,7 +193,8 @@ def format_value(value: float, error: float | None = None, at_edge: bool = False
         text = f"{value:.4g}"
         return f"{text} (at grid edge)" if at_edge else text
     digits = max(0, 1 - int(np.floor(np.log10(error))))
-    text = f"{value:.{digits}f} +/- {error:.{digits}f}"
+    shown = round(value, digits) + 0.0  # no "-0.000"
+    text = f"{shown:.{digits}f} +/- {error:.{digits}f}"
     return f"{text} (at grid edge)" if at_edge else text
 
 
@@ -239,6 +241,11 @@ class _Problem:
 
     def chi2(self, params: tuple, rv: float, ebv: float) -> float:
         return self.solve(params, rv, ebv)[0]
+
+
+def chi2_sf(value: float, ndof: int) -> float:
+    """Probability of a chi-square at least ``value`` for ``ndof`` degrees of freedom."""
+    return float(_chi2.sf(value, ndof))
 
 
 def _nodes(grid: StellarGrid) -> list[tuple[float, ...]]:
@@ -467,6 +474,12 @@ def fit_template(
         tension, extra = _compare(obj, x, scales, lows, highs, names, tension_sigma, teff_systematic)
         meta.update(extra)
         c2, dm, syn = colours.chi2(params, ebv_fit)
+        n_free = 2  # the scale and (mostly) Teff
+        if len(syn) > n_free and chi2_sf(c2, len(syn) - n_free) < 1e-3:
+            miss = (f"the template's colours miss the photometry (chi2 = {c2:.1f} for {len(syn)} bands); "
+                    "the star may lie outside the grid or a magnitude is wrong")  # fmt: skip
+            log.warning("template fit: %s", miss)
+            tension = f"{tension}; {miss}" if tension else miss
         err_mag = colours.scale_mag_error * np.sqrt(max(1.0, c2 / max(len(syn) - 1, 1)))
         phot = {"dm": dm, "dm_error": float(err_mag), "chi2": c2, "bands": colours.bands,
                 "synthetic": {b: float(m + dm) for b, m in zip(colours.bands, syn, strict=True)},
@@ -477,7 +490,9 @@ def fit_template(
     full = templates.model(params, rv, s.low.value, s.high.value)
     knots = p.knots
     resp_full = BSpline.design_matrix(np.clip(w, knots[0], knots[-1]), knots, 3).toarray() @ coef
-    template = Spectrum(s.low, s.high, full * templates.grid.flux_unit, meta={"model": dict(zip(names, params, strict=True)), "rv": rv})
+    template = Spectrum(
+        s.low, s.high, full * templates.grid.flux_unit, meta={"model": dict(zip(names, params, strict=True)), "rv": rv}
+    )
     red = 10.0 ** (-0.4 * ebv_fit * p.k)
     fitted = Spectrum(s.low, s.high, full * red * resp_full * s.flux_unit, mask=~p.good)
     out = TemplateFit(
