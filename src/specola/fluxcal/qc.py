@@ -172,8 +172,9 @@ def plot_photometry(fit: Any, photometry: Any, ax: Any = None) -> Any:
         ax.plot(pivots, [synthetic[b] for b in bands], "s", mfc="none", color=PALETTE[1], label="synthetic")
         for x, b, e in zip(pivots, bands, photometry.errors, strict=True):
             pull = residuals[b] / e
+            colour = "red" if abs(pull) > 3 else "black"
             ax.annotate(f"{b}\n{1000 * residuals[b]:+.0f} mmag ({pull:+.1f}σ)", (x, synthetic[b]), fontsize=6,
-                        textcoords="offset points", xytext=(4, 6), color="red" if abs(pull) > 3 else "black")  # fmt: skip
+                        textcoords="offset points", xytext=(4, 6), color=colour)  # fmt: skip
         ax.invert_yaxis()
         ax.set_xlabel(r"Pivot wavelength [$\mathrm{\AA}$]")
         ax.set_ylabel(f"{photometry.system} magnitude [mag]")

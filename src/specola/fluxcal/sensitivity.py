@@ -23,8 +23,8 @@ import numpy as np
 from ..errors import SpectrumError
 from ..spectrum import Spectrum
 from ._spline import SplineFit, fit_spline
-from .photometry import FLAM
 from .config import SensitivitySection
+from .photometry import FLAM
 from .standards import Extinction
 
 __all__ = [
