@@ -53,7 +53,7 @@ def _reference(st: StandardSection) -> Spectrum:
     if st.reference_file is not None:
         return read_calspec(st.reference_file)
     if not st.reference:
-        raise ConfigError("standard.reference: give a bundled CALSPEC name or standard.reference_file (method = calspec)")
+        raise ConfigError("standard.reference: give a bundled CALSPEC name or standard.reference_file (calspec method)")
     return read_calspec(standard_path(st.reference))
 
 
@@ -72,8 +72,9 @@ class FluxcalResult:
         """One line: method, range, chi2, median error, template and warnings (what the CLI prints)."""
         d = self.report()
         lo, hi = d["wave_range_A"]
+        n = len(d["calibrated"])
         line = (f"fluxcal ({d['method']}): sensitivity {lo:.0f}-{hi:.0f} A, chi2/ndof {d['chi2_per_ndof']:.2f}, "
-                f"median error {100 * d['median_fractional_error']:.2f}%, {len(d['calibrated'])} spectra calibrated")  # fmt: skip
+                f"median error {100 * d['median_fractional_error']:.2f}%, {n} spectra calibrated")  # fmt: skip
         if self.template_fit is not None:
             line += f"; {self.template_fit.summary()}"
         return line + "".join(f"; WARNING: {w}" for w in d["warnings"] if w not in line)
