@@ -135,7 +135,7 @@ def test_star_outside_the_grid_is_flagged(grid, ext, caplog):
         fit = fit_template(obs, templates, phot, grid, max_rv=600)
     assert "[M/H]" in fit.at_edge
     assert fit.tension and "colours" in fit.tension
-    assert "at grid edge" in fit.summary() and "WARNING" in fit.summary()
+    assert "grid edge -1" in fit.summary() and "WARNING" in fit.summary()
     assert any("colours" in r.message for r in caplog.records)
 
 

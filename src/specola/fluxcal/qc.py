@@ -7,9 +7,18 @@ from typing import Any
 import astropy.units as u
 import numpy as np
 
-from ..plotting import figure, style
+from ..plotting import (
+    binned_mean,
+    figure,
+    flux_label,
+    residual_panel,
+    robust_limits,
+    style,
+    unit_label,
+    wavelength_label,
+)
 from ..plotting.style import PALETTE
-from .sensitivity import Sensitivity
+from .sensitivity import SENSITIVITY_UNIT, Sensitivity
 
 __all__ = ["plot_photometry", "plot_sensitivity", "plot_template_fit"]
 
@@ -50,8 +59,8 @@ def plot_sensitivity(sens: Sensitivity, axes: Any = None, truth: np.ndarray | No
         top.fill_between(w, fit * np.exp(-err), fit * np.exp(err), color=PALETTE[0], alpha=0.3, lw=0)
         if truth is not None:
             top.plot(w, truth, "--", color=PALETTE[7], lw=0.8, label="truth")
-        top.set_ylabel(r"S [$\mathrm{ct\,s^{-1}\,\AA^{-1}} / (\mathrm{erg\,s^{-1}\,cm^{-2}\,\AA^{-1}})$]")
-        top.set_ylim(0, np.nanpercentile(np.where(used, s, np.nan), 99.5) * 1.3)
+        top.set_ylabel(unit_label("Sensitivity", SENSITIVITY_UNIT))
+        top.set_ylim(*robust_limits(s, mask=~used, include_zero=True))
         top.legend(loc="best")
         title = f"sensitivity from {sens.meta.get('standard', 'standard')}"
         if sens.systematic is not None:
@@ -61,9 +70,10 @@ def plot_sensitivity(sens: Sensitivity, axes: Any = None, truth: np.ndarray | No
             top.text(0.01, 0.03, "WARNING: " + sens.meta["tension"], transform=top.transAxes, color="red",
                      fontsize=6, wrap=True)  # fmt: skip
         resid = 100 * (s / fit - 1)
-        bottom.plot(w[used], resid[used], ".", ms=1.5, color="0.6")
-        bx, by = _binned(w[used], resid[used])
-        bottom.plot(bx, by, "-", color=PALETTE[5], lw=1.2, label="binned median")
+        bottom.plot(w[used], resid[used], ".", ms=1.5, color="0.6", label="per pixel")
+        bx, by, be = binned_mean(w[used], resid[used], 40)
+        bottom.errorbar(bx, by, be, fmt="o-", ms=2.5, lw=1.0, color=PALETTE[1], label="binned mean")
+        bottom.legend(loc="upper right", fontsize=6, ncols=2)
         bottom.fill_between(w, -100 * err, 100 * err, color=PALETTE[0], alpha=0.3, lw=0)
         if truth is not None:
             bottom.plot(w, 100 * (truth / fit - 1), "--", color=PALETTE[7], lw=0.8)
@@ -71,18 +81,9 @@ def plot_sensitivity(sens: Sensitivity, axes: Any = None, truth: np.ndarray | No
         lim = np.nanpercentile(np.abs(resid[used]), 95) if used.any() else 1.0
         lim = max(lim, 100 * float(np.nanmax(err)) if np.isfinite(err).any() else 0.0, 0.5)
         bottom.set_ylim(-1.3 * lim, 1.3 * lim)
-        bottom.set_ylabel("data/fit − 1 [%]")
-        bottom.set_xlabel(r"Wavelength [$\mathrm{\AA}$]")
+        bottom.set_ylabel("data / fit − 1 [%]")
+        bottom.set_xlabel(wavelength_label(u.AA))
     return top.figure
-
-
-def _binned(x: np.ndarray, y: np.ndarray, n_bins: int = 40) -> tuple[np.ndarray, np.ndarray]:
-    """Median of ``y`` in ``n_bins`` equal-count bins of ``x`` (finite values only): the trace a 1% trend shows in."""
-    ok = np.isfinite(x) & np.isfinite(y)
-    if ok.sum() < 2 * n_bins:
-        return np.array([]), np.array([])
-    parts = np.array_split(np.argsort(x[ok]), n_bins)
-    return np.array([np.median(x[ok][i]) for i in parts]), np.array([np.median(y[ok][i]) for i in parts])
 
 
 def plot_template_fit(fit: Any, observed: Any, axes: Any = None) -> Any:
@@ -103,8 +104,6 @@ def plot_template_fit(fit: Any, observed: Any, axes: Any = None) -> Any:
     -------
     matplotlib Figure
     """
-    from .template import format_value
-
     if axes is None:
         _, axes = figure(3, 1, sharex=True, height_ratios=(3, 1.2, 1), figsize=(7.0, 6.2))
     top, middle, bottom = axes
@@ -116,33 +115,22 @@ def plot_template_fit(fit: Any, observed: Any, axes: Any = None) -> Any:
     with style():
         top.plot(w, data, color=PALETTE[7], lw=0.6, label="star")
         top.plot(w, model, color=PALETTE[1], lw=0.8, label="template × response")
-        label = ", ".join(f"{k} {format_value(v, fit.errors[k], k in fit.at_edge)}" for k, v in fit.params.items())
-        rv = format_value(fit.rv, fit.rv_error, "rv" in fit.at_edge)
-        top.set_title(f"{label}\nRV {rv} km/s, E(B-V) {format_value(fit.ebv, fit.ebv_error or None)}", fontsize=8)
+        label = ", ".join(fit.value_text(k) for k in fit.params)
+        top.set_title(f"{label}\n{fit.value_text('rv')}, {fit.value_text('ebv')}", fontsize=8)
         if fit.tension:
             top.text(0.01, 0.03, "WARNING: " + fit.tension, transform=top.transAxes, color="red", fontsize=6,
                      wrap=True, va="bottom")  # fmt: skip
-        finite = data[np.isfinite(data)]
-        if finite.size:
-            top.set_ylim(0, 1.15 * np.percentile(finite, 99.5))
-        top.set_ylabel(f"Flux [{s.flux_unit.to_string('latex_inline')}]")
+        lo, hi = robust_limits(data, include_zero=True)
+        top.set_ylim(lo, hi)
+        top.set_ylabel(flux_label(s.flux_unit))
         top.legend(loc="upper right")
-        resid = (data - model) / s.error.value
-        middle.plot(w, resid, ".", ms=1.0, color="0.6")
-        bx, by = _binned(w, 100 * (data / model - 1))
-        scale = np.nanmedian(np.abs(resid)) / max(np.nanmedian(np.abs(100 * (data / model - 1))), 1e-12)
-        middle.plot(bx, by * scale, "-", color=PALETTE[0], lw=1.2, label="binned (data/model − 1), scaled")
-        middle.axhline(0, color="0.3", lw=0.6)
-        lim = max(3.0, float(np.nanpercentile(np.abs(resid), 98))) if np.isfinite(resid).any() else 5.0
-        middle.set_ylim(-lim, lim)
-        middle.set_ylabel("(data − model)/σ")
-        middle.legend(loc="upper right", fontsize=6)
+        residual_panel(middle, w, (data - model) / s.error.value, mask=~good, nbins=40)
         if fit.template_log_error is not None:
             bottom.fill_between(w, -100 * fit.template_log_error, 100 * fit.template_log_error, color=PALETTE[1],
                                 alpha=0.4, lw=0)  # fmt: skip
         bottom.axhline(0, color="0.3", lw=0.6)
         bottom.set_ylabel("template\nshape σ [%]")
-        bottom.set_xlabel(r"Wavelength [$\mathrm{\AA}$]")
+        bottom.set_xlabel(wavelength_label(u.AA))
     return top.figure
 
 
@@ -176,7 +164,7 @@ def plot_photometry(fit: Any, photometry: Any, ax: Any = None) -> Any:
             ax.annotate(f"{b}\n{1000 * residuals[b]:+.0f} mmag ({pull:+.1f}σ)", (x, synthetic[b]), fontsize=6,
                         textcoords="offset points", xytext=(4, 6), color=colour)  # fmt: skip
         ax.invert_yaxis()
-        ax.set_xlabel(r"Pivot wavelength [$\mathrm{\AA}$]")
+        ax.set_xlabel(unit_label("Pivot wavelength", u.AA))
         ax.set_ylabel(f"{photometry.system} magnitude [mag]")
         ax.set_title(f"photometry: chi2 = {fit.photometry['chi2']:.1f} for {len(bands)} bands", fontsize=8)
         ax.legend()

@@ -28,6 +28,7 @@ from scipy.stats.distributions import chi2 as _chi2
 
 from ..errors import GridError, SpectrumError
 from ..grids import StellarGrid
+from ..plotting.labels import format_value
 from ..spectrum import Spectrum
 from ._spline import knot_vector
 from .colours import SyntheticColours
@@ -36,7 +37,7 @@ from .reddening import ccm89
 from .rv import cross_correlate_rv
 from .sensitivity import TELLURIC_BANDS
 
-__all__ = ["TemplateFit", "TemplateSet", "fit_template", "format_value", "prepare_templates"]
+__all__ = ["TemplateFit", "TemplateSet", "fit_template", "prepare_templates"]
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +141,8 @@ class TemplateFit:
         Interstellar E(B-V) (given or fitted; error 0 when given) with the CCM89 law.
     at_edge : tuple of str
         Parameters whose optimum lies on the grid or search-range edge.
+    bounds : dict
+        ``(low, high, step)`` of each fitted quantity (grid axes, ``rv``, ``ebv``), for reporting.
     photometry : dict
         With photometry: ``dm`` (m_obs - m_syn of the unscaled model), ``dm_error``, ``synthetic``
         (scaled model magnitudes per band), ``residuals`` (synthetic - observed), ``chi2``.
@@ -164,6 +167,7 @@ class TemplateFit:
     ebv: float = 0.0
     ebv_error: float = 0.0
     at_edge: tuple = ()
+    bounds: dict = field(default_factory=dict)
     photometry: dict = field(default_factory=dict)
     template_log_error: np.ndarray | None = None
     tension: str = ""
@@ -174,28 +178,23 @@ class TemplateFit:
         """Factor bringing the (reddened) surface-flux template onto the star's apparent flux (1 without photometry)."""
         return 10 ** (-0.4 * self.photometry["dm"]) if self.photometry else 1.0
 
+    def value_text(self, name: str) -> str:
+        """``name = value +- error`` of a parameter, ``rv`` or ``ebv``, saying when it sits on a grid edge."""
+        value, error = {"rv": (self.rv, self.rv_error), "ebv": (self.ebv, self.ebv_error)}.get(
+            name, (self.params.get(name), self.errors.get(name))
+        )
+        if name == "ebv" and name not in self.bounds:
+            return f"E(B-V) = {self.ebv:.3f} (fixed)"
+        lo, hi, step = self.bounds.get(name, (None, None, None))
+        label = {"rv": "RV", "ebv": "E(B-V)"}.get(name, name)
+        return format_value(value, error if error else None, bounds=None if lo is None else (lo, hi), step=step,
+                            name=label, unit="km/s" if name == "rv" else "")  # fmt: skip
+
     def summary(self) -> str:
         """One line with the parameters and their errors (``at grid edge`` where the optimum is on one)."""
-        parts = [f"{k} = {format_value(v, self.errors[k], k in self.at_edge)}" for k, v in self.params.items()]
-        parts.append(f"RV = {format_value(self.rv, self.rv_error, 'rv' in self.at_edge)} km/s")
-        parts.append(f"E(B-V) = {format_value(self.ebv, self.ebv_error or None, 'ebv' in self.at_edge)}")
+        parts = [self.value_text(k) for k in (*self.params, "rv", "ebv")]
         line = ", ".join(parts) + f"; chi2/ndof = {self.chi2:.1f}/{self.ndof}"
         return line + (f"; WARNING: {self.tension}" if self.tension else "")
-
-
-def format_value(value: float, error: float | None = None, at_edge: bool = False) -> str:
-    """``value +/- error`` with the precision the error allows; ``at grid edge`` instead of a meaningless error."""
-    if not np.isfinite(value):
-        return "nan"
-    if abs(value) < 1e-8:
-        value = 0.0
-    if error is None or not np.isfinite(error) or error <= 0:
-        text = f"{value:.4g}"
-        return f"{text} (at grid edge)" if at_edge else text
-    digits = max(0, 1 - int(np.floor(np.log10(error))))
-    shown = round(value, digits) + 0.0  # no "-0.000"
-    text = f"{shown:.{digits}f} +/- {error:.{digits}f}"
-    return f"{text} (at grid edge)" if at_edge else text
 
 
 class _Problem:
@@ -500,6 +499,8 @@ def fit_template(
         errors={k2: float(v) for k2, v in zip(names, errors[:n], strict=True)},
         rv=rv, rv_error=float(errors[n]), chi2=chi2, ndof=ndof, template=template, model=fitted,
         response=resp_full, ebv=ebv_fit, ebv_error=float(errors[n + 1]) if fit_ebv else 0.0, at_edge=edge,
+        bounds={k2: (float(lo), float(hi), 0.05 * float(sc)) for k2, lo, hi, sc in zip(keys, lows, highs, scales,
+                                                                                       strict=True)},
         photometry=phot, template_log_error=tle, tension=tension, meta=meta,
     )  # fmt: skip
     log.info("template fit: %s", out.summary())
