@@ -23,6 +23,20 @@ log = logging.getLogger(__name__)
 PERCENTILES = (16.0, 50.0, 84.0)
 
 
+def _continuum_at(plan, r: int, wave: np.ndarray, val) -> np.ndarray:
+    """Continuum of region ``r`` (in units of its ``cont_unit``) at observed wavelengths, per draw."""
+    if plan.form == "powerlaw":
+        return val(f"cont_r{r}_norm") * (wave / plan.region_ref[r]) ** val(f"cont_r{r}_beta")
+    coef = [val(f"cont_r{r}_c{k}") for k in range(plan.order + 1)]
+    if plan.form == "chebyshev":
+        from numpy.polynomial import chebyshev
+
+        w0, w1 = (w * (1 + plan.z0) for w in plan.regions[r])
+        x = (2 * wave - w0 - w1) / (w1 - w0)
+        return sum(c * chebyshev.chebval(x, np.eye(plan.order + 1)[k]) for k, c in enumerate(coef))
+    return sum(c * (wave / plan.region_ref[r] - 1) ** k for k, c in enumerate(coef))
+
+
 @dataclass
 class LinesResult:
     """A fitted line model: the model, its posterior and (optionally) the configuration that made it."""
@@ -55,12 +69,7 @@ class LinesResult:
             for r, (w0, w1) in enumerate(plan.regions):
                 if not w0 * (1 + plan.z0) <= mu[0, i] <= w1 * (1 + plan.z0):
                     continue
-                x = mu[:, i] / plan.region_ref[r]
-                if plan.form == "polynomial":
-                    c = sum(val(f"cont_r{r}_c{k}") * (x - 1) ** k for k in range(plan.order + 1))
-                else:
-                    c = val(f"cont_r{r}_norm") * x ** val(f"cont_r{r}_beta")
-                cont[:, i] = plan.cont_unit[r] * c
+                cont[:, i] = plan.cont_unit[r] * _continuum_at(plan, r, mu[:, i], val)
         with np.errstate(divide="ignore", invalid="ignore"):
             ew = flux / cont / (1 + z)
         velocity = C_KMS * (z - plan.z0) / (1 + plan.z0)
@@ -92,13 +101,11 @@ class LinesResult:
 
     def parameters(self) -> QTable:
         """One row per free parameter: prior, MAP and posterior percentiles (fluxes in units of ``line_unit``)."""
-        from ._priors import describe
-
         plan, post = self.model.plan, self.posterior
         t = QTable()
         names = list(plan.sites)
         t["parameter"] = names
-        t["prior"] = [describe(plan.sites[n]) for n in names]
+        t["prior"] = [plan.sites[n].describe() for n in names]
         t["map"] = [post.map[n] for n in names]
         pct = np.asarray([np.percentile(post.flat(n), PERCENTILES) for n in names])
         for j, p in enumerate(PERCENTILES):
