@@ -44,7 +44,7 @@ class _Compiled:
         import jax
         import jax.numpy as jnp
         from jax.flatten_util import ravel_pytree
-        from numpyro.infer.util import constrain_fn, potential_energy, unconstrain_fn
+        from numpyro.infer.util import constrain_fn, potential_energy
 
         from .model import predict
 
@@ -52,17 +52,16 @@ class _Compiled:
         self.names = sorted(plan.sites)  # ravel_pytree's order
         _, self.unravel = ravel_pytree({n: jnp.zeros(()) for n in self.names})
         unravel, fn = self.unravel, model.model_fn
-        self._unconstrain = lambda params: unconstrain_fn(fn, (model.args,), {}, params)
+        self._plan = plan
 
         def potential(u, args):
             return potential_energy(fn, (args,), {}, unravel(u))
 
-        def constrain(u, args):  # supports may depend on other parameters: numpyro evaluates them in order
-            return constrain_fn(fn, (args,), {}, unravel(u))
+        def constrain(u):  # supports may depend on other parameters: numpyro evaluates them in order
+            return constrain_fn(model.prior_fn, (), {}, unravel(u))
 
         self.value_and_grad = jax.jit(jax.value_and_grad(potential))
-        self._constrain = jax.jit(jax.vmap(constrain, in_axes=(0, None)))
-        self._args = model.args
+        self.constrain = jax.jit(jax.vmap(constrain))
         self.predict = jax.jit(lambda p, args: predict(plan, p, args))
         self.linear = [n for n in self.names if n.startswith("flux_") or n.startswith("cont_")]
         self.linear = [n for n in self.linear if not n.endswith("_beta")]
@@ -77,13 +76,13 @@ class _Compiled:
 
         self.design = jax.jit(design)
 
-    def constrain(self, u: np.ndarray) -> dict:
-        """Constrained parameters of a batch of unconstrained vectors ``(n, nparams)``."""
-        return self._constrain(u, self._args)
-
     def unconstrain(self, params: dict) -> np.ndarray:
-        d = self._unconstrain({n: float(params[n]) for n in self.names})
-        return np.asarray([float(d[n]) for n in self.names])
+        """The unconstrained vector of one parameter set (each support given the values it depends on)."""
+        from numpyro.distributions.transforms import biject_to
+
+        plan = self._plan
+        d = {n: float(biject_to(plan.distribution(n, params).support).inv(params[n])) for n in plan.sample_order}
+        return np.asarray([d[n] for n in self.names])
 
 
 def compiled(model: LinesModel) -> _Compiled:

@@ -80,6 +80,7 @@ class Plan:
     sites: dict[str, Any]
     fixed: dict[str, float]
     sample_order: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
     compiled: dict = field(default_factory=dict, repr=False)
 
     def value(self, params: dict, name: str):
@@ -439,7 +440,7 @@ def build_model(
     work = [_prepare_spectrum(s, unit, n) for s, n in zip(spectra, snames, strict=True)]
     z0 = float(redshift)
 
-    table = _line_table(lines)
+    table = all_lines = _line_table(lines)
     all_windows = _region_windows(continuum, table.rest)
     px = _select_pixels(work, snames, all_windows, z0)
     table = _covered_lines(table, work, snames, px, z0)
@@ -476,6 +477,7 @@ def build_model(
         region_ref=np.asarray([0.5 * (w0 + w1) * (1 + z0) for w0, w1 in windows]),
         cont_unit=cont_unit, form=continuum.form, order=continuum.order, spectra=snames, tokens=tokens,
         sites=sites, fixed=fixed, sample_order=order,
+        dropped=[lab for lab in all_lines.labels if lab not in table.labels],
     )  # fmt: skip
     plan.fixed_priors.update(fixed_priors)
     args = {
@@ -528,12 +530,18 @@ class LinesModel:
         import numpyro
         import numpyro.distributions as dist
 
-        plan = self.plan
-        params: dict = {}
-        for name in plan.sample_order:
-            params[name] = numpyro.sample(name, plan.distribution(name, params))
-        mu = predict(plan, params, args)["total"]
+        params = self.prior_fn()
+        mu = predict(self.plan, params, args)["total"]
         numpyro.sample("obs", dist.Normal(mu, args["error"]), obs=args["flux"])
+
+    def prior_fn(self) -> dict:
+        """Sample every parameter from its prior, in dependency order (the model without the likelihood)."""
+        import numpyro
+
+        params: dict = {}
+        for name in self.plan.sample_order:
+            params[name] = numpyro.sample(name, self.plan.distribution(name, params))
+        return params
 
     def with_flux(self, flux: np.ndarray) -> LinesModel:
         """The same model (and compiled functions) with other data on the same pixels (e.g. a simulation)."""
