@@ -141,7 +141,10 @@ def _polyfit_axis1(
     nterm = degree + 1
     aa = (a[:, :, None] * a[:, None, :]).reshape(n, -1)
     clean = np.where(good, data, 0.0)
+    # a robust start: clip about the median first (a least-squares line through cosmic rays hides them)
     rejected = np.zeros_like(good)
+    if sigma > 0:
+        rejected = _clip(np.where(good, data - _masked_median(data, good), 0.0), good, good, variance, sigma)
     eye = np.eye(nterm)
     for step in range(max(niter, 0) + 1):
         used = good & ~rejected
