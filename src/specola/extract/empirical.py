@@ -44,6 +44,10 @@ class EmpiricalProfile:
         ``(n_ints, n_terms)`` fitted coefficients of ``basis``.
     column_radius : int
         Half-width of the running window along the dispersion.
+    kind : str
+        ``"empirical"``.
+    row0 : int
+        Frame row of the first row of ``base`` (the profile covers the aperture's rows only).
     """
 
     base: np.ndarray
@@ -51,6 +55,7 @@ class EmpiricalProfile:
     coefficients: np.ndarray
     column_radius: int
     kind: str = "empirical"
+    row0: int = 0
 
     @property
     def shifts(self) -> np.ndarray:

@@ -361,9 +361,19 @@ def _optimal(
     Pass 1 normalises by the aperture sums; pass 2 by the optimal fluxes, with the outliers of pass 1 masked
     (an outlier inside the aperture spoils its column's aperture sum).
     """
-    sub, var, mask = frames.data - sky, frames.variance, frames.mask
     pos = trace.positions
-    weights = aperture_weights(pos, sub.shape[1], cfg.aperture.radius)
+    n_spatial = frames.shape[1]
+    # only the rows the aperture reaches take part (a cube of 32 rows shrinks to ~2 * radius + 3)
+    r0 = int(max(np.floor(np.nanmin(pos) - cfg.aperture.radius - 1), 0))
+    r1 = int(min(np.ceil(np.nanmax(pos) + cfg.aperture.radius + 2), n_spatial))
+    rows = slice(r0, r1)
+    sky_rows = np.broadcast_to(sky, frames.shape)[:, rows]
+    sub = frames.data[:, rows] - sky_rows
+    var, mask = frames.variance[:, rows], frames.mask[:, rows]
+    pos = pos - r0
+    if vmodel is not None and np.ndim(vmodel.floor) == 2:
+        vmodel = VarianceModel(vmodel.floor[rows], vmodel.scale)
+    weights = aperture_weights(pos, r1 - r0, cfg.aperture.radius)
     kind = _choose_kind(cfg, trace)
     norm, norm_var = ap[0], ap[1]
     start = robust_flux(norm)
@@ -379,7 +389,7 @@ def _optimal(
             weights,
             cfg.optimal.clip,
             cfg.optimal.max_reject,
-            sky=None if vmodel is None else sky,
+            sky=None if vmodel is None else sky_rows,
             variance_model=vmodel,
             start=start,
         )
@@ -387,6 +397,17 @@ def _optimal(
         start = norm
         good = ~mask & ~opt.outliers & np.isfinite(sub)
     log.info("optimal (%s profile): %d outliers rejected", kind, int(opt.outliers.sum()))
+
+    def pad(a: np.ndarray) -> np.ndarray:
+        out = np.zeros(frames.shape, a.dtype)
+        out[:, rows] = a
+        return out
+
+    opt = dataclasses.replace(opt, profile=pad(opt.profile), outliers=pad(opt.outliers), weights=pad(opt.weights))
+    if isinstance(profile, EmpiricalProfile):
+        profile = dataclasses.replace(profile, row0=r0)
+    if table is not None:
+        table = dataclasses.replace(table, row=table.row + r0)
     return opt, profile, table
 
 
