@@ -49,12 +49,18 @@ class GridSection:
 
 @dataclass(frozen=True)
 class RejectSection:
-    """Outlier rejection per segment and per pixel."""
+    """Outlier rejection per exposure, per segment/order and per pixel."""
 
-    max_flux_deviation: float = option(0.2, minimum=0.0, help="segment flux vs other exposures; 0 disables")
-    sigma: float = option(5.0, minimum=0.0, help="segment rejection also needs this many standard errors")
+    reference: str = option(
+        "median",
+        choices=("median", "brightest", "longest"),
+        help="what exposures are judged against: per-pixel median of >= 3 exposures (else the brightest), "
+        "the brightest, or the longest exposure",
+    )
+    max_flux_deviation: float = option(0.2, minimum=0.0, help="exposure/segment flux vs the reference; 0 disables")
+    sigma: float = option(5.0, minimum=0.0, help="rejection also needs this many standard errors")
     sigma_clip: float = option(5.0, minimum=0.0, help="per-pixel clipping level; 0 disables")
-    two_sided: bool = option(True, help="also reject segments brighter than the others")
+    two_sided: bool = option(True, help="also reject exposures/segments brighter than the reference")
 
 
 @dataclass(frozen=True)

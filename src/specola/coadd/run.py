@@ -22,6 +22,7 @@ from ._hasp_inputs import find_inputs
 from .combine import combine_segments, segment_label, to_spectrum
 from .config import CoaddConfig
 from .grid import choose_grid
+from .reject import Decision
 from .scaling import ScaleReport, scale_exposures
 from .stitch import stitch
 
@@ -38,11 +39,12 @@ class CoaddResult:
     ----------
     spectrum : Spectrum
         The final co-add (stitched when there are several settings). ``meta`` holds
-        ``n_exposures``, ``eff_exptime`` (s), ``dq``, ``snr`` and ``rejected``.
+        ``n_exposures``, ``eff_exptime`` (s), ``dq``, ``snr`` and ``decisions``.
     settings : dict
         Setting (e.g. ``"COS/G140L"``) -> its single-setting co-add.
-    rejected : list of dict
-        Rejected segments with reasons.
+    decisions : list of Decision
+        Every rejection, flag and scaling, per exposure and segment/order, with the
+        factor and the reason (the ``REJECTION`` table of the product).
     skipped : dict
         Input -> reason it was not used.
     scaling : dict
@@ -52,7 +54,7 @@ class CoaddResult:
 
     spectrum: Spectrum
     settings: dict[str, Spectrum]
-    rejected: list[dict] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     scaling: dict[str, ScaleReport] = field(default_factory=dict)
     config: CoaddConfig = field(default_factory=CoaddConfig)
@@ -61,29 +63,54 @@ class CoaddResult:
         """JSON-serialisable summary of decisions."""
         return {
             "settings": list(self.settings),
-            "rejected": self.rejected,
+            "decisions": [dataclasses.asdict(d) for d in self.decisions],
             "skipped": self.skipped,
             "clipped_pixels": {k: v.meta.get("clipped", {}) for k, v in self.settings.items()},
             "scaling": {k: dataclasses.asdict(v) for k, v in self.scaling.items()},
             "stitch_factors": self.spectrum.meta.get("stitch_factors", {}),
         }
 
-    def write(self, run: RunFolder, name: str = "coadd") -> list[Path]:
-        """Write ``<name>.fits`` (and one per setting when stitched), ``<name>_report.json`` and a figure."""
+    @property
+    def rejected(self) -> list[Decision]:
+        """The decisions that removed data (exposures or segments rejected)."""
+        return [d for d in self.decisions if d.action == "rejected"]
+
+    def summary(self) -> str:
+        """One line: settings, exposures kept, decisions."""
+        meta = self.spectrum.meta
+        counts = {a: sum(d.action == a for d in self.decisions) for a in ("rejected", "flagged", "scaled")}
+        told = ", ".join(f"{n} {a}" for a, n in counts.items() if n) or "nothing rejected"
+        return (
+            f"co-add of {meta.get('target') or 'the inputs'}: {len(self.settings)} setting(s), "
+            f"up to {int(np.max(meta['n_exposures']))} exposure(s) per pixel, {told}"
+        )
+
+    def write(self, run: RunFolder, name: str | None = None) -> list[Path]:
+        """Write ``<name>.fits`` (and one per setting when stitched), ``<name>_report.json`` and a figure.
+
+        ``name`` defaults to ``specola_<target>``.
+        """
         from .plots import plot_coadd
 
-        paths = [run.write(f"{name}.fits", lambda p: write_fits(self.spectrum, p))]
+        if name is None:
+            name = "specola_" + str(self.spectrum.meta.get("target") or "coadd").lower().replace(" ", "_")
+        paths = [run.write(f"{name}.fits", lambda p: write_fits(self.spectrum, p, self.decisions))]
         if len(self.settings) > 1:
             for setting, spec in self.settings.items():
                 tag = setting.replace("/", "_").lower()
-                paths.append(run.write(f"{name}_{tag}.fits", lambda p, s=spec: write_fits(s, p)))
+                mine = [d for d in self.decisions if d.setting == setting]
+                paths.append(run.write(f"{name}_{tag}.fits", lambda p, s=spec, m=mine: write_fits(s, p, m)))
         paths.append(run.write_text(f"{name}_report.json", json.dumps(self.report(), indent=2, default=str) + "\n"))
         paths.append(run.save_figure(f"{name}.png", plot_coadd(self)))
         return paths
 
 
-def write_fits(spectrum: Spectrum, path: Path) -> None:
-    """SCI one-row vector table (HASP's columns plus ``WAVE_LOW``, ``WAVE_HIGH``, ``N_EXPOSURES``, ``DQ``)."""
+def write_fits(spectrum: Spectrum, path: Path, decisions: Sequence[Decision] = ()) -> None:
+    """SCI one-row vector table (HASP's columns plus ``WAVE_LOW``, ``WAVE_HIGH``, ``N_EXPOSURES``, ``DQ``).
+
+    A ``REJECTION`` table lists ``decisions``: setting, exposure, segment, action, factor,
+    significance and reason.
+    """
     meta = spectrum.meta
     n = str(len(spectrum))
     arrays = [
@@ -106,14 +133,17 @@ def write_fits(spectrum: Spectrum, path: Path) -> None:
     head["ORIGIN"] = "specola"
     head["METHOD"] = ("resample", "specola flux-conserving co-addition")
     head["TARGNAME"] = str(meta.get("target", ""))
-    rej = meta.get("rejected", [])
-    rows = [(r["segment"], r["reason"]) for r in rej]
     rtab = fits.BinTableHDU.from_columns(
         [
-            fits.Column(name="SEGMENT", format="A80", array=[r[0] for r in rows]),
-            fits.Column(name="REASON", format="A160", array=[r[1] for r in rows]),
+            fits.Column(name="SETTING", format="A24", array=[d.setting for d in decisions]),
+            fits.Column(name="EXPOSURE", format="A64", array=[d.exposure for d in decisions]),
+            fits.Column(name="SEGMENT", format="A16", array=[d.segment for d in decisions]),
+            fits.Column(name="ACTION", format="A8", array=[d.action for d in decisions]),
+            fits.Column(name="FACTOR", format="D", array=[d.factor for d in decisions]),
+            fits.Column(name="SIGNIFICANCE", format="D", array=[d.significance for d in decisions]),
+            fits.Column(name="REASON", format="A200", array=[d.reason for d in decisions]),
         ],
-        name="REJECTED",
+        name="REJECTION",
     )
     fits.HDUList([fits.PrimaryHDU(header=head), sci, rtab]).writeto(path, overwrite=True)
 
@@ -159,34 +189,29 @@ def coadd(spectra: Sequence[Spectrum], config: CoaddConfig | None = None) -> Coa
         if not s.flux_unit.is_equivalent(flux_unit):
             raise SpectrumError(f"flux units differ ({s.flux_unit} vs {flux_unit}); convert before co-adding")
         groups.setdefault(_setting(s), []).append(s.to_wave_unit(wave_unit).to_flux_unit(flux_unit))
-    settings, scaling, rejected = {}, {}, []
+    settings, scaling, decisions = {}, {}, []
     for setting, segs in groups.items():
         if config.scaling.enabled:
             segs, scaling[setting] = scale_exposures(
                 segs, config.scaling.reference, config.scaling.method, config.scaling.degree
             )
+            decisions += [
+                Decision(e, "all", "scaled", f, 0.0, f"scaled to {scaling[setting].reference} ([scaling])", setting)
+                for e, f in scaling[setting].factors.items()
+            ]
         step = config.grid.step if config.grid.step > 0 else None
         edges, kind = choose_grid(segs, config.grid.kind, step, config.grid.pixel_scale)
-        combined = combine_segments(
-            segs,
-            edges,
-            weighting=config.coadd.weighting,
-            min_coverage=config.coadd.min_coverage,
-            max_flux_deviation=config.reject.max_flux_deviation,
-            reject_sigma=config.reject.sigma,
-            sigma_clip_level=config.reject.sigma_clip,
-            two_sided=config.reject.two_sided,
-        )
+        combined = combine_segments(segs, edges, config.coadd, config.reject)
         meta = {"setting": setting, "grid": kind, "target": segs[0].meta.get("target", "")}
         settings[setting] = to_spectrum(combined, wave_unit, flux_unit, meta)
-        rejected += [dict(r.__dict__, setting=setting) for r in combined.rejected]
+        decisions += [dataclasses.replace(d, setting=setting) for d in combined.decisions]
         log.info("%s: %d segments on a %s grid of %d pixels", setting, len(segs), kind, len(edges) - 1)
     if len(settings) == 1:
         final = next(iter(settings.values()))
     else:
         final, _ = stitch(list(settings.values()), scale_overlap=config.stitch.scale_overlap)
         final.meta["target"] = next(iter(settings.values())).meta.get("target", "")
-    return CoaddResult(final, settings, rejected, {}, scaling, config)
+    return CoaddResult(final, settings, decisions, {}, scaling, config)
 
 
 def read_inputs(config: CoaddConfig) -> tuple[list[Spectrum], dict[str, str]]:
