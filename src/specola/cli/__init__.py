@@ -91,6 +91,8 @@ def _configure_logging(level: int) -> None:
     root.setLevel(level)
     for name in ("jax", "distributed", "matplotlib"):  # their INFO chatter is not the user's business
         logging.getLogger(name).setLevel(level if level == logging.DEBUG else logging.WARNING)
+    # astropy's logger prints through its own handler; passing its records on to ours printed each twice
+    logging.getLogger("astropy").propagate = False
 
 
 def execute(argv: Sequence[str]) -> int:

@@ -1,25 +1,23 @@
 """Rejection that knows which exposure is wrong.
 
-Every exposure (and then every segment or echelle order of it) is compared with a
-robust *reference* on the common grid, never with a co-add that it dominates:
+Every exposure, and then every segment or echelle order of the others, is compared
+with a robust *reference*, never with a co-add that it dominates itself:
 
-* ``median``: per pixel, the median of the exposures covering it when at least
-  three do (a minority cannot move it); where fewer cover, the brightest of them;
-* ``brightest``: per pixel, the brightest exposure covering it (light losses from
-  focus, pointing or a small aperture only ever lower the flux, the assumption of
-  the HASP scaling tutorial);
-* ``longest``: per pixel, the longest exposure covering it.
+* ``median`` (default): the median (in log) of its flux ratios to each other
+  exposure overlapping it, when there are at least two others (a minority cannot
+  move it); with a single other, as ``brightest``;
+* ``brightest``: the brightest other exposure, and only when that one is brighter
+  (light losses from focus, pointing or a small aperture only lower the flux: the
+  assumption of the HASP scaling tutorial); the brightest is never judged by a fainter;
+* ``longest``: likewise with the longest exposure.
 
-An exposure (or segment) is *deviant* when the ratio of its median flux to the
-reference's over their common pixels differs from 1 by more than
-``max_flux_deviation`` and by more than ``sigma`` standard errors. Pixels where it
-is itself the reference are not compared, so the reference exposure is never
-rejected by the one it judges. Deviant parts are rejected worst first, but never
+A ratio is that of the medians over the common pixels. An exposure or segment is
+*deviant* when its ratio differs from 1 by more than ``max_flux_deviation`` and by
+more than ``sigma`` standard errors. Deviant parts are decided worst first, never
 the majority: a rejection must leave at least as many exposures as it removes at
 the pixels it covers (with two exposures the reference stays); a deviant part that
-cannot be rejected is *flagged* (kept and recorded). Every decision goes into a
-:class:`Decision` with the exposure, segment, flux ratio, significance and reason,
-and is logged once.
+cannot be rejected is *flagged* (kept and recorded). Every decision is a
+:class:`Decision` (exposure, segment, action, factor, significance, reason), logged once.
 """
 
 from __future__ import annotations
@@ -68,12 +66,15 @@ class Decision:
     setting: str = ""
 
 
-def _stack(contribs, exposures: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-exposure flux and variance on the grid (NaN where the exposure has no live pixel)."""
+def _stack(contribs, exposures: list[str], n: int, skip: frozenset = frozenset()) -> tuple[np.ndarray, np.ndarray]:
+    """Per-exposure flux and variance on the grid (NaN where the exposure has no live pixel).
+
+    Rejected contributions, those of the exposures in ``skip`` and those whose ``id`` is in it are left out.
+    """
     sw, swf, sw2v = (np.zeros((len(exposures), n)) for _ in range(3))
     row = {e: k for k, e in enumerate(exposures)}
     for c in contribs:
-        if c.rejected:
+        if c.rejected or c.exposure in skip or id(c) in skip:
             continue
         k = row[c.exposure]
         w = np.where(c.valid, c.weight, 0.0)
@@ -110,7 +111,7 @@ def _levels(flux: np.ndarray, var: np.ndarray) -> np.ndarray:
                 if measured:
                     ratios.append(measured[0])
         if ratios:
-            levels[k] = float(np.median(ratios))
+            levels[k] = float(np.exp(np.median(np.log(ratios))))
     return levels
 
 
@@ -130,8 +131,8 @@ def against_reference(
     sl : slice
         Its pixels on the grid.
     kind : {"median", "brightest", "longest"}
-        ``"median"``: the median of the ratios to every other overlapping exposure when
-        there are at least two, else as ``"brightest"``; ``"brightest"``/``"longest"``:
+        ``"median"``: the median (in log) of the ratios to every other overlapping exposure
+        when there are at least two, else as ``"brightest"``; ``"brightest"``/``"longest"``:
         the ratio to the best-ranked other exposure, only when it outranks ``k``.
     rank : ndarray
         Brightness levels, or exposure times for ``"longest"``.
@@ -151,8 +152,8 @@ def against_reference(
             if measured:
                 pairs[j] = measured
     if kind == "median" and len(pairs) >= 2:
-        ratios = np.array([r for r, _ in pairs.values()])
-        ratio = float(np.median(ratios))
+        # median in log space: with two others, their geometric mean, so that one of them cannot swing it
+        ratio = float(np.exp(np.median(np.log([r for r, _ in pairs.values()]))))
         # significance: that of the pair closest to the median ratio, rescaled to the median
         r_mid, z_mid = min(pairs.values(), key=lambda p: abs(np.log(p[0] / ratio)))
         z = abs(np.log(ratio)) * z_mid / abs(np.log(r_mid)) if r_mid != 1 else 0.0
@@ -204,14 +205,12 @@ class _Tally:
         self.rejected[k, sl] |= valid
 
 
-def _rank(flux: np.ndarray, var: np.ndarray, exptimes: np.ndarray, cfg: RejectSection) -> np.ndarray:
-    return exptimes if cfg.reference == "longest" else _levels(flux, var)
-
-
 def judge(contribs: list, n: int, cfg: RejectSection) -> list[Decision]:
     """Compare exposures, then their segments, with the reference; reject or flag deviant ones.
 
-    Worst first: after each decision the references are rebuilt without what was rejected.
+    The exposures are judged against references built from all of them, the segments
+    against references without the exposures rejected or flagged as a whole; within each level
+    the worst deviant is decided first, under the majority rule.
 
     Parameters
     ----------
@@ -232,42 +231,34 @@ def judge(contribs: list, n: int, cfg: RejectSection) -> list[Decision]:
     exptimes = np.array([max(c.exptime for c in contribs if c.exposure == e) for e in exposures])
     tally = _Tally(contribs, exposures, n)
     decisions: list[Decision] = []
-    done: set = set()
-    whole = slice(None)
     # 1. whole exposures
+    stack = _stack(contribs, exposures, n)
+    rank = exptimes if cfg.reference == "longest" else _levels(*stack)
+    found = []
+    for k, e in enumerate(exposures):
+        f, v = stack[0][k], stack[1][k]
+        measured = against_reference(f, v, np.isfinite(f), stack, k, slice(None), cfg.reference, rank)
+        if measured and _deviant(*measured[:2], cfg):
+            found.append(([c for c in contribs if c.exposure == e], e, "all", measured))
+    decisions += [_decide(cand, tally, exposures, cfg) for cand in sorted(found, key=_severity, reverse=True)]
+    # 2. segments / orders of the exposures not decided as a whole, against those exposures only;
+    #    worst first, each decision taken out of the references before the next
+    skip = {d.exposure for d in decisions}
     while True:
-        stack = _stack(contribs, exposures, n)
-        rank = _rank(*stack, exptimes, cfg)
-        found = []
-        for k, e in enumerate(exposures):
-            f, v = stack[0][k], stack[1][k]
-            if e in done or not np.isfinite(f).any():
-                continue
-            measured = against_reference(f, v, np.isfinite(f), stack, k, whole, cfg.reference, rank)
-            if measured and _deviant(*measured[:2], cfg):
-                found.append(([c for c in contribs if c.exposure == e], e, "all", measured))
-        if not found:
-            break
-        decisions.append(_decide(max(found, key=_severity), tally, exposures, cfg))
-        done.add(decisions[-1].exposure)
-    # 2. segments / orders of the exposures not decided as a whole
-    while True:
-        stack = _stack(contribs, exposures, n)
-        rank = _rank(*stack, exptimes, cfg)
+        stack = _stack(contribs, exposures, n, frozenset(skip))
+        rank = exptimes if cfg.reference == "longest" else _levels(*stack)
         found = []
         for c in contribs:
-            if c.exposure in done or c.rejected or id(c) in done:
-                continue
-            k = tally.rows[c.exposure]
-            measured = against_reference(c.flux, c.var, c.valid, stack, k, c.sl, cfg.reference, rank)
-            if measured and _deviant(*measured[:2], cfg):
-                found.append(([c], c.exposure, c.part, measured))
+            if c.exposure not in skip and id(c) not in skip:
+                k = tally.rows[c.exposure]
+                measured = against_reference(c.flux, c.var, c.valid, stack, k, c.sl, cfg.reference, rank)
+                if measured and _deviant(*measured[:2], cfg):
+                    found.append(([c], c.exposure, c.part, measured))
         if not found:
-            break
+            return decisions
         worst = max(found, key=_severity)
         decisions.append(_decide(worst, tally, exposures, cfg))
-        done.add(id(worst[0][0]))
-    return decisions
+        skip.add(id(worst[0][0]))
 
 
 def _severity(candidate: tuple) -> float:

@@ -14,19 +14,20 @@ import numpy as np
 from astropy.io import fits
 
 from ..config import to_dict
-from ..errors import FileFormatError, SpecolaError, SpectrumError
+from ..errors import ConfigError, FileFormatError, SpecolaError, SpectrumError
 from ..io import read_all
 from ..runs import RunFolder
 from ..spectrum import Spectrum
 from ._hasp_inputs import find_inputs
-from .combine import combine_segments, segment_label, to_spectrum
+from .combine import combine_segments, to_spectrum
 from .config import CoaddConfig
 from .grid import choose_grid
+from .hasp import HaspResult, run_hasp
 from .reject import Decision
 from .scaling import ScaleReport, scale_exposures
 from .stitch import stitch
 
-__all__ = ["CoaddResult", "coadd", "read_inputs", "run"]
+__all__ = ["CoaddResult", "coadd", "read_inputs", "run", "run_to_folder"]
 
 log = logging.getLogger(__name__)
 
@@ -86,12 +87,10 @@ class CoaddResult:
         )
 
     def write(self, run: RunFolder, name: str | None = None) -> list[Path]:
-        """Write ``<name>.fits`` (and one per setting when stitched), ``<name>_report.json`` and a figure.
+        """Write ``<name>.fits`` (and one per setting when stitched) and ``<name>_report.json``.
 
         ``name`` defaults to ``specola_<target>``.
         """
-        from .plots import plot_coadd
-
         if name is None:
             name = "specola_" + str(self.spectrum.meta.get("target") or "coadd").lower().replace(" ", "_")
         paths = [run.write(f"{name}.fits", lambda p: write_fits(self.spectrum, p, self.decisions))]
@@ -101,7 +100,6 @@ class CoaddResult:
                 mine = [d for d in self.decisions if d.setting == setting]
                 paths.append(run.write(f"{name}_{tag}.fits", lambda p, s=spec, m=mine: write_fits(s, p, m)))
         paths.append(run.write_text(f"{name}_report.json", json.dumps(self.report(), indent=2, default=str) + "\n"))
-        paths.append(run.save_figure(f"{name}.png", plot_coadd(self)))
         return paths
 
 
@@ -218,13 +216,9 @@ def read_inputs(config: CoaddConfig) -> tuple[list[Spectrum], dict[str, str]]:
     """Read the configured files (or folder), returning spectra and ``{file: reason}`` for skipped ones."""
     inp = config.input
     if inp.files:
-        paths = [Path(p) for p in inp.files]
-    elif inp.indir:
-        if not Path(inp.indir).is_dir():
-            raise FileFormatError(f"{inp.indir}: input folder not found")
-        paths = find_inputs(Path(inp.indir))
-        if not paths:
-            raise FileFormatError(f"{inp.indir}: no *_x1d.fits or *_sx1.fits files (gzipped allowed) to co-add")
+        paths = list(inp.files)
+    elif inp.indir is not None:
+        paths = _folder_inputs(inp.indir)
     else:
         raise FileFormatError("no input: give input.indir (-i FOLDER) or input.files")
     spectra, skipped = [], {}
@@ -264,31 +258,66 @@ def read_inputs(config: CoaddConfig) -> tuple[list[Spectrum], dict[str, str]]:
     return spectra, skipped
 
 
-def run(config: CoaddConfig, outdir: str | Path | None = None, overwrite: bool = False) -> CoaddResult:
-    """Read, co-add with specola's method and (with ``outdir``) write the products.
+def _folder_inputs(indir: Path) -> list[Path]:
+    if not indir.is_dir():
+        raise FileFormatError(f"{indir}: input folder not found (input.indir)")
+    paths = find_inputs(indir)
+    if not paths:
+        raise FileFormatError(f"{indir}: no *_x1d.fits or *_sx1.fits files (gzipped allowed) to co-add")
+    return paths
+
+
+def run(config: CoaddConfig) -> CoaddResult | HaspResult:
+    """Co-add what the config names with its method; computes only, writes nothing.
 
     Parameters
     ----------
     config : CoaddConfig
-    outdir : str or Path, optional
-        Run folder to write into (refused when not empty unless ``overwrite``).
-    overwrite : bool
-        Allow replacing files in ``outdir``.
+        ``coadd.method = "hasp"`` (the default) makes HASP-compatible products of the
+        folder ``input.indir``; ``"resample"`` runs specola's method on ``input.indir``
+        or ``input.files``.
 
     Returns
     -------
-    CoaddResult
+    CoaddResult or HaspResult
+        Both have ``write(folder)`` and ``summary()``.
     """
-    folder = RunFolder(outdir, overwrite=overwrite) if outdir is not None else None
+    if config.coadd.method == "hasp":
+        if config.input.files or config.input.indir is None:
+            raise ConfigError("coadd.method = 'hasp' needs input.indir (a folder of HST x1d/sx1 files), not files")
+        _folder_inputs(config.input.indir)
+        return run_hasp(config.input.indir, config.hasp, config.scaling)
     spectra, skipped = read_inputs(config)
     result = coadd(spectra, config)
     result.skipped.update(skipped)
-    for s in spectra:
-        label = segment_label(s, 0)
-        if not s.good.any():
-            result.skipped.setdefault(label, "every pixel is flagged")
-    if folder is not None:
-        folder.record(config, seed=None, config_dict=to_dict(config))
-        target = str(result.spectrum.meta.get("target") or "coadd").lower().replace(" ", "_")
-        result.write(folder, name=f"specola_{target}")
+    return result
+
+
+def run_to_folder(
+    config: CoaddConfig, output: str | Path | None = None, *, overwrite: bool = False
+) -> CoaddResult | HaspResult:
+    """Co-add and write the products, ``config.toml`` and ``run.json`` into ``output``.
+
+    Parameters
+    ----------
+    config : CoaddConfig
+    output : str or Path, optional
+        Run folder (default ``coadd-output``); refused when not empty unless ``overwrite``
+        (checked before computing).
+    overwrite : bool
+        Allow replacing files in ``output``.
+
+    Returns
+    -------
+    CoaddResult or HaspResult
+    """
+    folder = RunFolder(output if output is not None else "coadd-output", overwrite=overwrite)
+    result = run(config)
+    folder.record(config, seed=None, config_dict=to_dict(config))
+    result.write(folder)
+    if config.coadd.figures:
+        from .plots import figures
+
+        for name, fig in figures(result).items():
+            folder.save_figure(name, fig)
     return result
