@@ -17,36 +17,7 @@ from specola.coadd.config import RejectSection, ScalingSection
 from specola.io import read_all
 from specola.spectrum import Spectrum
 
-STIS = Path(__file__).parents[1] / "data" / "coadd" / "stis" / "o4vt02040_x1d.fits.gz"
 OFF = RejectSection(max_flux_deviation=0, sigma_clip=0)
-
-
-def _two_exposure_echelle(path, factor=0.6, seed=1):
-    """One STIS E140M file holding two exposures of G191-B2B, the second ``factor`` times fainter.
-
-    Each exposure gets its own noise at the level of the pipeline errors (so they are not copies).
-    """
-    rng = np.random.default_rng(seed)
-    with fits.open(STIS) as h:
-        primary, sci = h[0].header.copy(), h[1].copy()
-    hdus = [fits.PrimaryHDU(header=primary)]
-    for k, f in enumerate([1.0, factor]):
-        ext = sci.copy()
-        noise = rng.normal(0.0, 1.0, ext.data["FLUX"].shape) * ext.data["ERROR"]
-        for col in ("FLUX", "NET", "GROSS"):
-            scale = ext.data[col] / np.where(ext.data["FLUX"] != 0, ext.data["FLUX"], 1.0)
-            ext.data[col] = (ext.data["FLUX"] + noise) * f * (scale if col != "FLUX" else 1.0)
-        ext.data["ERROR"] *= f
-        ext.header["EXTVER"] = k + 1
-        hdus.append(ext)
-    fits.HDUList(hdus).writeto(path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def echelle_pair(tmp_path_factory):
-    path = _two_exposure_echelle(tmp_path_factory.mktemp("pair") / "o4vt99040_x1d.fits")
-    return path, read_all(path)
 
 
 def test_two_exposures_the_faint_one_goes_and_the_good_one_stays_in_every_order(echelle_pair):
