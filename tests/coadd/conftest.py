@@ -60,3 +60,34 @@ def echelle_pair(tmp_path_factory):
     """A folder holding one two-exposure E140M file (the second exposure 40% fainter) and its spectra."""
     path = _two_exposure_echelle(tmp_path_factory.mktemp("pair") / "o4vt99040_x1d.fits")
     return path, read_all(path)
+
+
+def _same_target_second_grating(folder):
+    """G191-B2B seen with E140M (bundled) and with E230M: the bundled E230M exposure of BD+28D4211 given
+    G191-B2B's target, program and visit, its flux scaled to meet E140M in their overlap (1607-1727 A)."""
+    e140m = DATA / "stis" / "o4vt02040_x1d.fits.gz"
+    shutil.copy(e140m, folder / e140m.name)
+    with fits.open(e140m) as h:
+        target = {k: h[0].header[k] for k in ("TARGNAME", "PROPOSID", "RA_TARG", "DEC_TARG")}
+        blue = h[1].data
+        in_blue = (blue["WAVELENGTH"] > 1620) & (blue["WAVELENGTH"] < 1715) & (blue["DQ"] == 0)
+        level_blue = np.median(blue["FLUX"][in_blue])
+    with fits.open(DATA / "stis" / "o3zx02070_x1d.fits.gz") as h:
+        hdul = fits.HDUList([hdu.copy() for hdu in h])
+    red = hdul[1].data
+    in_red = (red["WAVELENGTH"] > 1620) & (red["WAVELENGTH"] < 1715) & (red["DQ"] == 0)
+    factor = level_blue / np.median(red["FLUX"][in_red])
+    for col in ("FLUX", "ERROR"):
+        red[col] = red[col] * factor
+    for key, value in target.items():
+        hdul[0].header[key] = value
+    hdul[0].header["ROOTNAME"] = "o4vt02050"
+    hdul[1].header["ROOTNAME"] = "o4vt02050"
+    hdul.writeto(folder / "o4vt02050_x1d.fits")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def two_gratings(tmp_path_factory):
+    """A folder with two gratings of one target (E140M and E230M of G191-B2B, overlapping 1607-1727 A)."""
+    return _same_target_second_grating(tmp_path_factory.mktemp("two_gratings"))
