@@ -14,30 +14,39 @@ Two methods share the readers (:mod:`specola.io.hst`) and writers:
 method) and :func:`run_to_folder` also writes it.
 """
 
-from .combine import combine_segments
-from .config import CoaddConfig
-from .demo import demo
-from .grid import choose_grid
-from .hasp import HaspResult, run_hasp
-from .reject import Decision
-from .run import CoaddResult, coadd, read_inputs, run, run_to_folder
-from .scaling import ScaleReport, scale_exposures
-from .stitch import stitch
+import importlib
+from typing import Any
 
-__all__ = [
-    "CoaddConfig",
-    "CoaddResult",
-    "Decision",
-    "HaspResult",
-    "ScaleReport",
-    "choose_grid",
-    "coadd",
-    "combine_segments",
-    "demo",
-    "read_inputs",
-    "run",
-    "run_hasp",
-    "run_to_folder",
-    "scale_exposures",
-    "stitch",
-]
+#: public name -> submodule defining it (imported on first use, so that the HASP-compatible
+#: mode does not load specola's resampling method, scipy or plotting)
+_EXPORTS = {
+    "CoaddConfig": "config",
+    "CoaddResult": "resampled",
+    "Decision": "reject",
+    "HaspResult": "hasp",
+    "ScaleReport": "scaling",
+    "choose_grid": "grid",
+    "coadd": "resampled",
+    "combine_segments": "combine",
+    "demo": "demo",
+    "read_inputs": "resampled",
+    "run": "run",
+    "run_hasp": "hasp",
+    "run_to_folder": "run",
+    "scale_exposures": "scaling",
+    "stitch": "stitch",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -15,7 +15,7 @@ from ..runs import RunFolder
 from .config import CoaddConfig, InputSection
 from .hasp import run_hasp
 from .plots import plot_coadd, plot_comparison
-from .run import coadd, read_inputs
+from .resampled import coadd, read_inputs
 
 __all__ = ["demo"]
 
