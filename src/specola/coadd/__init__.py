@@ -18,7 +18,8 @@ import importlib
 from typing import Any
 
 #: public name -> submodule defining it (imported on first use, so that the HASP-compatible
-#: mode does not load specola's resampling method, scipy or plotting)
+#: mode does not load specola's resampling method, scipy or plotting); no submodule is named
+#: like a function it exports, or importing it would shadow the function.
 _EXPORTS = {
     "CoaddConfig": "config",
     "CoaddResult": "resampled",
@@ -28,16 +29,32 @@ _EXPORTS = {
     "choose_grid": "grid",
     "coadd": "resampled",
     "combine_segments": "combine",
-    "demo": "demo",
+    "demo": "demo_cos",
     "read_inputs": "resampled",
-    "run": "run",
     "run_hasp": "hasp",
-    "run_to_folder": "run",
     "scale_exposures": "scaling",
-    "stitch": "stitch",
+    "stitch": "stitching",
 }
 
-__all__ = sorted(_EXPORTS)
+from .run import run, run_to_folder  # noqa: E402  (light; binds the names over the submodule)
+
+__all__ = [
+    "CoaddConfig",
+    "CoaddResult",
+    "Decision",
+    "HaspResult",
+    "ScaleReport",
+    "choose_grid",
+    "coadd",
+    "combine_segments",
+    "demo",
+    "read_inputs",
+    "run",
+    "run_hasp",
+    "run_to_folder",
+    "scale_exposures",
+    "stitch",
+]
 
 
 def __getattr__(name: str) -> Any:

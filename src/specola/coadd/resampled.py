@@ -23,7 +23,7 @@ from .config import CoaddConfig
 from .grid import choose_grid
 from .reject import Decision
 from .scaling import ScaleReport, scale_exposures
-from .stitch import stitch
+from .stitching import stitch
 
 __all__ = ["CoaddResult", "coadd", "folder_inputs", "read_inputs", "write_fits"]
 
