@@ -73,7 +73,9 @@ def test_peer_layout_is_translated(tmp_path):
     assert cfg.priors.gaussian == {"Tphot": [2566.0, 70.0], "ffac": [0.1, 0.05]}
     assert cfg.priors.log_fractions == (True, False) and cfg.priors.log_fraction_range == (-4.0, 0.0)
     assert cfg.sampling.nsteps == 3000 and cfg.sampling.burnin_fraction == 0.6 and cfg.sampling.ncpu == 30
-    assert cfg.grid.teff_range == (1566.0, 3566.0)  # Teff_range = "default"
+    assert cfg.grid.teff_range == (2300.0, 3566.0)  # Teff_range = "default": the peer keeps its 2300 K floor
+    assert cfg.grid.teff_step == 20.0 and cfg.grid.file_resolution == 10000 and cfg.grid.file_wave_range == (0.2, 5.4)
+    assert cfg.inputs.config_layout == "exotune"
     assert cfg.star.logg_phot_source == "star"
     assert cfg.preprocessing.wave_ranges_masked == ((4.1, 4.3),)
     assert cfg.inputs.label == "visit1" and cfg.saving.suffix == "peer" and cfg.plotting.resolving_power == 300

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -142,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     plain, _ = split_overrides(parser, argv)
     args = parser.parse_args(plain)
     _configure_logging(logging.DEBUG if args.debug else logging.WARNING if args.quiet else logging.INFO)
+    if args.quiet:
+        os.environ["TQDM_DISABLE"] = "1"  # tqdm reads TQDM_* defaults from the environment
     try:
         return execute(argv)
     except SpecolaError as exc:
@@ -149,3 +152,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"specola {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"specola {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug, not a user error: still one line unless --debug
+        if args.debug:
+            raise
+        where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
+        print(
+            f"specola {args.command}: internal error: {type(exc).__name__}: {exc}{where}; "
+            "rerun with --debug for the traceback and please report it",
+            file=sys.stderr,
+        )
+        return 1

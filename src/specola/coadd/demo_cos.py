@@ -33,7 +33,7 @@ def demo(run: RunFolder) -> dict[str, float]:
     Returns
     -------
     dict
-        Median |difference| / sigma of each co-add against the x1dsum (1150-2000 A).
+        Median ``|difference| / sigma`` of each co-add against the x1dsum (1150-2000 A).
     """
     folder = data_path("coadd", "cos_g140l")
     config = CoaddConfig(input=InputSection(indir=folder))

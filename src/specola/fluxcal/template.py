@@ -94,7 +94,7 @@ def prepare_templates(
     step_kms : float
         Fine bin width in km/s (a few times smaller than the observed pixels).
     max_rv : float
-        Largest |RV| (km/s) the set must allow.
+        Largest ``|RV|`` (km/s) the set must allow.
     **ranges : (float, float)
         Parameter ranges kept, e.g. ``Teff=(5500, 6750)``, ``logg=(3.5, 5)``, ``M_H=(-1, 0)``.
 

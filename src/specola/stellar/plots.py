@@ -102,8 +102,13 @@ def plot_fscale_guess(
     return fig
 
 
-def plot_chains(chain: np.ndarray, names: Sequence[str], burnin: int | None = None) -> Any:
-    """Walker traces of every parameter (``chain`` of shape ``(nsteps, nwalkers, ndim)``)."""
+def plot_chains(
+    chain: np.ndarray, names: Sequence[str], burnin: int | None = None, verdict: dict | None = None
+) -> Any:
+    """Walker traces of every parameter (``chain`` of shape ``(nsteps, nwalkers, ndim)``).
+
+    ``verdict`` (see :func:`specola.stellar.sampling.convergence`) is printed as a table above the traces.
+    """
     nsteps, nwalkers, ndim = chain.shape
     thin = max(1, nsteps // 1000)
     steps = np.arange(0, nsteps, thin)
@@ -119,6 +124,13 @@ def plot_chains(chain: np.ndarray, names: Sequence[str], burnin: int | None = No
             if burnin:
                 ax.axvline(burnin, color=PALETTE[1], lw=1)
         axes[-1].set_xlabel("Step")
+        if verdict is not None:
+            lines = [
+                f"{'pass' if c['passed'] else 'FAIL'}  {c['check']}: {c['value']:.3g} (needs {c['threshold']})"
+                for c in verdict["checks"]
+            ]
+            head = "converged" if verdict["converged"] else "NOT converged"
+            axes[0].set_title(head + "\n" + "\n".join(lines), fontsize=7, loc="left", family="monospace")
     return fig
 
 

@@ -13,9 +13,10 @@ from ..data import data_path
 from ..errors import ConfigError, GridError
 from ..grids import StellarGrid
 from ..grids import load_grid as load_grid_file
+from ..grids.registry import resolve_format
 from ..io import read, read_series
 from ..spectrum import Spectrum, SpectrumSeries
-from .config import StellarConfig
+from .config import GridOptions, StellarConfig
 from .likelihood import LogPosterior
 from .model import BinnedModel, teff_logg_grid
 from .preprocess import Preprocessed, apply_wavelength_selection, fscale_guess, median_spectrum
@@ -48,8 +49,9 @@ class Setup:
 def load_grid(config: StellarConfig) -> StellarGrid:
     """Read the model grid, select the configured sub-grid and reduce it to (Teff, logg)."""
     path = config.inputs.grid_path or str(data_path(*BUNDLED_GRID))
-    grid = load_grid_file(path)
     g = config.grid
+    entry, _ = resolve_format(path, None)
+    grid = load_grid_file(path, **(_peer_grid_options(path, g) if entry.name == "peer_hdf5" else {}))
     ranges = {}
     for opt, axis in (("teff_range", "Teff"), ("logg_range", "logg")):
         value = getattr(g, opt)
@@ -65,6 +67,35 @@ def load_grid(config: StellarConfig) -> StellarGrid:
     if ranges:
         grid = grid.select(**ranges)
     return teff_logg_grid(grid, config.star.feh)
+
+
+def _peer_grid_options(path: str, g: GridOptions) -> dict:
+    """Axes and wavelengths of an exotune grid file (which stores none) from the ``grid`` options."""
+    missing = [
+        f"grid.{name} (peer {peer})"
+        for name, peer in (
+            ("teff_range", "Teff_range"),
+            ("teff_step", "Teffstep"),
+            ("logg_range", "logg_range"),
+            ("logg_step", "loggstep"),
+            ("file_resolution", "resPower_target"),
+        )
+        if not getattr(g, name)
+    ]
+    if missing:
+        raise ConfigError(
+            f"{path} is an exotune grid file, which stores no axes: give {', '.join(missing)} as the grid was made"
+        )
+    options = {
+        "teff_range": g.teff_range,
+        "teff_step": g.teff_step,
+        "logg_range": g.logg_range,
+        "logg_step": g.logg_step,
+        "resolution": g.file_resolution,
+    }
+    if g.file_wave_range:
+        options["wave_range"] = g.file_wave_range
+    return options
 
 
 def fitted_names(config: StellarConfig) -> list[str]:

@@ -186,7 +186,10 @@ def _figures(
     written = []
     if out.chain is not None:
         written.append(
-            run.save_figure(f"chains_full.{fmt}", plots.plot_chains(out.chain, result.names, out.burnin)).name
+            run.save_figure(
+                f"chains_full.{fmt}",
+                plots.plot_chains(out.chain, result.names, out.burnin, out.diagnostics.get("verdict")),
+            ).name
         )
         written.append(
             run.save_figure(f"chains_after_burnin.{fmt}", plots.plot_chains(out.chain[out.burnin :], result.names)).name
