@@ -182,6 +182,7 @@ class StellarResult:
         ll = float(self.sampler.lnlike[self.index_maxlike])
         stats = {
             "n_points": n,
+            "n_pixels_dropped": post.n_dropped,
             "n_params": k,
             "chi2": chi2,
             "reduced_chi2": chi2 / max(n - k, 1),
