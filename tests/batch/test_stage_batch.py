@@ -98,7 +98,8 @@ def test_worker_cache_builds_once():
 
 
 @pytest.mark.slow
-def test_two_worker_local_cluster_with_a_corrupt_input(tmp_path):
+@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
+def test_two_worker_local_cluster_with_a_corrupt_input(tmp_path):  # (distributed may leak a socket on start-up)
     distributed = pytest.importorskip("distributed")
     inputs = _inputs(tmp_path, n_good=5)
     out = tmp_path / "out"
