@@ -206,29 +206,22 @@ def stage_config(stage: str, config_file: str | Path | None, overrides: Mapping[
         return load_stellar_config(config_file, dict(overrides))
     from .config import load_config
 
-    overrides = dict(overrides)
-    if stage == "coadd" and config_file is None:
-        overrides.setdefault("coadd.method", "hasp")  # as `specola coadd FOLDER`: the HASP drop-in
     return load_config(_load(_CONFIG_CLASSES[stage]), config_file, overrides)
 
 
 def stage_to_folder(stage: str, config: Any, output: Path, overwrite: bool, base: Path | None) -> Any:
     """Call ``specola.<stage>.run_to_folder(config, output, overwrite=...)``.
 
-    Adapter until every stage has the shared contract: coadd (``run(config, outdir)``) and extract
-    (``run(config, base)`` + ``result.write``) are wrapped in :func:`specola.runs.run_stage`, and a
-    ``base=`` argument is passed where a stage still takes one.
+    Adapter until every stage has the shared contract: extract (``run(config, base)`` + ``result.write``, no
+    ``run_to_folder`` yet) is wrapped in :func:`specola.runs.run_stage`, and ``base=`` is passed where a stage's
+    ``run_to_folder`` still takes one (lines).
     """
-    from .runs import run_stage
-
     module = importlib.import_module(f"specola.{stage}")
     to_folder = getattr(module, "run_to_folder", None)
-    if to_folder is None and stage == "coadd":  # coadd.run writes into its own RunFolder
-        compute = lambda: _Adapted(module.run(config, output, overwrite=True), written=True)
-        return run_stage(stage, config, compute, output, overwrite=overwrite).result
     if to_folder is None:
-        compute = lambda: _Adapted(module.run(config, base))
-        return run_stage(stage, config, compute, output, overwrite=overwrite).result
+        from .runs import run_stage
+
+        return run_stage(stage, config, lambda: _Adapted(module.run(config, base)), output, overwrite=overwrite).result
     kwargs = {"base": base} if "base" in inspect.signature(to_folder).parameters else {}
     return to_folder(config, output, overwrite=overwrite, **kwargs)
 
@@ -238,10 +231,9 @@ class _Adapted:
     """A stage result seen through the shared contract (``write(folder)``, ``summary()``)."""
 
     result: Any
-    written: bool = False
 
     def write(self, folder: Any) -> list[Path]:
-        return [] if self.written else list(self.result.write(folder) or [])
+        return list(self.result.write(folder) or [])
 
     def summary(self) -> str:
         return _summary(self.result)
