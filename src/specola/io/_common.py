@@ -163,8 +163,12 @@ def _check_hdu(path: Path, index: int, hdu: Any) -> None:
         raise FileFormatError(f"{path}: {where} is not a valid FITS extension (damaged XTENSION or header)")
     try:
         _ = hdu.data
-        if isinstance(hdu, fits.BinTableHDU | fits.TableHDU):
-            _ = hdu.columns.names
+        if isinstance(hdu, fits.BinTableHDU | fits.TableHDU) and hdu.data is not None and len(hdu.data):
+            empty = [c.name for c in hdu.columns if np.size(hdu.data[c.name]) == 0]
+            if empty:
+                raise FileFormatError(f"{path}: {where}: column(s) {', '.join(empty)} hold no values (damaged TFORM?)")
+    except FileFormatError:
+        raise
     except Exception as exc:  # astropy raises many kinds for damaged cards (VerifyError, ValueError, TypeError...)
         raise FileFormatError(
             f"{path}: {where} has a damaged header or data ({type(exc).__name__}: {str(exc).splitlines()[0]})"

@@ -132,7 +132,7 @@ def _explain(exc: Exception, format: str) -> str:
         return f"a column holds values of the wrong type ({text})"
     if type(exc).__name__ == "VerifyError":
         return f"damaged FITS header ({text})"
-    if isinstance(exc, AttributeError) and "attribute 'columns'" in text:
+    if (isinstance(exc, AttributeError) and "attribute 'columns'" in text) or type(exc).__name__ == "IORegistryError":
         return "an extension that should be a table is not one (damaged header?)"
     if isinstance(exc, KeyError):
         return f"a required part of the {format!r} layout is missing ({text})"
