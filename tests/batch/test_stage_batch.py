@@ -104,7 +104,7 @@ def test_two_worker_local_cluster_with_a_corrupt_input(tmp_path):  # (distribute
     inputs = _inputs(tmp_path, n_good=5)
     out = tmp_path / "out"
     with (
-        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
         distributed.Client(cluster) as client,
     ):
         report = run_stage_batch("stellar", inputs, out, overrides=QUICK, executor=client, progress=False)

@@ -34,7 +34,7 @@ def test_thread_executor_keeps_input_order():
 
 @pytest.mark.slow
 def test_dask_distributed_client():
-    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as client:
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=":0") as client:
         report = run_batch(square_or_fail, [1, 3, 5], executor=client, progress=False)
     assert [o.result for o in report.outcomes] == [1, None, 25]
     assert report.n_failed == 1

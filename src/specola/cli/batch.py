@@ -10,6 +10,7 @@ input with its status (finished / failed / skipped), run time and error message.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 from pathlib import Path
 
@@ -53,14 +54,21 @@ class _Resumed(RunFolder):
         self.path, self.overwrite, self._info = Path(path), True, {}
 
 
+@contextlib.contextmanager
 def _client(args: argparse.Namespace):
+    """A client of ``--scheduler``, or of a local cluster of ``--workers`` processes (closed with it)."""
     from distributed import Client, LocalCluster
 
     logging.getLogger("distributed").setLevel(logging.WARNING)
     if args.scheduler:
-        return Client(args.scheduler)
-    cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None)
-    return Client(cluster)
+        with Client(args.scheduler) as client:
+            yield client
+        return
+    with (
+        LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
 
 
 def run(args: argparse.Namespace) -> int:
