@@ -8,6 +8,7 @@ from pathlib import Path
 from ..config import option
 
 __all__ = [
+    "CombineSection",
     "FluxcalConfig",
     "OutputSection",
     "PhotometrySection",
@@ -83,6 +84,17 @@ class ScienceSection:
 
 
 @dataclass(frozen=True)
+class CombineSection:
+    """Combination of several standard stars' calibration vectors."""
+
+    method: str = option("weighted_mean", choices=("weighted_mean", "median"), help="how stars are combined")
+    clip: float = option(3.0, minimum=0.0, help="leave-one-out clipping threshold in sigma (0: none)")
+    smooth_window: int = option(0, minimum=0, help="Savitzky-Golay window (pixels) on the combined vector (0: none)")
+    max_rejected_fraction: float = option(0.2, minimum=0.0, maximum=1.0,
+                                          help="two stars agree with at most this fraction of pixels apart")  # fmt: skip
+
+
+@dataclass(frozen=True)
 class OutputSection:
     """What to write."""
 
@@ -98,4 +110,5 @@ class FluxcalConfig:
     photometry: PhotometrySection = field(default_factory=PhotometrySection)
     sensitivity: SensitivitySection = field(default_factory=SensitivitySection)
     science: ScienceSection = field(default_factory=ScienceSection)
+    combine: CombineSection = field(default_factory=CombineSection)
     output: OutputSection = field(default_factory=OutputSection)

@@ -26,6 +26,7 @@ from ._spline import SplineFit, fit_spline
 from .config import SensitivitySection
 from .photometry import FLAM
 from .standards import Extinction
+from .vectors import CalibrationVector
 
 __all__ = [
     "STELLAR_LINES",
@@ -155,6 +156,47 @@ class Sensitivity:
         if self.systematic is not None:
             err = np.hypot(err, np.interp(w, *self.systematic))
         return err
+
+    def vector(
+        self,
+        spectrum: Spectrum,
+        exptime: float | u.Quantity | None = None,
+        airmass: float = 0.0,
+        extinction: Extinction | None = None,
+        meta: dict | None = None,
+    ) -> CalibrationVector:
+        """The factor from counts to f_lambda on a spectrum's (or frame's) pixels for one exposure.
+
+        ``C = 1 / (S(lambda) * 10**(-0.4 k X) * exptime * width)`` for counts per pixel (no time or
+        ``/A`` in the unit: see :func:`rate_density` for the others), masked outside :attr:`wave_range`.
+
+        Parameters
+        ----------
+        spectrum : Spectrum
+            Any spectrum on the pixels to calibrate (its flux unit says what the counts are).
+        exptime, airmass, extinction
+            As in :meth:`calibrate`.
+        meta : dict, optional
+            Stored in the vector (star name, fibre...).
+
+        Returns
+        -------
+        CalibrationVector
+        """
+        ones = spectrum.replace(flux=np.ones(len(spectrum)) * spectrum.flux_unit, error=None, mask=None)
+        per = rate_density(ones, exptime)  # counts -> ct/s/A for a unit count
+        w_all = per.wavelength.to_value(u.AA)
+        lo, hi = self.spline.x_range
+        inside = (w_all >= lo) & (w_all <= hi)
+        if airmass > 0 and extinction is None:
+            raise SpectrumError("airmass > 0 needs an extinction curve (extinction=load_extinction())")
+        w = np.clip(w_all, lo, hi) * u.AA
+        atm = extinction.transmission(w, airmass) if airmass > 0 else np.ones(w_all.size)
+        factor = np.where(inside, per.flux.value / (self(w).value * atm), np.nan)
+        frac = np.where(inside, self.log_error(w), np.nan)
+        info = dict(meta or {}, airmass=airmass, **{k: self.meta[k] for k in ("template", "rv", "band_residuals")
+                                                     if k in self.meta})  # fmt: skip
+        return CalibrationVector(w_all, factor, (factor * frac) ** 2, ~inside, info)
 
     def calibrate(
         self,
