@@ -24,7 +24,7 @@ def setup():
 def test_vector_times_counts_is_the_calibrated_spectrum(setup):
     _, ext, stars, sens, vectors = setup
     cal = sens[0].calibrate(stars[1], airmass=1.2, extinction=ext)
-    flux, var, header = apply_calibration(stars[1].flux.value, stars[1].error.value**2, vectors[0])
+    flux, var, header = apply_calibration(stars[1].flux.value, stars[1].error.value ** 2, vectors[0])
     good = cal.good & np.isfinite(flux)
     assert good.sum() > 0.9 * len(cal)
     np.testing.assert_allclose(flux[good], cal.flux.value[good], rtol=1e-10)
