@@ -79,7 +79,7 @@ def test_catalogue_match_by_position_vega_to_ab_and_sentinels(tmp_path):
 
 
 def test_sentinel_and_nan_magnitudes_are_refused_naming_star_and_band():
-    with pytest.raises(ConfigError, match="photometry of HD 1.*band gaiadr2-G magnitude 99.9"):
+    with pytest.raises(ConfigError, match=r"photometry of HD 1.*band gaiadr2-G magnitude 99\.9"):
         Photometry(["gaiadr2-G"], [99.9], [0.01], "Vega", star="HD 1")
     with pytest.raises(ConfigError, match="band gaiadr2-RP magnitude nan"):
         Photometry(["gaiadr2-G", "gaiadr2-RP"], [9.0, float("nan")], [0.01, 0.01])

@@ -4,8 +4,8 @@ Refcat2 (Tonry et al. 2018, ApJ 867, 105) lists Gaia DR2 G, BP, RP (Vega), Pan-S
 and 2MASS J, H, K (Vega) with 1-sigma errors; missing values are written as sentinels (99.9 or more for
 magnitudes, 9.9 or more for errors). :func:`load_catalog` reads such a CSV (column names in any case),
 :func:`match_catalog` finds the row of a star by sky position within a tolerance (never by order), and
-:func:`photometry_from_row` returns AB magnitudes (Vega bands converted with :func:`~specola.fluxcal.photometry.ab_minus_vega`
-from the CALSPEC spectrum of Vega), dropping sentinel bands.
+:func:`photometry_from_row` returns AB magnitudes (Vega bands converted with
+:func:`~specola.fluxcal.photometry.ab_minus_vega` from the CALSPEC spectrum of Vega), dropping sentinel bands.
 
 :func:`teff_from_colour` turns a colour (BP-RP or g-r) into Teff by inverting the synthetic colours of
 the bundled Castelli-Kurucz dwarfs (log g 4-5, [M/H] -1 to 0), with the spread over those as its scatter.

@@ -91,7 +91,7 @@ class CombineSection:
     clip: float = option(3.0, minimum=0.0, help="leave-one-out clipping threshold in sigma (0: none)")
     smooth_window: int = option(0, minimum=0, help="Savitzky-Golay window (pixels) on the combined vector (0: none)")
     max_rejected_fraction: float = option(0.2, minimum=0.0, maximum=1.0,
-                                          help="two stars agree with at most this fraction of pixels apart")  # fmt: skip
+                                          help="stars agree with at most this fraction of pixels apart")  # fmt: skip
 
 
 @dataclass(frozen=True)
