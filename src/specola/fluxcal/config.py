@@ -9,6 +9,7 @@ from ..config import option
 
 __all__ = [
     "CombineSection",
+    "ContinuumSection",
     "FluxcalConfig",
     "OutputSection",
     "PhotometrySection",
@@ -92,6 +93,20 @@ class CombineSection:
     smooth_window: int = option(0, minimum=0, help="Savitzky-Golay window (pixels) on the combined vector (0: none)")
     max_rejected_fraction: float = option(0.2, minimum=0.0, maximum=1.0,
                                           help="stars agree with at most this fraction of pixels apart")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ContinuumSection:
+    """Pseudo-continuum fits (:mod:`specola.fluxcal.continuum`); the defaults of those functions."""
+
+    method: str = option("bspline", choices=("bspline", "legendre", "running_median"), help="continuum fit")
+    order: int = option(3, minimum=0, help="spline degree or Legendre degree")
+    n_knots: int = option(20, minimum=1, help="interior B-spline knots")
+    sigma_lo: float = option(2.0, minimum=0.0, help="clip pixels this many sigma below the fit (lines)")
+    sigma_hi: float = option(4.0, minimum=0.0, help="clip pixels this many sigma above the fit (artefacts)")
+    n_iter: int = option(5, minimum=1, help="clipping passes")
+    median_window: int = option(151, minimum=3, help="running-median window in pixels")
+    huber_delta: float = option(1.5, minimum=0.0, help="Huber loss transition (sigma)")
 
 
 @dataclass(frozen=True)
