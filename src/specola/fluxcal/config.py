@@ -11,6 +11,7 @@ __all__ = [
     "CombineSection",
     "ContinuumSection",
     "FluxcalConfig",
+    "MasksSection",
     "OutputSection",
     "PhotometrySection",
     "ScienceSection",
@@ -85,6 +86,15 @@ class ScienceSection:
 
 
 @dataclass(frozen=True)
+class MasksSection:
+    """Wavelength ranges left out of every fit (besides the telluric bands, masked on the ground)."""
+
+    names: tuple[str, ...] = option((), help='named masks: "telluric", "stellar_lines"')
+    files: tuple[Path, ...] = option((), help="mask files: start end [A] per line, # comments")
+    ranges: tuple[float, ...] = option((), help="more ranges as a flat list [start1, end1, start2, end2, ...] (A)")
+
+
+@dataclass(frozen=True)
 class CombineSection:
     """Combination of several standard stars' calibration vectors."""
 
@@ -125,5 +135,6 @@ class FluxcalConfig:
     photometry: PhotometrySection = field(default_factory=PhotometrySection)
     sensitivity: SensitivitySection = field(default_factory=SensitivitySection)
     science: ScienceSection = field(default_factory=ScienceSection)
+    masks: MasksSection = field(default_factory=MasksSection)
     combine: CombineSection = field(default_factory=CombineSection)
     output: OutputSection = field(default_factory=OutputSection)

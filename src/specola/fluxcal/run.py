@@ -14,14 +14,15 @@ import numpy as np
 from astropy.table import Table
 
 from ..data import data_path
-from ..errors import ConfigError, SpectrumError
+from ..errors import ConfigError
 from ..grids import StellarGrid, load_grid
 from ..io import read, write
 from ..runs import RunFolder, run_stage
 from ..spectrum import Spectrum
 from .config import FluxcalConfig, StandardSection, TemplateSection
+from .masks import mask_regions
 from .scaling import Photometry, template_sensitivity
-from .sensitivity import Sensitivity, fit_sensitivity
+from .sensitivity import TELLURIC_BANDS, Sensitivity, fit_sensitivity
 from .standards import load_extinction, read_calspec, standard_path
 from .template import TemplateFit, fit_template, prepare_templates
 
@@ -40,13 +41,6 @@ def _load_template_grid(t: TemplateSection) -> StellarGrid:
     files = list(t.grid) or bundled_grid_files()
     options = {"wave_file": t.wave_file} if t.wave_file else {}
     return load_grid(files if len(files) > 1 else files[0], format=t.format or None, **options)
-
-
-def _read_spectrum(path: Path) -> Spectrum:
-    spec = read(path)
-    if not np.any(np.isfinite(spec.flux.value) & spec.good):
-        raise SpectrumError(f"{path}: every pixel is NaN or masked; nothing to calibrate")
-    return spec
 
 
 def _reference(st: StandardSection) -> Spectrum:
@@ -166,15 +160,17 @@ def run(config: FluxcalConfig) -> FluxcalResult:
     st, sc = config.standard, config.sensitivity
     if not st.file:
         raise ConfigError("standard.file: give the observed standard-star spectrum (counts)")
-    observed = _read_spectrum(Path(st.file))
+    observed = read(Path(st.file))
     exptime = st.exptime or None
     extinction = load_extinction(sc.extinction)
+    mk = config.masks
+    extra = mask_regions(mk.names, mk.files, mk.ranges)
     fit = phot = None
     if st.method == "calspec":
         reference = _reference(st)
         sens = fit_sensitivity(observed, reference, exptime=exptime, airmass=st.airmass, extinction=extinction,
                                knot_spacing=sc.knot_spacing, line_half_width_kms=sc.line_half_width_kms,
-                               resolution=sc.resolution or None, clip=sc.clip)  # fmt: skip
+                               resolution=sc.resolution or None, clip=sc.clip, extra_mask=extra)  # fmt: skip
     else:
         t, pc = config.template, config.photometry
         grid = _load_template_grid(t)
@@ -187,16 +183,17 @@ def run(config: FluxcalConfig) -> FluxcalResult:
                                       **ranges)  # fmt: skip
         fit = fit_template(observed, templates, phot, grid, knot_spacing=t.knot_spacing, max_rv=t.max_rv,
                            ebv=t.ebv, fit_ebv=t.fit_ebv, max_ebv=t.max_ebv, r_v=t.r_v,
-                           tension_sigma=t.tension_sigma, teff_systematic=t.teff_systematic)  # fmt: skip
+                           tension_sigma=t.tension_sigma, teff_systematic=t.teff_systematic,
+                           mask=TELLURIC_BANDS + extra)  # fmt: skip
         log.info("template: %s", fit.summary())
         sens = template_sensitivity(
             observed, fit, exptime=exptime, airmass=st.airmass, extinction=extinction,
             knot_spacing=sc.knot_spacing, line_half_width_kms=sc.line_half_width_kms, clip=sc.clip,
-            model_error=t.model_error,
+            model_error=t.model_error, extra_mask=extra,
         )  # fmt: skip
     calibrated = {}
     for path in config.science.files:
-        spec = _read_spectrum(path)
+        spec = read(path)
         calibrated[path.name.split(".")[0]] = sens.calibrate(
             spec, exptime=config.science.exptime or None, airmass=config.science.airmass, extinction=extinction
         )

@@ -326,7 +326,7 @@ def _template_log_error(objective: _Objective, x: np.ndarray, cov: np.ndarray, s
     """Fractional error of the scaled, reddened template per observed pixel from the parameter covariance."""
     p, colours, n = objective.p, objective.colours, objective.n_par
     s = p.spectrum
-    idx = [*range(n)] + ([n + 1] if objective.fit_ebv else [])
+    idx = [i for i in [*range(n)] + ([n + 1] if objective.fit_ebv else []) if cov[i, i] > 0]  # free ones
 
     def log_template(v: np.ndarray) -> np.ndarray:
         params, rv, ebv = objective.split(v)
@@ -453,12 +453,23 @@ def fit_template(
     lows = np.array([a[0] for a in axes.values()] + [-max_rv] + ([0.0] if fit_ebv else []))
     highs = np.array([a[-1] for a in axes.values()] + [max_rv] + ([max_ebv] if fit_ebv else []))
     start = np.array([*nodes[k], rv0] + ([ebv_n[k]] if fit_ebv else []))
-    x, res = _minimise(obj, start, scales, lows, highs)
-    cov, centre = _errors(obj, x, scales, lows, highs)
+    free = highs > lows  # single-node axes stay fixed
+
+    def partial(z: np.ndarray) -> float:
+        y = start.copy()
+        y[free] = z
+        return obj(y)
+
+    z, res = _minimise(partial, start[free], scales[free], lows[free], highs[free])
+    sub_cov, sub_centre = _errors(partial, z, scales[free], lows[free], highs[free])
+    x, centre = start.copy(), start.copy()
+    x[free], centre[free] = z, sub_centre
+    cov = np.zeros((x.size, x.size))
+    cov[np.ix_(free, free)] = sub_cov
     errors = np.sqrt(np.diag(cov))
     keys = (*names, "rv", *(("ebv",) if fit_ebv else ()))
-    edge = tuple(key for key, v, lo, hi, sc in zip(keys, x, lows, highs, scales, strict=True)
-                 if min(v - lo, hi - v) < 1e-3 * sc)  # fmt: skip
+    edge = tuple(key for key, v, lo, hi, sc, f in zip(keys, x, lows, highs, scales, free, strict=True)
+                 if f and min(v - lo, hi - v) < 1e-3 * sc)  # fmt: skip
     if edge:
         log.warning("template fit ends on the edge of the grid/search range in %s: widen the grid; their errors "
                     "are the curvature one step inside the edge", ", ".join(edge))  # fmt: skip
@@ -512,6 +523,8 @@ def _compare(
 ) -> tuple[str, dict]:
     """Teff from the spectrum alone and from the colours alone (other parameters at the joint optimum)."""
     i = names.index("Teff") if "Teff" in names else 0
+    if highs[i] <= lows[i]:
+        return "", {}  # a single temperature: nothing to compare
     estimates = {}
     for label, spec, col in (("spectrum", True, False), ("colours", False, True)):
         obj.use_spectrum, obj.use_colours = spec, col
