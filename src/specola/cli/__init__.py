@@ -17,12 +17,12 @@ from collections.abc import Sequence
 from .._version import __version__
 from ..config import parse_overrides
 from ..errors import SpecolaError
-from . import batch, coadd, demo, extract, fluxcal, grid, info, lines, stellar
+from . import batch, bosz, coadd, demo, extract, fluxcal, grid, info, lines, stellar
 
 __all__ = ["build_parser", "execute", "main"]
 
 #: Subcommand modules; each has ``add_parser(subparsers)`` setting ``func``.
-COMMANDS = [batch, coadd, demo, extract, fluxcal, info, grid, lines, stellar]
+COMMANDS = [batch, bosz, coadd, demo, extract, fluxcal, info, grid, lines, stellar]
 
 _OVERRIDE = re.compile(r"^--?([A-Za-z_][A-Za-z0-9_.\-]*)=(.*)$", re.S)
 
