@@ -17,6 +17,7 @@ __all__ = [
     "ScienceSection",
     "SensitivitySection",
     "StandardSection",
+    "StandardsSection",
     "TemplateSection",
 ]
 
@@ -31,6 +32,20 @@ class StandardSection:
     reference_file: Path | None = option(None, help="CALSPEC FITS file of the standard (instead of reference)")
     exptime: float = option(0.0, minimum=0.0, help="exposure time in s (0: from the file's meta, or per-second data)")
     airmass: float = option(0.0, minimum=0.0, help="airmass of the standard (0: above the atmosphere)")
+
+
+@dataclass(frozen=True)
+class StandardsSection:
+    """Several standard stars (method = template) with photometry from a Refcat2-layout catalogue."""
+
+    files: tuple[Path, ...] = option((), help="standard-star spectra (counts); each is matched to the catalogue")
+    catalog: Path | None = option(None, help="Refcat2-layout CSV (ra, dec, gaia, dgaia, bp, ..., k, dk)")
+    tolerance_arcsec: float = option(2.0, minimum=0.0, help="largest sky distance of a catalogue match")
+    positions: tuple[float, ...] = option((), help="RA, Dec (deg) of each file, flat; empty: meta ra/dec of each")
+    bands: tuple[str, ...] = option(("gaia_g", "gaia_bp", "gaia_rp", "ps1_g", "ps1_r", "ps1_i", "ps1_z"),
+                                    help="catalogue bands used (sentinel values are dropped)")  # fmt: skip
+    exptime: float = option(0.0, minimum=0.0, help="exposure time of the standards in s (0: each file's meta)")
+    airmass: float = option(0.0, minimum=0.0, help="airmass of the standards' exposure")
 
 
 @dataclass(frozen=True)
@@ -131,6 +146,7 @@ class FluxcalConfig:
     """Everything ``specola fluxcal`` needs."""
 
     standard: StandardSection = field(default_factory=StandardSection)
+    standards: StandardsSection = field(default_factory=StandardsSection)
     template: TemplateSection = field(default_factory=TemplateSection)
     photometry: PhotometrySection = field(default_factory=PhotometrySection)
     sensitivity: SensitivitySection = field(default_factory=SensitivitySection)
