@@ -346,4 +346,35 @@ def fit_sensitivity(
         len(w),
         spline.chi2 / max(spline.ndof, 1),
     )
-    return Sensitivity(spline, points, meta)
+    misfit = _misfit(w, np.log(np.where(ratio > 0, ratio, np.nan)), spline, knot_spacing)
+    meta["max_misfit"] = float(np.max(misfit[1])) if misfit[1].size else 0.0
+    return Sensitivity(spline, points, meta, systematic=misfit)
+
+
+def _misfit(w: np.ndarray, log_ratio: np.ndarray, spline: SplineFit, knot_spacing: float):
+    """Where the spline cannot follow the data (a steep cut-off between knots): the binned mean residual.
+
+    In bins of a quarter and of half a knot spacing, a mean residual of the used points larger than twice
+    its own error is a misfit of the smooth curve, not noise. The larger of the two, spread to the
+    neighbouring bins (a misfit between two knots spans both), becomes part of the reported error there.
+    """
+    used = spline.used
+    x, r = w[used], log_ratio[used] - spline(w[used])
+    fine = np.arange(x.min(), x.max() + knot_spacing / 4, knot_spacing / 4)
+    centres = 0.5 * (fine[1:] + fine[:-1])
+    best = np.zeros(centres.size)
+    for width in (knot_spacing / 4, knot_spacing / 2):
+        edges = np.arange(x.min(), x.max() + width, width)
+        k = np.clip(np.digitize(x, edges) - 1, 0, max(edges.size - 2, 0))
+        mids, values = [], []
+        for b in np.unique(k):
+            rb = r[k == b]
+            if rb.size >= 3:
+                mean, err = float(np.mean(rb)), float(np.std(rb, ddof=1) / np.sqrt(rb.size))
+                mids.append(0.5 * (edges[b] + edges[min(b + 1, edges.size - 1)]))
+                values.append(abs(mean) if abs(mean) > 2 * err else 0.0)
+        if mids:
+            idx = np.clip(np.searchsorted(np.array(mids), centres), 0, len(mids) - 1)
+            best = np.maximum(best, np.array(values)[idx])
+    spread = np.maximum.reduce([best, np.roll(best, 1), np.roll(best, -1)]) if best.size > 2 else best
+    return centres, spread
