@@ -164,3 +164,20 @@ def test_fft_cross_correlation_measures_a_known_shift():
     for v in (-300.0, 300.0):
         moved = shifted(star, v).rebin(np.arange(3810.0, 8990.0, 1.7) * u.AA)
         assert cross_correlate_rv(moved, reference, 500.0) == pytest.approx(v, abs=2.0)
+
+
+def test_reddening_is_fitted_with_the_colours(grid, ext):
+    """A late-F dwarf behind E(B-V) = 0.15 (CCM89, R_V = 3.1): fitted jointly, the response is still right."""
+    from specola.fluxcal.reddening import reddening
+
+    make, resolution, pixel = STARS["F"]
+    star = make()
+    star = star.scale(reddening(star.wavelength.to_value(u.AA), 0.15, 3.1))
+    obs, exptime = simulate(star, resolution, pixel, ext, np.random.default_rng(6))
+    phot = Photometry(BANDS, [synthetic_magnitude(star, b, "AB") for b in BANDS], [0.01] * len(BANDS), "AB")
+    templates = prepare_templates(grid, (3600, 9200), resolution=resolution, max_rv=600)
+    fit = fit_template(obs, templates, phot, grid, max_rv=600, fit_ebv=True, max_ebv=0.5)
+    assert abs(fit.ebv - 0.15) < max(3 * fit.ebv_error, 0.03), fit.summary()
+    sens = template_sensitivity(obs, fit, exptime=exptime, airmass=AIRMASS, extinction=ext)
+    err, sigma = bin_errors(sens)
+    assert np.median(np.abs(err)) < 0.02 and np.max(np.abs(err)) < 0.05, np.round(100 * err, 1)
