@@ -181,3 +181,4 @@ def test_reddening_is_fitted_with_the_colours(grid, ext):
     sens = template_sensitivity(obs, fit, exptime=exptime, airmass=AIRMASS, extinction=ext)
     err, sigma = bin_errors(sens)
     assert np.median(np.abs(err)) < 0.02 and np.max(np.abs(err)) < 0.05, np.round(100 * err, 1)
+    assert np.max(np.abs(err) / sigma) < 4.0
