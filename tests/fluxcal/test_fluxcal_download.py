@@ -23,7 +23,7 @@ def test_subgrid_matches_the_peer_definition():
 
 def test_dry_run_lists_urls_and_sizes(capsys, tmp_path):
     out = tmp_path / "grid"
-    assert main(["bosz-download", "--dry-run", "-o", str(out), "--teff", "5000", "5250", "250"]) == 0
+    assert main(["bosz", "--dry-run", "-o", str(out), "--teff", "5000", "5250", "250"]) == 0
     text = capsys.readouterr().out
     assert text.count("https://archive.stsci.edu/hlsps/bosz/bosz2024/") == 1 + 2 * 4 * 10
     assert "MB" in text and not out.exists()

@@ -1,4 +1,4 @@
-"""``specola bosz-download``: fetch a BOSZ-2024 sub-grid from MAST for template flux calibration."""
+"""``specola bosz``: fetch a BOSZ-2024 sub-grid from MAST for template flux calibration."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ __all__ = ["add_parser", "run"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Register ``specola bosz-download``."""
+    """Register ``specola bosz``."""
     p = sub.add_parser(
-        "bosz-download",
+        "bosz",
         help="download a BOSZ-2024 sub-grid (F/G/K standards) from MAST; --dry-run lists URLs and sizes",
         description="Download BOSZ-2024 resampled spectra for the fluxcal template method "
         "(default: Teff 5000-8000/250, log g 3.5-5/0.5, [M/H] -1..+0.5/0.25, R = 10000).",
