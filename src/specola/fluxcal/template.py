@@ -1,17 +1,25 @@
-"""Template fits of a star: (Teff, log g, [M/H]) interpolated in a model grid, radial velocity, response.
+"""Template fits of a star: (Teff, log g, [M/H], E(B-V)) in a model grid, jointly with its colours; RV; response.
 
 The observed spectrum (counts or any flux unit) is modelled as
 
-    data_j = P(lambda_j) * <M(lambda / (1 + v/c); theta)>_j
+    data_j = P(lambda_j) * <M(lambda / (1 + v/c); theta)>_j * 10**(-0.4 E(B-V) k(lambda_j))
 
 with ``M`` the grid model interpolated (multilinearly, not the nearest node)
 at ``theta = (Teff, log g, [M/H])`` and averaged exactly over each observed
-pixel after the Doppler shift, and ``P`` a smooth multiplicative response (a
-cubic B-spline, solved linearly for every trial). The grid is convolved to the
-instrument's resolving power and binned once onto a fine log-lambda grid
-(:meth:`specola.grids.StellarGrid.bin_to`); the chi-square is minimised over
-nodes and velocities first, then continuously; uncertainties come from the
-chi-square curvature (scaled by the reduced chi-square when above 1).
+pixel after the Doppler shift, ``k`` the CCM89 extinction law and ``P`` a smooth
+multiplicative response (a cubic B-spline, solved linearly for every trial). The
+grid is convolved to the instrument's resolving power and binned once onto a fine
+log-lambda grid (:meth:`specola.grids.StellarGrid.bin_to`).
+
+``P`` takes the continuum shape, so the spectrum constrains theta through its
+lines only; the photometric colours (:class:`~specola.fluxcal.colours.SyntheticColours`)
+constrain the shape. The objective is the spectrum's chi-square, normalised to a
+reduced chi-square of 1 at the best node, plus the colours' chi-square. It is
+minimised over the nodes first (the RV from an FFT cross-correlation,
+:func:`~specola.fluxcal.rv.cross_correlate_rv`), then continuously; uncertainties
+come from its curvature, and their propagation into the scaled template's shape is
+the template-choice error of the calibration. Spectrum-only and colour-only Teff
+are compared, and a disagreement is reported.
 """
 
 from __future__ import annotations
