@@ -100,3 +100,22 @@ def test_teff_from_colour_on_calspec_stars(star, teff, method):
     t, scatter = teff_from_colour(phot, method)
     assert abs(t - teff) < 2 * scatter, (t, scatter)
     assert 50 < scatter < 400
+
+
+def test_nan_staterror_and_dataqual_keep_pixels(tmp_path):
+    from astropy.io import fits
+
+    wave = np.linspace(3000.0, 10000.0, 200)
+    flux = np.full(200, 1e-14)
+    err = np.full(200, 1e-16)
+    err[50:60] = np.nan
+    dq = np.ones(200)
+    dq[100:110] = 0
+    arrays = {"WAVELENGTH": wave, "FLUX": flux, "STATERROR": err, "SYSERROR": err, "DATAQUAL": dq}
+    cols = [fits.Column(name=n, format="E", array=a) for n, a in arrays.items()]
+    path = tmp_path / "star_stis_001.fits"
+    fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU.from_columns(cols)]).writeto(path)
+    spec = read_calspec(path)
+    assert spec.good.all() and np.all(spec.error.value[50:60] == 0)
+    assert np.all(spec.meta["dataqual"][100:110] == 0)
+    assert np.isfinite(synthetic_magnitude(spec, "sdss2010-r"))
