@@ -144,6 +144,15 @@ def test_star_outside_the_grid_is_flagged(grid, ext, caplog):
     assert fit.tension and "colours" in fit.tension
     assert "grid edge -1" in fit.summary() and "WARNING" in fit.summary()
     assert any("colours" in r.message for r in caplog.records)
+    # the QC figure does not look clean: the warning is on it, with the template-shape uncertainty
+    from specola.fluxcal.qc import plot_template_fit
+
+    fig = plot_template_fit(fit, obs)
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts] + [fig.axes[0].get_title()]
+    assert any("WARNING" in t and "colours" in t for t in texts)
+    assert "grid edge" in fig.axes[0].get_title() and "nan" not in fig.axes[0].get_title()
+    assert fig.axes[-1].get_xlabel().startswith("Wavelength [") and "σ" in fig.axes[-1].get_ylabel()
+    assert np.nanmax(fit.template_log_error) > 0
 
 
 @pytest.mark.slow
