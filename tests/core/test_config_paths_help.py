@@ -85,8 +85,8 @@ def test_internal_errors_are_one_line_without_debug(monkeypatch, capsys):
 def _parser_with(func):
     from specola.cli import build_parser as original
 
-    def build():
-        parser = original()
+    def build(command=None):
+        parser = original(command)
         sub = next(a for a in parser._actions if a.dest == "command")
         sub.choices["info"].set_defaults(func=func)
         return parser

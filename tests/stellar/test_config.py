@@ -152,3 +152,19 @@ def test_bad_inputs_name_the_option(grid, trappist1):
         prepare(with_overrides(StellarConfig(), star={"teff": 3500.0}))
     with pytest.raises((ConfigError, GridError)):
         prepare(with_overrides(StellarConfig(), grid={"teff_range": (3500.0, 4000.0)}))
+
+
+def test_reversed_ranges_and_bad_pixels_are_reported(trappist1, caplog):
+    cfg = with_overrides(StellarConfig(), preprocessing={"wave_ranges_masked": ((4.3, 4.1),)})
+    with pytest.raises(ConfigError, match=r"wave_ranges_masked: range \[4\.3, 4\.1\] is reversed"):
+        prepare(cfg)
+    spec = trappist1.apply_mask()
+    error = spec.error.value.copy()
+    flux = spec.flux.value.copy()
+    error[[10, 20]] = 0.0
+    flux[30] = np.nan
+    bad = spec.replace(flux=flux * spec.flux_unit, error=error * spec.error.unit)
+    n0 = prepare(StellarConfig(), spec).posterior.n_dropped
+    setup = prepare(StellarConfig(), bad)
+    assert setup.posterior.n_dropped == n0 + 3
+    assert f"{n0 + 3} pixel(s) with NaN flux or NaN/zero/negative error are not fitted" in caplog.text

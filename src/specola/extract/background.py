@@ -124,12 +124,18 @@ def _design(n: int, degree: int) -> np.ndarray:
     return np.vander(x, degree + 1, increasing=True)
 
 
+def _robust_scale(resid: np.ndarray, valid: np.ndarray, variance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Median and MAD-based scale of residuals (floored by half the expected noise) per line."""
+    med = _masked_median(resid, valid)
+    scale = 1.4826 * _masked_median(np.abs(resid - med), valid)
+    floor = 0.5 * np.sqrt(np.abs(_masked_median(variance, valid)))
+    return med, np.maximum(scale, floor)
+
+
 def _clip(resid: np.ndarray, used: np.ndarray, good: np.ndarray, variance: np.ndarray, sigma: float) -> np.ndarray:
     """Two-sided clipping about the median residual, scale from the MAD (floored by the expected noise)."""
-    med = _masked_median(resid, used)
-    scale = 1.4826 * _masked_median(np.abs(resid - med), used)
-    floor = 0.5 * np.sqrt(np.abs(_masked_median(variance, used)))
-    return good & (np.abs(resid - med) > sigma * np.maximum(scale, floor))
+    med, scale = _robust_scale(resid, used, variance)
+    return good & (np.abs(resid - med) > sigma * scale)
 
 
 def _polyfit_axis1(
@@ -141,7 +147,13 @@ def _polyfit_axis1(
     nterm = degree + 1
     aa = (a[:, :, None] * a[:, None, :]).reshape(n, -1)
     clean = np.where(good, data, 0.0)
+    # a robust start: clip about the median first (a least-squares line through cosmic rays hides them)
+    # the scale is measured once, about the median (robust), and kept for the later passes
     rejected = np.zeros_like(good)
+    if sigma > 0:
+        resid0 = np.where(good, data - _masked_median(data, good), 0.0)
+        _, scale = _robust_scale(resid0, good, variance)
+        rejected = good & (np.abs(resid0) > sigma * scale)
     eye = np.eye(nterm)
     for step in range(max(niter, 0) + 1):
         used = good & ~rejected
@@ -154,7 +166,7 @@ def _polyfit_axis1(
         model = np.swapaxes(np.matmul(coef, a.T), 1, 2)
         if sigma <= 0 or step == niter:
             break
-        new = _clip(np.where(good, data - model, 0.0), used, good, variance, sigma)
+        new = good & (np.abs(data - model) > sigma * scale)
         if np.array_equal(new, rejected):
             break
         rejected = new

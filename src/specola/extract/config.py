@@ -52,6 +52,12 @@ class TraceSection:
     degree: int = option(2, minimum=0, maximum=7, help="trace polynomial degree")
     sigma: float = option(4.0, minimum=0.0, help="clipping threshold for outlying centroids")
     min_snr: float = option(5.0, minimum=0.0, help="bins below this S/N are not traced")
+    method: str = option(
+        "centroid", choices=("centroid", "deconvolve"), help="centroids, or Richardson-Lucy + centring"
+    )
+    kernel_radius: int = option(10, minimum=1, help="half-length of the deconvolution kernel (pixels)")
+    num_iter: int = option(100, minimum=1, help="Richardson-Lucy iterations")
+    knots: int = option(8, minimum=1, help="spline knots of the deconvolved master trace")
     shifts: bool = option(True, help="fit a spatial offset per integration (time series; robust template fit)")
     edge: float = option(
         1.0, minimum=0.0, help="columns whose aperture comes closer than this to the frame edge are flagged"

@@ -9,10 +9,13 @@ columns. The result is clipped at zero and normalised in every column.
 
 A time series adds, per integration, small changes of the profile written as
 derivative images of the mean profile ``P0``: a shift term ``dP0/dr`` and a
-width term ``d2P0/dr2``, each with a constant and a part linear along the
+width (dilation) term ``(r - c) dP0/dr``, each with a constant and a part linear along the
 dispersion (a PSF that breathes more at long wavelengths)::
 
     P_i = max(P0 + a_i G + a'_i x G + b_i H + b'_i x H, 0),   normalised per column
+
+(a dilation by ``1 + b`` changes a profile by ``-b (P + (r - c) dP/dr)``; the ``P`` part is absorbed by
+the normalisation).
 
 The four coefficients per integration are a weighted linear least-squares fit
 over every good aperture pixel of that integration.
@@ -41,6 +44,10 @@ class EmpiricalProfile:
         ``(n_ints, n_terms)`` fitted coefficients of ``basis``.
     column_radius : int
         Half-width of the running window along the dispersion.
+    kind : str
+        ``"empirical"``.
+    row0 : int
+        Frame row of the first row of ``base`` (the profile covers the aperture's rows only).
     """
 
     base: np.ndarray
@@ -48,6 +55,7 @@ class EmpiricalProfile:
     coefficients: np.ndarray
     column_radius: int
     kind: str = "empirical"
+    row0: int = 0
 
     @property
     def shifts(self) -> np.ndarray:
@@ -58,10 +66,10 @@ class EmpiricalProfile:
 
     @property
     def widths(self) -> np.ndarray:
-        """Width term of each integration at the middle column (pixels²; positive = broader)."""
+        """Fractional width change of each integration at the middle column (positive = broader)."""
         if self.coefficients.size == 0:
             return np.zeros(self.coefficients.shape[0])
-        return self.coefficients[:, 2]
+        return -self.coefficients[:, 2]
 
     def frames(self, weights: np.ndarray) -> np.ndarray:
         """Profiles per integration, normalised to ``sum(weights * P) = 1`` in every column.
@@ -95,12 +103,13 @@ def _running_sum(a: np.ndarray, radius: int) -> np.ndarray:
     return c[..., hi] - c[..., lo]
 
 
-def _basis(base: np.ndarray) -> np.ndarray:
+def _basis(base: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    """Shift (``dP0/dr``) and dilation (``(r - centre) dP0/dr``) images, each also times the scaled column."""
     grad = np.gradient(base, axis=0)
-    curv = np.gradient(grad, axis=0)
+    dil = (np.arange(base.shape[0])[:, None] - centre[None, :]) * grad
     n_disp = base.shape[1]
     x = np.linspace(-1.0, 1.0, n_disp)[None, :]
-    return np.stack([grad, x * grad, curv, x * curv])
+    return np.stack([grad, x * grad, dil, x * dil])
 
 
 def fit_empirical_profile(
@@ -156,15 +165,33 @@ def fit_empirical_profile(
     base = base / np.where(total > 0, total, np.inf)
     if not (time_terms and n_ints >= 3):
         return EmpiricalProfile(base, np.empty((0, n_spatial, n_disp)), np.empty((n_ints, 0)), column_radius)
-    basis = _basis(base) * window[None]
+    rows = np.arange(n_spatial)[:, None]
+    centre = np.sum(rows * mean_w * base, axis=0) / np.maximum(np.sum(mean_w * base, axis=0), 1e-300)
+    basis = _basis(base, centre) * window[None]
     # per integration: minimise sum (D - F (P0 + beta . B))^2 / V over the good aperture pixels
     wt = np.where(use, norm[:, None, :] ** 2 / np.where(use, variance, np.inf), 0.0)
     resid = np.where(use, data / np.where(norm[:, None, :] != 0, norm[:, None, :], np.inf) - base[None], 0.0)
-    flat_b = basis.reshape(basis.shape[0], -1)
+    # the mean profile itself enters the fit as a free scale (it absorbs the error of the normalisation F)
+    flat_b = np.concatenate([base[None] * window[None], basis]).reshape(basis.shape[0] + 1, -1)
     outer = (flat_b[:, None, :] * flat_b[None, :, :]).reshape(-1, flat_b.shape[1])
     wflat = wt.reshape(n_ints, -1)
     ata = (wflat @ outer.T).reshape(n_ints, flat_b.shape[0], flat_b.shape[0])
     atb = (wflat * resid.reshape(n_ints, -1)) @ flat_b.T
     ridge = 1e-12 * np.trace(ata, axis1=1, axis2=2)[:, None, None] * np.eye(flat_b.shape[0])
-    coef = np.linalg.solve(ata + ridge, atb[..., None])[..., 0]
-    return EmpiricalProfile(base, basis, coef, column_radius)
+    cov = np.linalg.inv(ata + ridge)
+    coef = np.einsum("ikl,il->ik", cov, atb)[:, 1:]
+    err2 = np.diagonal(cov, axis1=1, axis2=2)[:, 1:]
+    return EmpiricalProfile(base, basis, _shrink(coef, err2), column_radius)
+
+
+def _shrink(coef: np.ndarray, err2: np.ndarray) -> np.ndarray:
+    """Deviations from the mean profile, Wiener-shrunk: noise must not enter the profile.
+
+    ``P0`` is the mean profile by construction, so each term's mean over integrations is removed (at low S/N
+    the weighted fit gives it a spurious offset); a term whose scatter is all noise then vanishes, one measured
+    at high S/N is kept as fitted. (Noise in a profile biases the optimal flux low, by its noise power.)
+    """
+    dev = coef - np.mean(coef, axis=0)
+    noise = np.median(err2, axis=0)
+    signal = np.maximum(np.mean(dev**2, axis=0) - noise, 0.0)
+    return dev * signal / np.where(signal + err2 > 0, signal + err2, np.inf)

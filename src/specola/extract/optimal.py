@@ -85,9 +85,14 @@ def _solve(d, p, v, m, axis):
     return f, den
 
 
-def _reject_columns(d, p, v, floor, sky, m, vmodel, clip, max_reject):
-    """Horne's loop on a compact set of columns ``(n, n_rows)``; returns flux, variances and the outlier mask."""
-    out = np.zeros(m.shape, bool)
+def _reject_columns(d, p, v, floor, sky, m, vmodel, clip, max_reject, f0):
+    """Horne's loop on a compact set of columns ``(n, n_rows)``; returns the variances and the outlier mask.
+
+    It starts with every pixel off the robust flux ``f0`` by more than ``clip`` sigma rejected (a cosmic ray on
+    the profile core would otherwise drag the first fit and hide itself), then rejects the worst pixel per
+    column per pass.
+    """
+    out = m & ((d - f0[:, None] * p) ** 2 > clip**2 * v)
     for _ in range(max_reject):
         f, _ = _solve(d, p, v, m & ~out, -1)
         model = f[:, None] * p
@@ -144,7 +149,8 @@ def optimal_extract(
     variance_model : VarianceModel, optional
         When given, pixel variances come from the model (Horne 1986) instead of ``variance``.
     start : ndarray, optional
-        ``(n_ints, n_dispersion)`` starting fluxes for the variance model (e.g. aperture sums).
+        ``(n_ints, n_dispersion)`` robust starting fluxes (free of cosmic rays, e.g. a median over
+        integrations): they set the first variances and the first outlier cut.
 
     Returns
     -------
@@ -162,12 +168,12 @@ def optimal_extract(
     d = np.where(use, data, 0.0)
     sky_full = np.zeros((1, 1, 1)) if sky is None else sky
     floor = np.zeros((1, 1)) if variance_model is None else np.broadcast_to(variance_model.floor, data.shape[1:])
+    if start is None:
+        start, _ = _solve(d, profile, np.ones_like(d), use, 1)
     if variance_model is None:
         v = np.where(use, variance, 1.0)
         f, _ = _solve(d, profile, v, use, 1)
     else:
-        if start is None:
-            start, _ = _solve(d, profile, np.ones_like(d), use, 1)
         f = start
         for _ in range(2):
             v = np.where(use, variance_model(f[:, None, :] * profile + sky_full), 1.0)
@@ -175,7 +181,8 @@ def optimal_extract(
     outliers = np.zeros(use.shape, bool)
     if clip > 0 and max_reject > 0:
         z2 = np.where(use, (d - f[:, None, :] * profile) ** 2 / v, 0.0)
-        ii, cc = np.nonzero(np.max(z2, axis=1) > clip**2)
+        z2s = np.where(use, (d - start[:, None, :] * profile) ** 2 / v, 0.0)
+        ii, cc = np.nonzero((np.max(z2, axis=1) > clip**2) | (np.max(z2s, axis=1) > clip**2))
         if ii.size:
             sky_act = np.broadcast_to(sky_full, data.shape)[ii, :, cc]
             v_act, out = _reject_columns(
@@ -188,6 +195,7 @@ def optimal_extract(
                 variance_model,
                 clip,
                 max_reject,
+                start[ii, cc],
             )
             outliers[ii, :, cc] = out
             v[ii, :, cc] = v_act

@@ -309,14 +309,43 @@ def _profile_pass(
     """One profile fit normalised by ``norm``: (profile model, pixel table or None, normalised profile frames)."""
     pc = cfg.psf
     if kind == "empirical":
+        # a noise-free normalisation for a time series (noise in it would bias the shift/width terms)
+        smooth = robust_flux(norm) if sub.shape[0] >= 5 else norm
         prof = fit_empirical_profile(
-            sub, var, good, norm, weights, pc.column_radius, pc.time_terms and sub.shape[0] >= 3
+            sub, var, good, smooth, weights, pc.column_radius, pc.time_terms and sub.shape[0] >= 3
         )
         return prof, None, prof.frames(weights)
     radius = cfg.aperture.radius + 0.5
     table = pixel_table(sub, var, ~good, pos, radius, norm, norm_var, pc.min_snr)
     model = fit_profile(table, radius, kind, pc)
     return model, table, model.frames(pos, sub.shape[1], weights)
+
+
+def robust_flux(flux: np.ndarray) -> np.ndarray:
+    """Fluxes free of cosmic rays to start outlier rejection from.
+
+    A time series: each column's median over integrations times each integration's median ratio to it
+    (keeps a transit); a single frame: a running median over 5 columns.
+
+    Parameters
+    ----------
+    flux : ndarray
+        ``(n_ints, n_dispersion)`` (aperture sums, NaN allowed).
+
+    Returns
+    -------
+    ndarray
+    """
+    f = np.where(np.isfinite(flux), flux, np.nan)
+    if f.shape[0] >= 5:
+        col = nanmedian(f, axis=0)
+        ratio = nanmedian(f / np.where(col != 0, col, np.nan), axis=1)
+        out = np.nan_to_num(ratio)[:, None] * col[None, :]
+    else:
+        from scipy.ndimage import median_filter
+
+        out = median_filter(np.nan_to_num(f), size=(1, 5), mode="nearest")
+    return np.nan_to_num(out)
 
 
 def _optimal(
@@ -332,11 +361,22 @@ def _optimal(
     Pass 1 normalises by the aperture sums; pass 2 by the optimal fluxes, with the outliers of pass 1 masked
     (an outlier inside the aperture spoils its column's aperture sum).
     """
-    sub, var, mask = frames.data - sky, frames.variance, frames.mask
     pos = trace.positions
-    weights = aperture_weights(pos, sub.shape[1], cfg.aperture.radius)
+    n_spatial = frames.shape[1]
+    # only the rows the aperture reaches take part (a cube of 32 rows shrinks to ~2 * radius + 3)
+    r0 = int(max(np.floor(np.nanmin(pos) - cfg.aperture.radius - 1), 0))
+    r1 = int(min(np.ceil(np.nanmax(pos) + cfg.aperture.radius + 2), n_spatial))
+    rows = slice(r0, r1)
+    sky_rows = np.broadcast_to(sky, frames.shape)[:, rows]
+    sub = frames.data[:, rows] - sky_rows
+    var, mask = frames.variance[:, rows], frames.mask[:, rows]
+    pos = pos - r0
+    if vmodel is not None and np.ndim(vmodel.floor) == 2:
+        vmodel = VarianceModel(vmodel.floor[rows], vmodel.scale)
+    weights = aperture_weights(pos, r1 - r0, cfg.aperture.radius)
     kind = _choose_kind(cfg, trace)
     norm, norm_var = ap[0], ap[1]
+    start = robust_flux(norm)
     good = ~mask & np.isfinite(sub)
     opt = None
     for _ in range(2):
@@ -349,13 +389,25 @@ def _optimal(
             weights,
             cfg.optimal.clip,
             cfg.optimal.max_reject,
-            sky=None if vmodel is None else sky,
+            sky=None if vmodel is None else sky_rows,
             variance_model=vmodel,
-            start=np.nan_to_num(norm),
+            start=start,
         )
         norm, norm_var = np.nan_to_num(opt.flux), opt.variance
+        start = norm
         good = ~mask & ~opt.outliers & np.isfinite(sub)
     log.info("optimal (%s profile): %d outliers rejected", kind, int(opt.outliers.sum()))
+
+    def pad(a: np.ndarray) -> np.ndarray:
+        out = np.zeros(frames.shape, a.dtype)
+        out[:, rows] = a
+        return out
+
+    opt = dataclasses.replace(opt, profile=pad(opt.profile), outliers=pad(opt.outliers), weights=pad(opt.weights))
+    if isinstance(profile, EmpiricalProfile):
+        profile = dataclasses.replace(profile, row0=r0)
+    if table is not None:
+        table = dataclasses.replace(table, row=table.row + r0)
     return opt, profile, table
 
 

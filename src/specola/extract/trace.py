@@ -156,6 +156,8 @@ def trace_frames(
         guess = float(cfg.guess)
     n_ints, n_spatial, n_disp = data.shape
     clean = np.where(mask, np.nan, data)
+    if cfg.method == "deconvolve":
+        return _deconvolved(clean, cfg, guess)
     good = (~mask).sum(axis=0)
     stack = np.median(data, axis=0) if n_ints > 1 else data[0]
     var_stack = np.median(variance, axis=0) / n_ints
@@ -208,8 +210,26 @@ def trace_frames(
     return Trace(poly[None, :] + offsets[:, None], coef, domain, cols, c_out, err, clipped, offsets, rms)
 
 
+def _deconvolved(clean: np.ndarray, cfg: TraceSection, guess: float | None) -> Trace:
+    """Trace by Richardson-Lucy deconvolution + centring: a master shape and one offset per integration."""
+    from .deconvolve import trace_spectra
+
+    n_ints, n_spatial, n_disp = clean.shape
+    g = float(np.argmax(nanmedian(clean, axis=(0, 2)))) if guess is None else guess
+    y0 = int(max(g - 3 * cfg.halfwidth, 0))
+    y1 = int(min(g + 3 * cfg.halfwidth + 1, n_spatial))
+    xs, ypos = trace_spectra(np.nan_to_num(clean), 0, n_disp, y0, y1, clip=cfg.sigma, nknots=cfg.knots)
+    master = np.median(ypos, axis=0)
+    offsets = np.median(ypos - master, axis=1)
+    domain = (0.0, float(n_disp - 1))
+    coef = np.polynomial.polynomial.polyfit(_scale(xs.astype(float), domain), master, cfg.degree)
+    rms = float(1.4826 * np.median(np.abs(master - np.polynomial.polynomial.polyval(_scale(xs, domain), coef))))
+    nan = np.full(n_disp, np.nan)
+    return Trace(ypos, coef, domain, xs.astype(float), master, nan, np.zeros(n_disp, bool), offsets, rms)
+
+
 def fit_shifts(
-    data: np.ndarray, variance: np.ndarray, trace: np.ndarray, halfwidth: float, clip: float = 5.0, niter: int = 5
+    data: np.ndarray, variance: np.ndarray, trace: np.ndarray, halfwidth: float, clip: float = 5.0, niter: int = 4
 ) -> np.ndarray:
     """Spatial offset of every integration against the median frame (robust, scale-free template fit).
 
@@ -235,6 +255,9 @@ def fit_shifts(
     ndarray
         ``(n_ints,)`` offsets in pixels, median zero.
     """
+    r0 = int(max(np.floor(np.nanmin(trace) - halfwidth - 2), 0))
+    r1 = int(min(np.ceil(np.nanmax(trace) + halfwidth + 3), data.shape[1]))
+    data, variance, trace = data[:, r0:r1], variance[:, r0:r1], trace - r0
     n_ints, n_spatial, _ = data.shape
     window = aperture_weights(trace, n_spatial, halfwidth + 1.0) > 0
     good = window[None] & np.isfinite(data) & np.isfinite(variance) & (variance > 0)

@@ -77,6 +77,8 @@ class Star:
     logg_phot_value: float = option(5.0, help="default logg_phot when logg_phot_source = 'value'")
     delta_tspot: float = option(-150.0, help="Tspot - Tphot [K] when not fitted (and starting value)")
     delta_tfac: float = option(150.0, help="Tfac - Tphot [K] when not fitted (and starting value)")
+    mass: tuple[float, ...] = option((), minimum=0, help="[mean, std] stellar mass [Msun] for the logg prior")
+    radius: tuple[float, ...] = option((), minimum=0, help="[mean, std] stellar radius [Rsun] for the logg prior")
     fspot_start: float = option(0.02, minimum=0, maximum=1, help="starting spot fraction")
     ffac_start: float = option(0.05, minimum=0, maximum=1, help="starting faculae fraction")
 
@@ -156,6 +158,9 @@ class Priors:
     fraction_max: float = option(0.9, minimum=0, maximum=1, help="upper bound of linear fspot / ffac priors")
     photosphere_dominant: bool = option(
         True, help="require 1 - fspot - ffac >= fspot and ffac (no swapped roles; false = the peer's prior)"
+    )
+    logg_from_mass_radius: bool = option(
+        False, help="Gaussian prior on logg_phot from star.mass and star.radius (log g = log G M / R^2)"
     )
     min_delta_t: float = option(100.0, minimum=0, help="spots at least this much cooler, faculae hotter [K]")
     log_fscale_halfwidth: float = option(1.0, minimum=0, help="logFscale prior: guess +- this (dex)")

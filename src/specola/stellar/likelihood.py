@@ -10,6 +10,7 @@ With an error inflation factor ``s`` the per-pixel standard deviation is
 
 from __future__ import annotations
 
+import logging
 import math
 from bisect import bisect_right
 
@@ -20,6 +21,8 @@ from .model import BinnedModel, Components
 from .priors import ParameterSpace
 
 __all__ = ["LogPosterior"]
+
+log = logging.getLogger(__name__)
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 _LN10 = math.log(10.0)
@@ -59,7 +62,12 @@ class LogPosterior:
     ) -> None:
         flux, error = np.asarray(flux, float), np.asarray(error, float)
         with np.errstate(invalid="ignore"):
-            good = np.asarray(good, bool) & np.isfinite(flux) & np.isfinite(error) & (error > 0)
+            valid = np.isfinite(flux) & np.isfinite(error) & (error > 0)
+        good = np.asarray(good, bool) & valid
+        #: pixels left out of the fit for a NaN flux or a NaN / zero / negative error
+        self.n_dropped = int((~valid).sum())
+        if self.n_dropped:
+            log.warning("%d pixel(s) with NaN flux or NaN/zero/negative error are not fitted", self.n_dropped)
         if not good.any():
             raise SpectrumError("no valid pixel left to fit (all masked, NaN or with zero error)")
         self.model = model

@@ -73,7 +73,10 @@ def sample(setup: Setup) -> StellarResult:
         out = run_dynesty(post, cfg.nlive, cfg.dlogz, cfg.seed, ncpu, cfg.progress)
         log.info("ln Z = %.2f +- %.2f", out.log_evidence, out.log_evidence_error)
     extra = {"start": dict(zip(post.space.names, map(float, start), strict=True))}
-    return StellarResult(setup, out, extra)
+    result = StellarResult(setup, out, extra)
+    for edge in result.grid_edges():
+        log.warning(edge["message"])
+    return result
 
 
 def run(config: StellarConfig, data: Spectrum | SpectrumSeries | None = None) -> StellarResult:

@@ -123,6 +123,30 @@ def fitted_names(config: StellarConfig) -> list[str]:
     return names
 
 
+#: Gravitational constant times the solar mass [cm^3 s^-2] and the solar radius [cm] (IAU 2015 nominal values).
+_GM_SUN_CGS = 1.3271244e26
+_R_SUN_CM = 6.957e10
+
+
+def logg_from_mass_radius(mass: tuple[float, ...], radius: tuple[float, ...]) -> tuple[float, float]:
+    """``log10 g`` [cgs] and its 1-sigma error from ``[mean, std]`` mass [Msun] and radius [Rsun].
+
+    Examples
+    --------
+    >>> m, s = logg_from_mass_radius((0.0898, 0.0023), (0.1192, 0.0013))  # TRAPPIST-1 (Agol et al. 2021)
+    >>> round(m, 3), round(s, 3)
+    (5.239, 0.015)
+    """
+    if len(mass) != 2 or len(radius) != 2 or mass[0] <= 0 or radius[0] <= 0:
+        raise ConfigError(
+            "priors.logg_from_mass_radius needs star.mass = [mean, std] (Msun) and star.radius = [mean, std] (Rsun), "
+            f"got {list(mass)} and {list(radius)}"
+        )
+    g = _GM_SUN_CGS * mass[0] / (radius[0] * _R_SUN_CM) ** 2
+    err = math.hypot(mass[1] / mass[0], 2.0 * radius[1] / radius[0]) / math.log(10.0)
+    return math.log10(g), max(err, 1e-4)
+
+
 def _check_inside(name: str, lo: float, hi: float, allowed: tuple[float, float], what: str) -> None:
     if lo < allowed[0] - 1e-9 or hi > allowed[1] + 1e-9:
         raise ConfigError(
@@ -168,6 +192,11 @@ def build_space(
         "logErrInfl": (0.0, math.log10(p.error_inflation_max)),
     }
     uniform, gaussian = dict(p.uniform or {}), dict(p.gaussian or {})
+    if p.logg_from_mass_radius and "logg_phot" in names:
+        if "logg_phot" in gaussian:
+            raise ConfigError("priors.gaussian.logg_phot and priors.logg_from_mass_radius both set a logg prior; keep one")
+        gaussian["logg_phot"] = list(logg_from_mass_radius(s.mass, s.radius))
+        log.info("logg_phot prior from mass and radius: N(%.3f, %.3f)", *gaussian["logg_phot"])
     for table, label in ((uniform, "uniform"), (gaussian, "gaussian")):
         for key in table:
             if key not in default:
