@@ -2,7 +2,8 @@
 
 Axis labels use the shared :func:`specola.plotting.wavelength_label` (astropy's LaTeX units, one
 notation everywhere) and y-limits come from :func:`specola.plotting.set_robust_ylim` of the
-good data, so a spike or an airglow line never sets the range.
+good data (:func:`specola.plotting.spectrum_limits` for spectra: lines in view, single-pixel spikes
+out), so a spike never sets the range.
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ from typing import Any
 import astropy.units as u
 import numpy as np
 
-from ..plotting import PALETTE, figure, plot_spectrum, set_robust_ylim, style, wavelength_label
+from ..plotting import PALETTE, figure, plot_spectrum, set_robust_ylim, spectrum_limits, style, wavelength_label
 from ..spectrum import Spectrum
 
 __all__ = ["figures", "plot_coadd", "plot_comparison", "plot_inputs", "plot_snr_gain"]
 
 
-def _good_flux(spectra: Sequence[Spectrum]) -> np.ndarray:
-    return np.concatenate([s.flux.value[s.good] for s in spectra]) if spectra else np.zeros(0)
+def _flux_ylim(ax: Any, spectra: Sequence[Spectrum]) -> None:
+    """y-limits showing every feature a few pixels wide (lines included) but no single-pixel spike."""
+    ax.set_ylim(*spectrum_limits([np.where(s.good, s.flux.value, np.nan) for s in spectra]))
 
 
 def plot_coadd(result: Any, ax: Any = None) -> Any:
@@ -32,7 +34,7 @@ def plot_coadd(result: Any, ax: Any = None) -> Any:
             plot_spectrum(spec, ax=ax, label=name)
         if len(result.settings) > 1:
             plot_spectrum(result.spectrum, ax=ax, label="stitched", color="k", errors=False)
-        set_robust_ylim(ax, _good_flux([result.spectrum]))
+        _flux_ylim(ax, [result.spectrum])
         ax.set_title(f"specola co-add: {result.spectrum.meta.get('target', '')}")
     return ax.figure
 
@@ -46,7 +48,7 @@ def plot_inputs(inputs: Sequence[Spectrum], coadd: Spectrum, ax: Any = None, lab
             good = s.good
             ax.plot(s.wavelength.value[good], s.flux.value[good], lw=0.4, alpha=0.5)
         plot_spectrum(coadd, ax=ax, label=label, color="k", errors=False)
-        set_robust_ylim(ax, _good_flux([coadd]))
+        _flux_ylim(ax, [coadd])
     return ax.figure
 
 
@@ -71,20 +73,20 @@ def plot_comparison(spectra: dict[str, Spectrum], reference: Spectrum, wmin: flo
     """Co-adds against a reference co-add, with the difference in units of the combined error."""
     fig, (top, bottom) = figure(2, 1, sharex=True)
     with style():
-        diffs, fluxes = [], []
+        diffs, parts = [], []
         for k, (name, spec) in enumerate(spectra.items()):
             colour = PALETTE[(k + 1) % len(PALETTE)]
             part = spec.select(wmin * spec.wave_unit, wmax * spec.wave_unit)
-            plot_spectrum(part, ax=top, label=name, errors=False, color=colour)
+            plot_spectrum(part, ax=top, label=name, errors=False, color=colour, zorder=3 - k)
             ref = reference.rebin((part.low, part.high))
             ok = part.good & ref.good
             diff = (part.flux - ref.flux).value / np.hypot(part.error.value, ref.error.value)
-            bottom.plot(part.wavelength.value[ok], diff[ok], lw=0.6, label=name, color=colour, alpha=0.8)
+            bottom.plot(part.wavelength.value[ok], diff[ok], lw=0.6, label=name, color=colour, alpha=0.8, zorder=3 - k)
             diffs.append(diff[ok])
-            fluxes.append(part.flux.value[part.good])
+            parts.append(part)
         ref_part = reference.select(wmin * reference.wave_unit, wmax * reference.wave_unit)
         plot_spectrum(ref_part, ax=top, label="reference", errors=False, color="k", lw=0.5)
-        set_robust_ylim(top, *fluxes)
+        _flux_ylim(top, parts)
         set_robust_ylim(bottom, *diffs)
         top.set_xlabel("")
         bottom.axhline(0, color="0.5", lw=0.8)
@@ -118,5 +120,6 @@ def figures(result: Any) -> dict[str, Any]:
         )
         fig, ax = figure()
         plot_spectrum(spec, ax=ax, label=name.removesuffix(".fits"))
+        _flux_ylim(ax, [spec])
         out[name.replace(".fits", ".png")] = fig
     return out
