@@ -21,8 +21,22 @@ __all__ = ["figures", "plot_coadd", "plot_comparison", "plot_inputs", "plot_snr_
 
 
 def _flux_ylim(ax: Any, spectra: Sequence[Spectrum]) -> None:
-    """y-limits showing every feature a few pixels wide (lines included) but no single-pixel spike."""
-    ax.set_ylim(*spectrum_limits([np.where(s.good, s.flux.value, np.nan) for s in spectra]))
+    """y-limits showing every feature a few pixels wide (lines included) but no spike or noisy order edge.
+
+    Pixels with S/N below 3 (the noisy ends of echelle orders and detector segments) are left out
+    when most pixels have better.
+    """
+    arrays = []
+    for s in spectra:
+        use = s.good
+        snr = s.meta.get("snr")
+        if snr is None and s.error is not None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                snr = s.flux.value / s.error.value
+        if snr is not None and np.mean(np.asarray(snr)[use] > 3) > 0.5:
+            use = use & (np.asarray(snr) > 3)
+        arrays.append(np.where(use, s.flux.value, np.nan))
+    ax.set_ylim(*spectrum_limits(arrays))
 
 
 def plot_coadd(result: Any, ax: Any = None) -> Any:
