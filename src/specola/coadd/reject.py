@@ -206,9 +206,10 @@ class _Tally:
 def judge(contribs: list, n: int, cfg: RejectSection) -> list[Decision]:
     """Compare exposures, then their segments, with the reference; reject or flag deviant ones.
 
-    The exposures are judged against references built from all of them, the segments
-    against references without the exposures rejected or flagged as a whole; within each level
-    the worst deviant is decided first, under the majority rule.
+    The exposures are judged against references built from all of them, worst first;
+    then the segments of the others against references without the exposures decided,
+    one at a time (worst first, each decided segment left out of the next references).
+    Every rejection obeys the majority rule.
 
     Parameters
     ----------
