@@ -30,6 +30,8 @@ def _flux_ylim(ax: Any, spectra: Sequence[Spectrum]) -> None:
     for s in spectra:
         use = s.good
         snr = s.meta.get("snr")
+        if np.shape(snr) != (len(s),):  # absent, or not sliced along with a selected part
+            snr = None
         if snr is None and s.error is not None:
             with np.errstate(divide="ignore", invalid="ignore"):
                 snr = s.flux.value / s.error.value
