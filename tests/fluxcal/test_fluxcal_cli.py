@@ -135,3 +135,30 @@ def test_bad_inputs_are_one_line_errors(inputs, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(standards, "data_path", lambda *parts: fake)
     with pytest.raises(FileFormatError, match="'bd' is ambiguous: matches bd_1_stis, bd_2_stis"):
         standards.standard_path("bd")
+
+
+def test_multi_fibre_frame_is_calibrated_like_the_spectra(inputs, tmp_path):
+    from astropy.io import fits
+
+    from specola.io import read
+
+    sci = read(inputs / "sci.fits")
+    counts = np.vstack([sci.flux.value * s for s in (1.0, 0.5, 2.0)])  # three fibres
+    header = fits.Header({"EXPTIME": 600.0, "AIRMASS": 1.5})
+    for name, data in (("frame", counts), ("frame_t", counts.T)):
+        fits.HDUList([fits.PrimaryHDU(data, header=header), fits.ImageHDU(sci.wavelength.value, name="WAVELENGTH"),
+                      fits.ImageHDU(data.copy(), name="VARIANCE")]).writeto(tmp_path / f"{name}.fits")  # fmt: skip
+    out = tmp_path / "run"
+    frames = f'-science.frames=["{tmp_path / "frame.fits"}", "{tmp_path / "frame_t.fits"}"]'
+    assert main(["fluxcal", str(inputs / "fluxcal.toml"), "-o", str(out), frames]) == 0
+    single = read(out / "sci_fluxcal.fits")
+    with fits.open(out / "frame_fluxcal.fits") as hdul:
+        flux, var = hdul[0].data, hdul["VARIANCE"].data
+        assert hdul[0].header["FLUXCAL"] and hdul[0].header["BUNIT"].startswith("erg")
+    with fits.open(out / "frame_t_fluxcal.fits") as hdul:
+        np.testing.assert_allclose(hdul[0].data.T, flux, rtol=1e-6)
+    good = single.good & np.isfinite(flux[0])
+    assert good.sum() > 0.9 * len(single)
+    np.testing.assert_allclose(flux[0][good], single.flux.value[good], rtol=1e-5)
+    np.testing.assert_allclose(flux[2][good], 2 * single.flux.value[good], rtol=1e-5)
+    assert np.all(var[1][good] > 0)

@@ -96,6 +96,7 @@ class ScienceSection:
     """Spectra to calibrate with the sensitivity."""
 
     files: tuple[Path, ...] = option((), help="science spectra in counts")
+    frames: tuple[Path, ...] = option((), help="multi-fibre frames (FITS: counts image, WAVELENGTH, VARIANCE)")
     exptime: float = option(0.0, minimum=0.0, help="exposure time in s (0: from each file's meta)")
     airmass: float = option(0.0, minimum=0.0, help="airmass of the science exposures")
 

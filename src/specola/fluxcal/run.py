@@ -21,6 +21,7 @@ from ..runs import RunFolder, run_stage
 from ..spectrum import Spectrum
 from .catalog import load_catalog, match_catalog, photometry_from_row
 from .config import FluxcalConfig, StandardSection, TemplateSection
+from .frames import Frame, calibrate_frame, read_frame
 from .masks import mask_regions
 from .photometry import FLAM
 from .scaling import Photometry, template_sensitivity
@@ -78,6 +79,7 @@ class FluxcalResult:
     stars: list[StarCalibration] = field(default_factory=list)
     combined: CombinedCalibration | None = None
     rejected: list[str] = field(default_factory=list)
+    frames: dict[str, tuple[Frame, CalibrationVector]] = field(default_factory=dict)
 
     def summary(self) -> str:
         """One line: method, range, chi2, median error, template and warnings (what the CLI prints)."""
@@ -121,7 +123,7 @@ class FluxcalResult:
                              "tension": s.fit.tension} for s in self.stars]  # fmt: skip
             out["combined"] = {k: c[k] for k in ("method", "n_stars", "n_stars_used", "rms_scatter", "rejected_stars")}
             out["warnings"] += [f"vector of {k} rejected: {v}" for k, v in c["rejected_stars"].items()]
-        out["calibrated"] = sorted(self.calibrated)
+        out["calibrated"] = sorted(self.calibrated) + sorted(self.frames)
         return out
 
     def summary_text(self) -> str:
@@ -169,6 +171,8 @@ class FluxcalResult:
         paths.append(run.write_text("summary.txt", self.summary_text() + "\n"))
         for name, spec in self.calibrated.items():
             paths.append(write(spec, run.file(f"{name}_fluxcal.fits"), overwrite=True, config=self.config))
+        for name, (frame, vector) in self.frames.items():
+            paths.append(run.write(f"{name}_fluxcal.fits", lambda p, f=frame, v=vector: calibrate_frame(f, v, p)))
         if self.config.output.figures:
             paths.append(run.save_figure("qc_sensitivity.png", plot_sensitivity(self.sensitivity)))
             if self.stars:
@@ -279,8 +283,9 @@ def run(config: FluxcalConfig) -> FluxcalResult:
         combined = combine_vectors(vectors, cb.method, cb.clip, cb.smooth_window, cb.max_rejected_fraction)
         calibrated = {name: _apply(spec, combined.vector) for name, spec in science.items()}
         first = stars[0]
+        frames = _frames(config, [s.sensitivity for s in stars], extinction)
         return FluxcalResult(config, first.sensitivity, first.observed, first.fit, first.photometry, calibrated,
-                             stars=stars, combined=combined, rejected=rejected)  # fmt: skip
+                             stars=stars, combined=combined, rejected=rejected, frames=frames)  # fmt: skip
     if not st.file:
         raise ConfigError("standard.file: give the observed standard-star spectrum (counts), or [standards] files")
     observed = read(Path(st.file))
@@ -302,7 +307,24 @@ def run(config: FluxcalConfig) -> FluxcalResult:
         calibrated[path.name.split(".")[0]] = sens.calibrate(
             spec, exptime=sci.exptime or None, airmass=sci.airmass, extinction=extinction
         )
-    return FluxcalResult(config, sens, observed, fit, phot, calibrated)
+    return FluxcalResult(config, sens, observed, fit, phot, calibrated, frames=_frames(config, [sens], extinction))
+
+
+def _frames(config: FluxcalConfig, sensitivities: list[Sensitivity], extinction) -> dict:
+    """Each ``[science] frames`` file with the (combined) calibration vector for its exposure."""
+    sci, cb = config.science, config.combine
+    out = {}
+    for path in sci.frames:
+        frame = read_frame(path)
+        exptime = sci.exptime or frame.header.get("EXPTIME")
+        airmass = sci.airmass or float(frame.header.get("AIRMASS", 0.0))
+        pixels = frame.pixels()
+        vectors = [s.vector(pixels, exptime=exptime, airmass=airmass, extinction=extinction,
+                            meta={"star_name": f"star {k}"}) for k, s in enumerate(sensitivities)]  # fmt: skip
+        vector = vectors[0] if len(vectors) == 1 else combine_vectors(vectors, cb.method, cb.clip, cb.smooth_window,
+                                                                      cb.max_rejected_fraction).vector  # fmt: skip
+        out[Path(path).name.split(".")[0]] = (frame, vector)
+    return out
 
 
 def _apply(spec: Spectrum, vector: CalibrationVector) -> Spectrum:
