@@ -10,6 +10,7 @@ from astropy.utils.exceptions import AstropyUserWarning
 __all__ = [
     "ChecksumWarning",
     "ConfigError",
+    "EmptySpectrumWarning",
     "FileFormatError",
     "GridError",
     "NegativeErrorWarning",
@@ -60,6 +61,10 @@ class ChecksumWarning(SpecolaWarning):
 
 class UnknownUnitWarning(SpecolaWarning):
     """A unit string in a file is not understood; a default was used."""
+
+
+class EmptySpectrumWarning(SpecolaWarning):
+    """A spectrum read from a file has no good pixel (all masked or non-finite)."""
 
 
 class NegativeErrorWarning(SpecolaWarning):

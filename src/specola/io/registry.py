@@ -17,7 +17,7 @@ from typing import Any
 import astropy.units as u
 import numpy as np
 
-from ..errors import FileFormatError, SpecolaError
+from ..errors import EmptySpectrumWarning, FileFormatError, SpecolaError
 from ..spectrum import Spectrum, SpectrumSeries
 from ._common import gunzip, is_gzip, release_gunzipped
 
@@ -146,7 +146,7 @@ MAX_WAVELENGTH = 1e3 * u.m
 
 
 def _check_result(path: Path, out: Any) -> None:
-    """Refuse non-physical wavelengths and files with no good pixel; log spectra without one among others."""
+    """Refuse non-physical wavelengths; refuse a file with no good pixel, warn for single empty spectra."""
     spectra = [out] if isinstance(out, SpectrumSeries) else list(out)
     if not spectra:
         raise FileFormatError(f"{path}: the file holds no spectrum")
@@ -162,10 +162,12 @@ def _check_result(path: Path, out: Any) -> None:
         if not np.any(good):
             empty.append(_label(s, i))
     if len(empty) == len(spectra):
-        raise FileFormatError(f"{path}: no good pixel (every pixel is flagged, or its flux or error is not finite)")
-    if empty:  # normal in echelle data (an order at the detector edge) and dead arms: returned, fully masked
-        log.warning(
-            "%s: %d of %d spectra have no good pixel (%s)", path, len(empty), len(spectra), ", ".join(empty[:5])
+        raise FileFormatError(f"{path}: no good pixel (every pixel is flagged, masked or has non-finite flux or error)")
+    if empty:
+        warnings.warn(
+            f"{path}: {len(empty)} of {len(spectra)} spectra have no good pixel ({', '.join(empty[:5])})",
+            EmptySpectrumWarning,
+            stacklevel=3,
         )
 
 
