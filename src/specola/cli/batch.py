@@ -47,13 +47,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run, takes_overrides=True)
 
 
-class _Resumed(RunFolder):
-    """The batch folder on --resume: kept as it is (its inputs' own folders are what is resumed)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path, self.overwrite, self._info = Path(path), True, {}
-
-
 @contextlib.contextmanager
 def _client(args: argparse.Namespace):
     """A client of ``--scheduler``, or of a local cluster of ``--workers`` processes (closed with it)."""
@@ -83,26 +76,21 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         raise SpecolaError(f"input(s) not found: {', '.join(missing)}")
     outdir = Path(args.outdir)
-    if args.resume and not outdir.is_dir():
-        raise SpecolaError(f"--resume: {outdir} does not exist; run without --resume first")
-    folder = _Resumed(outdir) if args.resume else RunFolder(outdir, overwrite=args.overwrite)
-    folder.start("batch", seed=None, batch_stage=args.stage, inputs=args.inputs, config_file=args.config,
-                 overrides=args.overrides)  # fmt: skip
+    # on --resume the batch folder is kept: its inputs' own run folders are what is resumed
+    folder = RunFolder.reopen(outdir) if args.resume else RunFolder(outdir, overwrite=args.overwrite)
     options = dict(resume=args.resume, overwrite=args.overwrite)
-    try:
+    n = len(args.inputs)
+    with folder.running("batch", batch_stage=args.stage, inputs=args.inputs, config_file=args.config,
+                        overrides=args.overrides) as final:  # fmt: skip
         if args.scheduler or args.workers > 1:
             with _client(args) as client:
                 report = run_stage_batch(args.stage, args.inputs, outdir, args.config, args.overrides,
                                          executor=client, **options)  # fmt: skip
         else:
             report = run_stage_batch(args.stage, args.inputs, outdir, args.config, args.overrides, **options)
-    except BaseException as exc:
-        folder.finish(error=exc)
-        raise
-    table = report.table()
-    folder.write("batch_report.ecsv", lambda p: table.write(p, format="ascii.ecsv"))
-    n = len(args.inputs)
-    folder.finish(summary=f"{n - report.n_failed} of {n} inputs done ({report.n_skipped} skipped: finished earlier)")
+        table = report.table()
+        folder.write("batch_report.ecsv", lambda p: table.write(p, format="ascii.ecsv"))
+        final["summary"] = f"{n - report.n_failed} of {n} inputs done ({report.n_skipped} skipped: finished earlier)"
     print(f"{n - report.n_failed - report.n_skipped} of {n} inputs run, {report.n_skipped} already finished, "
           f"{report.n_failed} failed; report in {folder.file('batch_report.ecsv')}")  # fmt: skip
     for outcome in report.outcomes:
