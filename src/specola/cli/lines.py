@@ -43,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     for row in t:
         print(f"{row['line']:>14s}  flux {row['flux_p50'].value:.4g} "
               f"(+{(row['flux_p84'] - row['flux_p50']).value:.2g} -{(row['flux_p50'] - row['flux_p16']).value:.2g}) "
-              f"{t['flux_p50'].unit}  z {row['z_p50'].value:.6f}")  # fmt: skip
+              f"{t['flux_p50'].unit}  FWHM {row['fwhm_p50'].value:.0f} km/s  z {row['z_p50'].value:.6f}")  # fmt: skip
+    print(result.summary())
     print(f"results in {args.output}")
     return 0

@@ -8,7 +8,8 @@ where ``[a_i, b_i]`` are the calibrated pixel edges minus ``PixOffset_s`` pixel 
 the continuum of the pixel's region, ``F_l`` the integrated flux of line ``l`` and ``P_l`` the exact pixel
 mean of its unit-area profile: a Gaussian with ``sigma^2 = sigma_int^2 + sigma_instr^2``, ``sigma_int`` from
 the intrinsic FWHM (km/s) and ``sigma_instr = lambda / (R_s(lambda) RScale_s 2.3548)`` (or a pseudo-Voigt for
-Lorentzian lines, the exact Laplace-Gaussian convolution for Laplace lines). ``args`` holds only arrays (pixels, data, resolution tables), so one compiled log
+Lorentzian lines, the exact Laplace-Gaussian convolution for Laplace lines). ``args`` holds only arrays
+(pixels, data, resolution tables), so one compiled log
 density serves every data set on the same pixels (simulations, bootstrap).
 
 Sign of PixOffset (the same as unite's): a positive offset means the spectrum is displaced toward longer

@@ -30,8 +30,10 @@ def _binned(x: np.ndarray, y: np.ndarray, n: int = 5) -> tuple[np.ndarray, np.nd
 
 
 def plot_fit(result: Any, index: int = 0) -> Any:
-    """One panel per continuum window: data, median model (16-84% band), continuum and labelled line
-    components, with residuals in units of sigma (and a 5-pixel binned trace) below.
+    """One panel per continuum window with labelled components, and residuals in sigma below.
+
+    Each panel shows the data, the median model (16-84% band), the continuum and each line component
+    (labelled); below, (data - model) / sigma with a 5-pixel binned trace.
 
     Parameters
     ----------

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import re
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,8 +167,11 @@ class LinesResult:
         return -0.5 * r**2 - np.log(err) - 0.5 * np.log(2 * np.pi)
 
     def diagnostics(self) -> dict[str, Any]:
-        """Fit diagnostics: method, sampler diagnostics, chi2 and reduced chi2 of the median model, free
-        parameters, WAIC (from the pointwise log-likelihood of the draws), per-line median flux."""
+        """Fit diagnostics as a JSON-ready dict.
+
+        Method, sampler diagnostics, chi2 and reduced chi2 of the median model, free parameters, WAIC (from
+        the pointwise log-likelihood of the draws) and the median flux of each line.
+        """
         from scipy.special import logsumexp
 
         tables = self.model_spectra(max_draws=50)
@@ -198,8 +201,10 @@ class LinesResult:
         t = self.table()
         z = float(np.median(t["z_p50"]))
         warn = self.posterior.diagnostics.get("warnings") or []
-        text = (f"lines ({d['method']}): {len(t)} lines in {len(self.model.spectra)} spectra, z = {z:.5f}, "
-                f"chi2/dof = {d['reduced_chi2']:.2f} ({d['pixels']} pixels, {d['free_parameters']} parameters)")  # fmt: skip
+        text = (
+            f"lines ({d['method']}): {len(t)} lines in {len(self.model.spectra)} spectra, z = {z:.5f}, "
+            f"chi2/dof = {d['reduced_chi2']:.2f} ({d['pixels']} pixels, {d['free_parameters']} parameters)"
+        )
         return text + (f"; {len(warn)} sampler warning(s): {warn[0]}" if warn else "")
 
     def to_hdulist(self):
@@ -219,8 +224,10 @@ class LinesResult:
 
     # ------------------------------------------------------------------ writing
     def write(self, run: RunFolder, figures: bool = True) -> list:
-        """Write ``lines.ecsv``, ``parameters.ecsv``, ``samples.npz``, ``model_<spectrum>.ecsv``, ``summary.json``,
-        ``lines.fits`` (all tables as one HDUList), figures.
+        """Write tables (ECSV and one FITS HDUList), draws, diagnostics and figures.
+
+        Files: ``lines.ecsv``, ``parameters.ecsv``, ``samples.npz``, ``model_<spectrum>.ecsv``, ``summary.json``,
+        ``lines.fits`` (all tables), ``fit_<spectrum>.png`` and ``corner.png``.
 
         Parameters
         ----------
@@ -247,6 +254,7 @@ class LinesResult:
 
             for k, name in enumerate(self.model.plan.spectra):
                 written.append(run.save_figure(f"fit_{name}.png", plot_fit(self, k)))
-            written.append(run.save_figure("corner.png", plot_corner(self)))
+            names = list(self.config.output.corner) if self.config is not None and self.config.output.corner else None
+            written.append(run.save_figure("corner.png", plot_corner(self, names)))
         log.info("lines: wrote %d files to %s", len(written), run.path)
         return written
