@@ -16,6 +16,7 @@ from specola.io import read
 from specola.lines import (
     CalibrationSpec,
     ContinuumSection,
+    ErrorsSection,
     GroupSpec,
     InstrumentConfig,
     LinesConfig,
@@ -178,3 +179,17 @@ def test_instrument_config_prints_tokens_and_round_trips():
     assert InstrumentConfig.from_toml(cfg.to_toml()) == cfg
     with pytest.raises(ConfigError, match=r"'q'.*not used"):
         InstrumentConfig(spectra=cfg.spectra, calibration=(CalibrationSpec("q", "rscale"),))
+
+
+def test_error_rescaling_per_window_with_pixel_guard(caplog):
+    s = _synthetic(0.0, np.random.default_rng(8), noise=0.5)
+    s = s.replace(error=2 * s.error)  # errors overestimated by 2
+    lines = [LineSpec("Halpha")]
+    model = build_model([s], lines, 0.0, errors=ErrorsSection(rescale=True, line_mask_kms=1500.0))
+    (rec,) = model.plan.error_scales
+    assert rec["factor"] == pytest.approx(0.5, rel=0.15) and rec["pixels"] > 100
+    np.testing.assert_allclose(np.asarray(model.args["error"]), 2 * 0.5 * rec["factor"])
+    np.testing.assert_allclose(model.spectra[0].error.value, np.asarray(model.args["error"]))
+    with caplog.at_level(logging.WARNING, logger="specola.lines.model"):
+        guarded = build_model([s], lines, 0.0, errors=ErrorsSection(rescale=True, min_pixels=1000))
+    assert guarded.plan.error_scales[0]["factor"] == 1.0 and "errors not rescaled" in caplog.text

@@ -13,6 +13,7 @@ Importing this package imports JAX; ``import specola`` does not.
 from .config import (
     CalibrationSpec,
     ContinuumSection,
+    ErrorsSection,
     FitSection,
     GroupSpec,
     LinesConfig,
@@ -34,6 +35,7 @@ __all__ = [
     "LINES",
     "CalibrationSpec",
     "ContinuumSection",
+    "ErrorsSection",
     "FitSection",
     "GroupSpec",
     "InstrumentConfig",

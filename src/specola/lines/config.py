@@ -20,6 +20,7 @@ from ..errors import ConfigError
 __all__ = [
     "CalibrationSpec",
     "ContinuumSection",
+    "ErrorsSection",
     "FitSection",
     "GroupSpec",
     "LineSpec",
@@ -134,6 +135,15 @@ class FitSection:
 
 
 @dataclass(frozen=True)
+class ErrorsSection:
+    """Rescaling of the flux errors per spectrum and window, from a continuum fit away from the lines."""
+
+    rescale: bool = option(False, help="scale each window's errors so a continuum fit has reduced chi2 = 1")
+    line_mask_kms: float = option(5000.0, minimum=0.0, help="pixels within this of a line are left out (km/s)")
+    min_pixels: int = option(10, minimum=3, help="windows with fewer unmasked pixels keep their errors")
+
+
+@dataclass(frozen=True)
 class OutputSection:
     """What to write."""
 
@@ -151,6 +161,7 @@ class LinesConfig:
     calibration: tuple[CalibrationSpec, ...] = option((), help="calibration tokens ([[calibration]] tables)")
     continuum: ContinuumSection = ContinuumSection()
     fit: FitSection = FitSection()
+    errors: ErrorsSection = ErrorsSection()
     output: OutputSection = OutputSection()
 
     @property

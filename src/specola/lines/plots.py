@@ -8,7 +8,7 @@ import numpy as np
 
 from ..plotting import figure, style
 
-__all__ = ["plot_corner", "plot_fit"]
+__all__ = ["plot_corner", "plot_error_scales", "plot_fit"]
 
 
 def _robust_limits(values: np.ndarray, extra: np.ndarray) -> tuple[float, float]:
@@ -92,6 +92,56 @@ def plot_fit(result: Any, index: int = 0) -> Any:
         dropped = f", {len(plan.dropped)} dropped (masked)" if plan.dropped else ""
         fig.suptitle(f"{plan.spectra[index]}: {len(plan.labels)} of {ncfg} lines fitted{dropped}, "
                      f"{len(wins)} window(s), {result.posterior.method}")  # fmt: skip
+    return fig
+
+
+def plot_error_scales(model: Any) -> Any:
+    """Diagnostic of the error rescaling: per spectrum (rows) and window (columns), the data with their
+    original errors, the continuum fitted away from the lines (masked pixels shaded) and its chi2_nu.
+
+    Parameters
+    ----------
+    model : LinesModel
+        Built with ``errors.rescale = true``.
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    from .model import C_KMS
+
+    plan = model.plan
+    recs = plan.error_scales
+    names = list(dict.fromkeys(r["spectrum"] for r in recs))
+    nwin = len(plan.regions)
+    z1 = 1 + plan.z0
+    with style():
+        fig, axes = figure(len(names), nwin, figsize=(3.6 * nwin + 1.0, 2.8 * len(names)), squeeze=False)
+        for rec in recs:
+            row, col = names.index(rec["spectrum"]), plan.regions.index(tuple(rec["window"]))
+            ax = axes[row, col]
+            s = model.spectra[plan.spectra.index(rec["spectrum"])]
+            x = 0.5 * (s.low + s.high).value
+            w0, w1 = (w * z1 for w in rec["window"])
+            sel = (x >= w0) & (x <= w1)
+            err = s.error.value[sel] / rec["factor"]
+            ax.errorbar(x[sel], s.flux.value[sel], err, fmt=".", ms=2, lw=0.5, color="0.3", label="data")
+            for lam in plan.rest * z1:
+                if w0 <= lam <= w1:
+                    half = lam * rec["mask_kms"] / C_KMS
+                    ax.axvspan(lam - half, lam + half, color="C0", alpha=0.15, lw=0)
+            if rec["coef"] is not None:
+                t = x[sel] / (0.5 * (w0 + w1)) - 1
+                ax.plot(x[sel], np.polyval(rec["coef"], t), color="C3", lw=1.5, label="continuum fit")
+                text = rf"$\chi^2_\nu$ = {rec['chi2_nu']:.2f}: errors x {rec['factor']:.2f}"
+            else:
+                text = f"{rec['pixels']} continuum pixels: not rescaled"
+            ax.text(0.5, 0.95, text, transform=ax.transAxes, ha="center", va="top", fontsize="small")
+            ax.set_title(rec["spectrum"], fontsize="small")
+            ax.set_xlabel(f"Observed wavelength [{s.low.unit.to_string('latex_inline')}]")
+            if col == 0:
+                ax.set_ylabel(f"Flux [{s.flux.unit.to_string('latex_inline')}]")
+        fig.suptitle("error rescaling: continuum away from the lines (shaded: masked)")
     return fig
 
 

@@ -256,5 +256,9 @@ class LinesResult:
                 written.append(run.save_figure(f"fit_{name}.png", plot_fit(self, k)))
             names = list(self.config.output.corner) if self.config is not None and self.config.output.corner else None
             written.append(run.save_figure("corner.png", plot_corner(self, names)))
+            if self.model.plan.error_scales:
+                from .plots import plot_error_scales
+
+                written.append(run.save_figure("error_scales.png", plot_error_scales(self.model)))
         log.info("lines: wrote %d files to %s", len(written), run.path)
         return written

@@ -112,7 +112,7 @@ def run(config: LinesConfig, base: Path | None = None, progress: bool | None = N
         raise ConfigError("fit.redshift: the files carry no redshift; give the systemic redshift")
     model = build_model(
         spectra, config.lines, float(z0), groups=config.groups, calibration=config.calibration,
-        continuum=config.continuum, bindings=bindings,
+        continuum=config.continuum, bindings=bindings, errors=config.errors,
     )  # fmt: skip
     log.info("lines: %s\n%s", model, model.plan.table())
     f = config.fit
