@@ -159,12 +159,12 @@ def test_file_resolution_from_ecsv_meta(tmp_path):
                "error": 0.1 * np.ones(50) * FLAM})  # fmt: skip
     t.meta["R"] = 1200
     t.write(tmp_path / "s.ecsv")
-    spectra, _ = load_spectra(LinesConfig(spectra=(SpectrumSpec(file=str(tmp_path / "s.ecsv")),)))
+    spectra, _ = load_spectra(LinesConfig(spectra=(SpectrumSpec(file=tmp_path / "s.ecsv"),)))
     assert float(spectra[0].meta["resolution"](6550 * u.AA)) == 1200
     del t.meta["R"]
     t.write(tmp_path / "n.ecsv")
     with pytest.raises(ConfigError, match=r"spectra\[0\].resolution.*carries no resolution"):
-        load_spectra(LinesConfig(spectra=(SpectrumSpec(file=str(tmp_path / "n.ecsv")),)))
+        load_spectra(LinesConfig(spectra=(SpectrumSpec(file=tmp_path / "n.ecsv"),)))
 
 
 def test_instrument_config_prints_tokens_and_round_trips():

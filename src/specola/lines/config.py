@@ -13,6 +13,7 @@ width exceeds the narrow one by 150 km/s), parsed by a small grammar of ``+ - * 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..config import option
 from ..errors import ConfigError
@@ -57,7 +58,7 @@ class PriorSpec:
 class SpectrumSpec:
     """One input file (every spectrum it holds is fitted, e.g. the three DESI arms)."""
 
-    file: str = option("", help="spectrum file (any format specola reads)")
+    file: Path | None = option(None, help="spectrum file (any format specola reads; relative to the TOML file)")
     name: str = option("", help="label (default: the file stem, plus the arm)")
     resolution: str = option(
         "file",

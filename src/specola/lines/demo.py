@@ -41,7 +41,7 @@ def demo_config(method: str = "laplace") -> LinesConfig:
     prism = data_path("spectra", "rubies-uds31-v4_prism-clear_4233_154183.spec.fits.gz")
     return LinesConfig(
         spectra=(
-            SpectrumSpec(file=str(prism), name="prism", resolution="nirspec:prism:point", rscale="R", pix_offset="po"),
+            SpectrumSpec(file=prism, name="prism", resolution="nirspec:prism:point", rscale="R", pix_offset="po"),
         ),
         lines=(
             LineSpec("Halpha"),

@@ -96,8 +96,10 @@ def plot_fit(result: Any, index: int = 0) -> Any:
 
 
 def plot_error_scales(model: Any) -> Any:
-    """Diagnostic of the error rescaling: per spectrum (rows) and window (columns), the data with their
-    original errors, the continuum fitted away from the lines (masked pixels shaded) and its chi2_nu.
+    """Diagnostic of the error rescaling, one panel per spectrum (rows) and window (columns).
+
+    Each panel shows the data with their original errors, the continuum fitted away from the lines (masked
+    pixels shaded) and its chi2_nu with the factor applied.
 
     Parameters
     ----------

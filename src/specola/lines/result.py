@@ -223,7 +223,7 @@ class LinesResult:
         return fits.HDUList(hdus)
 
     # ------------------------------------------------------------------ writing
-    def write(self, run: RunFolder, figures: bool = True) -> list:
+    def write(self, run: RunFolder) -> list:
         """Write tables (ECSV and one FITS HDUList), draws, diagnostics and figures.
 
         Files: ``lines.ecsv``, ``parameters.ecsv``, ``samples.npz``, ``model_<spectrum>.ecsv``, ``summary.json``,
@@ -232,9 +232,7 @@ class LinesResult:
         Parameters
         ----------
         run : RunFolder
-            Destination.
-        figures : bool
-            Also write ``fit_<spectrum>.png`` and ``corner.png``.
+            Destination (figures unless the config says ``output.figures = false``).
 
         Returns
         -------
@@ -249,7 +247,7 @@ class LinesResult:
             written.append(run.write(f"model_{name}.ecsv", lambda p, t=t: t.write(p, format="ascii.ecsv")))
         written.append(run.write_text("summary.json", json.dumps(self.diagnostics(), indent=2) + "\n"))
         written.append(run.write("lines.fits", lambda p: self.to_hdulist().writeto(p)))
-        if figures:
+        if self.config is None or self.config.output.figures:
             from .plots import plot_corner, plot_fit
 
             for k, name in enumerate(self.model.plan.spectra):
