@@ -1,5 +1,6 @@
-"""``specola lines``: fit emission lines (JAX/NumPyro) to one or more spectra; the work is
-:func:`specola.lines.run_to_folder`.
+"""``specola lines``: fit emission lines (JAX/NumPyro) to one or more spectra.
+
+The work is :func:`specola.lines.run_to_folder`.
 """
 
 from __future__ import annotations
