@@ -21,6 +21,7 @@ from specola.lines import (
     InstrumentConfig,
     LinesConfig,
     LineSpec,
+    LinesResult,
     PriorSpec,
     SpectrumSpec,
     build_model,
@@ -193,3 +194,15 @@ def test_error_rescaling_per_window_with_pixel_guard(caplog):
     with caplog.at_level(logging.WARNING, logger="specola.lines.model"):
         guarded = build_model([s], lines, 0.0, errors=ErrorsSection(rescale=True, min_pixels=1000))
     assert guarded.plan.error_scales[0]["factor"] == 1.0 and "errors not rescaled" in caplog.text
+
+
+def test_absorption_line_is_recovered():
+    s = _synthetic(0.0, np.random.default_rng(4), flux=-150.0)  # 150 units absorbed out of a continuum of 10
+    fixed = [GroupSpec("z", "redshift", PriorSpec("fixed", loc=0.0)), GroupSpec("narrow", "width",
+             PriorSpec("uniform", low=0.0, high=300.0))]  # fmt: skip
+    model = build_model([s], [LineSpec("Halpha", absorption=True)], 0.0, groups=fixed)
+    result = LinesResult(model, fit(model, "laplace", num_samples=1000))
+    assert np.all(result.posterior.flat("flux_Halpha") >= 0)  # the depth is positive ...
+    flux = result.draws()["flux"][:, 0]  # ... and the line's flux negative
+    assert abs(np.median(flux) * model.plan.flux_unit.to(FLAM) + 150.0) < 3 * np.std(flux)
+    assert np.median(result.draws()["ew"][:, 0]) < 0

@@ -174,6 +174,8 @@ class LinesResult:
         """
         from scipy.special import logsumexp
 
+        if "diagnostics" in self.extra:
+            return self.extra["diagnostics"]
         tables = self.model_spectra(max_draws=50)
         chi2 = sum(float(np.sum(((t["flux"] - t["model"]) / t["error"]) ** 2)) for t in tables)
         npix = sum(len(t) for t in tables)
@@ -193,6 +195,7 @@ class LinesResult:
         t = self.table()
         out["flux_unit"] = t.meta["flux_unit"]
         out["flux_p50"] = {str(r["line"]): float(r["flux_p50"].value) for r in t}
+        self.extra["diagnostics"] = out
         return out
 
     def summary(self) -> str:
