@@ -1,87 +1,139 @@
-"""Line fitting: compiled JAX log density + gradient vs the same model in NumPy/SciPy; a full NUTS fit.
+"""Line fitting speed: specola vs unite on the same DJA PRISM model, cold and warm caches, and many spectra.
 
-Model: Halpha + [NII] doublet (tied 2.94) + [SII] doublet + linear continuum in the bundled SDSS starburst
-(234 pixels, 8 free parameters). The NumPy version integrates the same profiles over pixel edges with
-scipy.special.erf and takes its gradient by finite differences (scipy.optimize.approx_fprime), as one
-would without automatic differentiation.
+1. End to end, one process each, NUTS 500 warm-up + 500 draws, one chain, on the bundled DJA PRISM spectrum of
+   RUBIES-UDS-154183 (the demo's model: narrow Halpha, Hbeta, [OIII] doublet; broad Laplace Halpha and Hbeta;
+   point-source PRISM R with free RScale and PixOffset): specola with an empty compilation cache (cold), specola
+   again (warm persistent cache), and unite (if installed in a throwaway venv, ``UNITE_PYTHON`` or
+   /work/peers/unite/bin/python) with the same lines, priors and continuum windows.
+2. Many spectra with one configuration: 5 separate fits (a new model each, as a loop over files would do)
+   vs 50 simulated spectra on the same pixels sharing one compiled model (MAP + Laplace); ratio per spectrum.
 
-Run: PYTHONPATH=src python benchmarks/bench_lines.py
+Run: PYTHONPATH=src python benchmarks/bench_lines.py [--skip-unite]
 """
 
+import os
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
-from scipy.optimize import approx_fprime
-from scipy.special import erf
-from scipy.stats import norm
 
-from specola.data import data_path
-from specola.io import read
-from specola.lines import GroupSpec, LineSpec, PriorSpec, build_model, compiled, fit
+ROOT = Path(__file__).parents[1]
+PRISM = ROOT / "src/specola/data/spectra/rubies-uds31-v4_prism-clear_4233_154183.spec.fits.gz"
+UNITE = os.environ.get("UNITE_PYTHON", "/work/peers/unite/bin/python")
 
-LINES = [LineSpec("Halpha"), LineSpec("[NII]6585"), LineSpec("[NII]6550", tie="[NII]6585", ratio=1 / 2.94),
-         LineSpec("[SII]6718"), LineSpec("[SII]6733")]  # fmt: skip
-GROUPS = [GroupSpec("narrow", "width", PriorSpec("uniform", low=0.0, high=800.0))]
+SPECOLA_NUTS = """
+import time; t0 = time.perf_counter()
+import dataclasses
+from specola.lines import fit, run
+from specola.lines.demo import demo_config
+cfg = demo_config("nuts")
+cfg = dataclasses.replace(cfg, fit=dataclasses.replace(cfg.fit, num_warmup=500, num_samples=500, num_chains=1))
+import specola.lines.inference as inf
+orig = inf._nuts
+def timed(*a, **k):
+    print(f"to-sampling {time.perf_counter() - t0:.2f}", flush=True)
+    return orig(*a, **k)
+inf._nuts = timed
+r = run(cfg, progress=False)
+print(f"total {time.perf_counter() - t0:.2f}")
+print("summary", r.summary())
+"""
+
+UNITE_NUTS = """
+import time; t0 = time.perf_counter()
+import astropy.units as u, jax, numpy as np
+from numpyro import infer
+from unite import continuum, instrument, line, model, prior, spectrum
+from unite.instrument import nirspec
+rs = instrument.RScale(prior=prior.TruncatedNormal(low=0.6, high=1.4, loc=1.0, scale=0.1))
+d = nirspec.PRISM(r_source="point", r_scale=rs,
+                  pix_offset=instrument.PixOffset(prior=prior.TruncatedNormal(low=-2, high=2, loc=0.0, scale=0.5)))
+s = spectrum.from_DJA(PATH, disperser=d)
+spectra = spectrum.Spectra([s], redshift=3.55)
+lc = line.LineConfiguration()
+z = line.Redshift("z", prior=prior.Uniform(-0.03, 0.03))
+fn = line.FWHM("narrow", prior=prior.Uniform(0, 1000))
+fb = line.FWHM("broad", prior=prior.Uniform(fn + 150, 10000))
+lc.add_line("Ha", 6564.61 * u.AA, profile="Gaussian", redshift=z, fwhm_gauss=fn)
+lc.add_line("Hb", 4862.68 * u.AA, profile="Gaussian", redshift=z, fwhm_gauss=fn)
+lc.add_lines("OIII", [4960.295, 5008.24] * u.AA, profile="Gaussian", redshift=z, fwhm_gauss=fn, strength=[1.0, 2.98])
+lc.add_lines(["Ha_broad", "Hb_broad"], [6564.61, 4862.68] * u.AA, profile="Exponential", redshift=z, fwhm_exp=fb)
+cc = continuum.ContinuumConfiguration.from_lines(lc.centers, width=15_000 * u.km / u.s, form=continuum.Linear())
+fl, fc = spectra.prepare(lc, cc)
+spectra.compute_scales(fl, fc)
+model_fn, model_args = model.ModelBuilder(fl, fc, spectra).build()
+print(f"to-sampling {time.perf_counter() - t0:.2f}", flush=True)
+mcmc = infer.MCMC(infer.NUTS(model_fn), num_warmup=500, num_samples=500, num_chains=1, progress_bar=False)
+mcmc.run(jax.random.PRNGKey(0), model_args)
+print(f"total {time.perf_counter() - t0:.2f}")
+"""
 
 
-def numpy_log_density(theta, names, model):
-    """Log posterior (constrained parameters, flat priors inside bounds) in NumPy/SciPy."""
-    plan, a = model.plan, {k: np.asarray(v) for k, v in model.args.items()}
-    p = dict(zip(names, theta, strict=True))
-    lo, hi = a["low"], a["high"]
-    z = p["z_z"]
-    mu = plan.rest * (1 + z)
-    inv_r = np.interp(mu, a["tab_w"][0], a["tab_inv"][0])
-    sig = np.sqrt((mu * p["fwhm_narrow"] / 299792.458) ** 2 + (mu * inv_r) ** 2) / 2.3548200450309493
-    flux = np.array([p[f"flux_{f}"] for f in plan.flux_sites])[plan.line_f] * plan.ratio * plan.line_unit
-    s = np.sqrt(2) * sig
-    prof = 0.5 * (erf((hi[:, None] - mu) / s) - erf((lo[:, None] - mu) / s)) / (hi - lo)[:, None]
-    t0, t1 = lo / plan.region_ref[0] - 1, hi / plan.region_ref[0] - 1
-    cont = plan.cont_unit[0] * (p["cont_r0_c0"] + p["cont_r0_c1"] * 0.5 * (t0 + t1))
-    model_flux = cont + prof @ flux
-    lp = norm.logpdf(a["flux"], model_flux, a["error"]).sum()
-    return lp + norm.logpdf(p["cont_r0_c0"], 0, 100) + norm.logpdf(p["cont_r0_c1"], 0, 100)
-
-
-def main(n_calls: int = 2000) -> None:
-    model = build_model([read(data_path("spectra", "spec-1678-53433-0425.fits.gz"))], LINES, 0.0403, groups=GROUPS)
-    fns = compiled(model)
+def _process(python: str, code: str, env: dict) -> dict[str, float]:
     t0 = time.perf_counter()
-    post = fit(model, "map")
-    t_compile = time.perf_counter() - t0
-    u = fns.unconstrain(post.map)
-    t0 = time.perf_counter()
-    for _ in range(n_calls):
-        _, g = fns.value_and_grad(u, model.args)
-    g.block_until_ready()
-    t_jax = (time.perf_counter() - t0) / n_calls
+    done = subprocess.run([python, "-c", code], capture_output=True, text=True, env=env, check=False)
+    wall = time.perf_counter() - t0
+    if done.returncode:
+        raise RuntimeError(done.stderr[-2000:])
+    out = {"wall": wall}
+    for row in done.stdout.splitlines():
+        key, _, value = row.partition(" ")
+        if key in ("to-sampling", "total"):
+            out[key] = float(value)
+    return out
 
-    names = sorted(model.plan.sites)
-    theta = np.array([post.map[n] for n in names])
-    n_np = max(20, n_calls // 20)
-    t0 = time.perf_counter()
-    for _ in range(n_np):
-        numpy_log_density(theta, names, model)
-        approx_fprime(theta, numpy_log_density, 1e-7 * np.maximum(1, np.abs(theta)), names, model)
-    t_np = (time.perf_counter() - t0) / n_np
-    print(f"log density + gradient, {model.args['flux'].size} pixels, {len(names)} parameters")
-    print(f"  JAX (first MAP fit incl. compilation {t_compile:.2f} s): {1e6 * t_jax:8.1f} us per call")
-    print(f"  NumPy/SciPy (finite-difference gradient): {1e6 * t_np:8.1f} us per call")
-    print(f"  ratio NumPy / JAX: {t_np / t_jax:.1f}x")
 
+def end_to_end(skip_unite: bool) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    with tempfile.TemporaryDirectory() as cache:
+        env["SPECOLA_CACHE_DIR"] = cache
+        cold = _process(sys.executable, SPECOLA_NUTS, env)
+        warm = _process(sys.executable, SPECOLA_NUTS, env)
+    print("DJA PRISM, NUTS 500 + 500, one chain, whole process:")
+    print(f"  specola cold cache: {cold['wall']:6.1f} s (sampling starts after {cold['to-sampling']:.1f} s)")
+    print(f"  specola warm cache: {warm['wall']:6.1f} s (sampling starts after {warm['to-sampling']:.1f} s)")
+    if skip_unite or not Path(UNITE).exists():
+        print(f"  unite: not run ({'--skip-unite' if skip_unite else UNITE + ' missing'})")
+        return
+    try:
+        peer = _process(UNITE, UNITE_NUTS.replace("PATH", repr(str(PRISM))), {**os.environ, "PYTHONPATH": ""})
+    except RuntimeError as exc:
+        print(f"  unite failed: {str(exc).splitlines()[-1]}")
+        return
+    print(f"  unite:              {peer['wall']:6.1f} s (sampling starts after {peer['to-sampling']:.1f} s)")
+    print(f"  ratio unite / specola: cold {peer['wall'] / cold['wall']:.1f}x, warm {peer['wall'] / warm['wall']:.1f}x")
+
+
+def many_spectra(n_separate: int = 5, n_shared: int = 50) -> None:
+    from specola.lines import build_model, fit, load_spectra, simulate
+    from specola.lines.demo import demo_config
+
+    cfg = demo_config()
+    spectra, bindings = load_spectra(cfg)
+    kw = dict(groups=cfg.groups, calibration=cfg.calibration, continuum=cfg.continuum, bindings=bindings)
+    base = build_model(spectra, cfg.lines, 3.55, **kw)
+    truth = fit(base, "map").map
+    rng = np.random.default_rng(0)
+    sims = [np.asarray(simulate(base, truth, rng).args["flux"]) for _ in range(max(n_separate, n_shared))]
     t0 = time.perf_counter()
-    nuts = fit(model, "nuts", num_warmup=300, num_samples=500, num_chains=2, progress=False)
-    t_nuts = time.perf_counter() - t0
-    print(f"full NUTS fit (MAP + 2 chains x (300 warm-up + 500 draws), incl. compilation): {t_nuts:.1f} s; "
-          f"divergences {nuts.diagnostics['divergences']}, r_hat max {nuts.diagnostics['r_hat_max']:.3f}, "
-          f"n_eff min {nuts.diagnostics['n_eff_min']:.0f}")  # fmt: skip
+    for flux in sims[:n_separate]:  # what a loop over files does: a new model (and compilation) per spectrum
+        m = build_model(spectra, cfg.lines, 3.55, **kw)
+        fit(m.with_flux(flux), "laplace", num_samples=500)
+    t_sep = (time.perf_counter() - t0) / n_separate
+    fit(base, "laplace", num_samples=500)  # compile once
     t0 = time.perf_counter()
-    fit(model, "nuts", num_warmup=300, num_samples=500, num_chains=2, progress=False, seed=1)
-    print(f"  again (already compiled): {time.perf_counter() - t0:.1f} s")
-    t0 = time.perf_counter()
-    fit(model, "laplace", num_samples=2000)
-    print(f"MAP + Laplace (compiled): {time.perf_counter() - t0:.2f} s")
+    for flux in sims[:n_shared]:
+        fit(base.with_flux(flux), "laplace", num_samples=500)
+    t_shared = (time.perf_counter() - t0) / n_shared
+    print(f"many spectra, same configuration and pixels ({base.args['flux'].size} pixels), MAP + Laplace:")
+    print(f"  separate models: {t_sep:.3f} s per spectrum ({n_separate} spectra)")
+    print(f"  one compiled model: {t_shared:.3f} s per spectrum ({n_shared} spectra)")
+    print(f"  ratio: {t_sep / t_shared:.1f}x; 1000 spectra: {1000 * t_shared:.0f} s vs {1000 * t_sep:.0f} s")
 
 
 if __name__ == "__main__":
-    main()
+    end_to_end("--skip-unite" in sys.argv)
+    many_spectra()

@@ -372,8 +372,11 @@ def resolve_paths(cls: type, data: Mapping[str, Any], base: Path) -> dict[str, A
         if f.name not in out:
             continue
         tp, value = hints[f.name], out[f.name]
+        item = typing.get_args(tp)[0] if typing.get_origin(tp) in (tuple, list) and typing.get_args(tp) else None
         if isinstance(tp, type) and dataclasses.is_dataclass(tp) and isinstance(value, Mapping):
             out[f.name] = resolve_paths(tp, value, base)
+        elif isinstance(item, type) and dataclasses.is_dataclass(item) and isinstance(value, list | tuple):
+            out[f.name] = [resolve_paths(item, v, base) if isinstance(v, Mapping) else v for v in value]  # [[tables]]
         elif _is_path_type(tp):
             out[f.name] = _absolute(value, base)
     return out

@@ -26,9 +26,17 @@ def test_cli_runs_example_with_overrides(tmp_path, capsys):
     args = ["lines", str(EXAMPLE), "-o", str(out), "-fit.method=laplace", "-output.figures=false"]
     assert main(args) == 0
     t = QTable.read(out / "lines.ecsv")
-    assert list(t["line"][:2]) == ["Halpha", "[NII]6585"]
-    assert "[OIII]5008" in capsys.readouterr().out
-    for name in ("parameters.ecsv", "samples.npz", "model_sdss.ecsv", "config.toml", "run.json", "summary.json"):
+    assert list(t["line"]) == ["Halpha", "Hbeta", "[OIII]5008", "[OIII]4960", "Halpha_broad", "Hbeta_broad"]
+    assert "lines (laplace): 6 lines in 1 spectra, z = 3.55" in capsys.readouterr().out
+    for name in (
+        "parameters.ecsv",
+        "samples.npz",
+        "model_prism.ecsv",
+        "config.toml",
+        "run.json",
+        "summary.json",
+        "lines.fits",
+    ):
         assert (out / name).exists(), name
     # no overwrite without --overwrite
     assert main(args) == 2
@@ -37,7 +45,7 @@ def test_cli_runs_example_with_overrides(tmp_path, capsys):
 
 def test_cli_errors_name_the_option(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
-    text = EXAMPLE.read_text().replace('name = "Hbeta"', 'name = "Hbetta"')
+    text = EXAMPLE.read_text().replace('name = "Hbeta"\n[[lines]]', 'name = "Hbetta"\n[[lines]]')
     bad.write_text(text.replace('file = "../src', f'file = "{EXAMPLE.parents[1]}/src'))
     assert main(["lines", str(bad), "-o", str(tmp_path / "o"), "-fit.method=laplace"]) == 2
     assert "unknown line 'Hbetta'" in capsys.readouterr().err
@@ -51,8 +59,9 @@ def test_demo_writes_tables_and_figures(tmp_path):
 
     result = demo(tmp_path)
     folder = tmp_path / "lines"
-    for name in ("lines.ecsv", "fit_sdss.png", "corner.png"):
+    for name in ("lines.ecsv", "lines.fits", "fit_prism.png", "corner.png"):
         assert (folder / name).exists(), name
-    row = result.table()[0]
-    assert row["line"] == "Halpha"
-    assert abs(row["z_p50"].value - 0.0403) < 2e-4
+    t = {r["line"]: r for r in result.table()}
+    assert abs(t["Halpha"]["z_p50"].value - 3.55) < 0.01  # the DJA PRISM broad-line object
+    assert t["Halpha_broad"]["fwhm_p50"] > t["Halpha"]["fwhm_p50"] + 150 * t["Halpha"]["fwhm_p50"].unit
+    assert t["Halpha_broad"]["flux_p16"] > 0  # broad Halpha detected

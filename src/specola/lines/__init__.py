@@ -2,7 +2,8 @@
 
 * :func:`build_model`: spectra + line components -> :class:`LinesModel` (``model_fn``, ``args``) for any NumPyro
   inference; profiles convolved with the instrument and integrated exactly over pixel edges;
-* :func:`fit`: MAP + Laplace approximation or NUTS -> :class:`Posterior`;
+* :func:`fit`: NUTS, MAP + Laplace approximation, SVI or MAP -> :class:`Posterior`;
+* :class:`InstrumentConfig`: spectra and shared calibration tokens, printable, saved to / loaded from TOML;
 * :class:`LinesResult`: line tables (flux, EW, FWHM, velocity with percentiles and units), figures, writing;
 * :func:`run`: the ``specola lines`` stage from a :class:`LinesConfig`.
 
@@ -12,6 +13,7 @@ Importing this package imports JAX; ``import specola`` does not.
 from .config import (
     CalibrationSpec,
     ContinuumSection,
+    ErrorsSection,
     FitSection,
     GroupSpec,
     LinesConfig,
@@ -22,6 +24,7 @@ from .config import (
 )
 from .demo import demo
 from .inference import Posterior, compiled, find_map, fit
+from .instrument import InstrumentConfig
 from .linelist import LINES, Line, line
 from .model import LinesModel, build_model
 from .result import LinesResult
@@ -32,8 +35,10 @@ __all__ = [
     "LINES",
     "CalibrationSpec",
     "ContinuumSection",
+    "ErrorsSection",
     "FitSection",
     "GroupSpec",
+    "InstrumentConfig",
     "Line",
     "LineSpec",
     "LinesConfig",

@@ -190,7 +190,8 @@ def order_sites(priors: Mapping[str, Prior], fixed: Mapping[str, float]) -> list
         unknown = sorted(p.names - known)
         if unknown:
             raise ConfigError(
-                f"prior of {name} refers to unknown parameter(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+                f"prior of {name} refers to unknown parameter(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(known))}"
             )
     order: list[str] = []
     state: dict[str, int] = {}
@@ -199,7 +200,7 @@ def order_sites(priors: Mapping[str, Prior], fixed: Mapping[str, float]) -> list
         if state.get(name) == 2 or name in fixed:
             return
         if state.get(name) == 1:
-            cycle = path[path.index(name) :] + [name]
+            cycle = [*path[path.index(name) :], name]
             raise ConfigError(f"priors refer to each other in a cycle: {' -> '.join(cycle)}")
         state[name] = 1
         for dep in sorted(priors[name].names):

@@ -13,6 +13,7 @@ width exceeds the narrow one by 150 km/s), parsed by a small grammar of ``+ - * 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..config import option
 from ..errors import ConfigError
@@ -20,6 +21,7 @@ from ..errors import ConfigError
 __all__ = [
     "CalibrationSpec",
     "ContinuumSection",
+    "ErrorsSection",
     "FitSection",
     "GroupSpec",
     "LineSpec",
@@ -56,7 +58,7 @@ class PriorSpec:
 class SpectrumSpec:
     """One input file (every spectrum it holds is fitted, e.g. the three DESI arms)."""
 
-    file: str = option("", help="spectrum file (any format specola reads)")
+    file: Path | None = option(None, help="spectrum file (any format specola reads; relative to the TOML file)")
     name: str = option("", help="label (default: the file stem, plus the arm)")
     resolution: str = option(
         "file",
@@ -77,7 +79,9 @@ class LineSpec:
     redshift: str = option("z", help="redshift group (lines in one group share z)")
     width: str = option("narrow", help="width group (lines in one group share the intrinsic FWHM)")
     profile: str = option(
-        "gaussian", choices=PROFILES, help="intrinsic profile (lorentzian: a Voigt profile once the Gaussian LSF is added; laplace: exponential wings)"
+        "gaussian",
+        choices=PROFILES,
+        help="intrinsic profile (lorentzian: a Voigt once the Gaussian LSF is added; laplace: exponential wings)",
     )
     absorption: bool = option(False, help="an absorption line: the component is subtracted (flux >= 0 is its depth)")
     tie: str = option("", help="label of the line whose flux this one follows (flux = ratio * that flux)")
@@ -108,9 +112,7 @@ class CalibrationSpec:
 class ContinuumSection:
     """The continuum under the lines."""
 
-    form: str = option(
-        "polynomial", choices=("polynomial", "chebyshev", "powerlaw"), help="continuum form per region"
-    )
+    form: str = option("polynomial", choices=("polynomial", "chebyshev", "powerlaw"), help="continuum form per region")
     order: int = option(1, minimum=0, maximum=8, help="polynomial / Chebyshev order")
     regions: tuple[tuple[float, float], ...] = option((), help="rest-frame [low, high] A windows ([] : auto)")
     width_kms: float = option(4000.0, minimum=100.0, help="auto windows: half-width around each line (km/s)")
@@ -130,7 +132,16 @@ class FitSection:
     seed: int = option(0, minimum=0, help="random seed")
     svi_guide: str = option("multivariate", choices=GUIDES, help="SVI autoguide (AutoNormal, ...MultivariateNormal...)")
     svi_steps: int = option(3000, minimum=1, help="SVI optimisation steps")
-    svi_learning_rate: float = option(0.01, minimum=0.0, help="SVI Adam learning rate (in unconstrained space)")
+    svi_learning_rate: float = option(0.01, minimum=0.0, help="SVI Adam learning rate (whitened coordinates)")
+
+
+@dataclass(frozen=True)
+class ErrorsSection:
+    """Rescaling of the flux errors per spectrum and window, from a continuum fit away from the lines."""
+
+    rescale: bool = option(False, help="scale each window's errors so a continuum fit has reduced chi2 = 1")
+    line_mask_kms: float = option(5000.0, minimum=0.0, help="pixels within this of a line are left out (km/s)")
+    min_pixels: int = option(10, minimum=3, help="windows with fewer unmasked pixels keep their errors")
 
 
 @dataclass(frozen=True)
@@ -138,6 +149,7 @@ class OutputSection:
     """What to write."""
 
     figures: bool = option(True, help="write the fit and corner figures")
+    corner: tuple[str, ...] = option((), help="parameters of the corner plot ([] : redshifts, widths, fluxes)")
 
 
 @dataclass(frozen=True)
@@ -150,4 +162,12 @@ class LinesConfig:
     calibration: tuple[CalibrationSpec, ...] = option((), help="calibration tokens ([[calibration]] tables)")
     continuum: ContinuumSection = ContinuumSection()
     fit: FitSection = FitSection()
+    errors: ErrorsSection = ErrorsSection()
     output: OutputSection = OutputSection()
+
+    @property
+    def instrument(self):
+        """The spectra and calibration tokens as an :class:`~specola.lines.instrument.InstrumentConfig`."""
+        from .instrument import InstrumentConfig
+
+        return InstrumentConfig(self.spectra, self.calibration)

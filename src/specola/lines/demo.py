@@ -40,8 +40,9 @@ def demo_config(method: str = "laplace") -> LinesConfig:
     """
     prism = data_path("spectra", "rubies-uds31-v4_prism-clear_4233_154183.spec.fits.gz")
     return LinesConfig(
-        spectra=(SpectrumSpec(file=str(prism), name="prism", resolution="nirspec:prism:point", rscale="R",
-                              pix_offset="po"),),  # fmt: skip
+        spectra=(
+            SpectrumSpec(file=prism, name="prism", resolution="nirspec:prism:point", rscale="R", pix_offset="po"),
+        ),
         lines=(
             LineSpec("Halpha"),
             LineSpec("Hbeta"),
@@ -55,8 +56,9 @@ def demo_config(method: str = "laplace") -> LinesConfig:
             GroupSpec("narrow", "width", PriorSpec("uniform", low=0.0, high=1000.0)),
             GroupSpec("broad", "width", PriorSpec("uniform", low="fwhm_narrow + 150", high=10000.0)),
         ),
-        calibration=(CalibrationSpec("po", "pix_offset", PriorSpec("truncnormal", loc=0.0, scale=0.5, low=-2.0,
-                                                                   high=2.0)),),  # fmt: skip
+        calibration=(
+            CalibrationSpec("po", "pix_offset", PriorSpec("truncnormal", loc=0.0, scale=0.5, low=-2.0, high=2.0)),
+        ),
         continuum=ContinuumSection(width_kms=15000.0),
         fit=FitSection(redshift=3.55, method=method, num_samples=2000),
     )
@@ -82,7 +84,8 @@ def demo(run_folder: RunFolder | str | Path, overwrite: bool = False, method: st
     overwrite = run_folder.overwrite if isinstance(run_folder, RunFolder) else overwrite
     result = run_to_folder(demo_config(method), root / "lines", overwrite=overwrite)
     t = {r["line"]: r for r in result.table()}
+    broad, narrow = t["Halpha_broad"], t["Halpha"]
+    share = (broad["flux_p50"] / (broad["flux_p50"] + narrow["flux_p50"])).value
     log.info("lines demo: z = %.4f, broad Halpha FWHM %.0f km/s, broad/total Halpha flux %.2f",
-             t["Halpha"]["z_p50"].value, t["Halpha_broad"]["fwhm_p50"].value,
-             (t["Halpha_broad"]["flux_p50"] / (t["Halpha_broad"]["flux_p50"] + t["Halpha"]["flux_p50"])).value)  # fmt: skip
+             narrow["z_p50"].value, broad["fwhm_p50"].value, share)  # fmt: skip
     return result

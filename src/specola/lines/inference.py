@@ -93,8 +93,11 @@ def compiled(model: LinesModel) -> _Compiled:
 
 
 def _initial(model: LinesModel, fns: _Compiled) -> dict[str, float]:
-    """Starting point: prior centres, then scans of redshift and width with bounded linear least squares for
-    fluxes and continua (so narrow and broad components cannot start by cancelling each other)."""
+    """Starting point: prior centres, scans of redshift and width, bounded least squares for the rest.
+
+    Fluxes and continua are solved by bounded linear least squares at each scan point, so narrow and broad
+    components cannot start by cancelling each other.
+    """
     from scipy.optimize import lsq_linear
 
     plan, args = model.plan, model.args
@@ -251,28 +254,70 @@ def fit(
         samples, diag = _laplace(model, u_map, num_samples, seed)
         return Posterior(samples, "laplace", params, {"seed": seed, **diag})
     if method == "svi":
-        guide, steps, lr = pick(svi_guide, d.svi_guide), pick(svi_steps, d.svi_steps), pick(svi_learning_rate,
-                                                                                            d.svi_learning_rate)  # fmt: skip
-        return _svi(model, params, guide, steps, lr, num_samples, seed)
+        guide, steps = pick(svi_guide, d.svi_guide), pick(svi_steps, d.svi_steps)
+        lr = pick(svi_learning_rate, d.svi_learning_rate)
+        return _svi(model, params, u_map, guide, steps, lr, num_samples, seed)
     warmup, chains = pick(num_warmup, d.num_warmup), pick(num_chains, d.num_chains)
     return _nuts(model, params, u_map, warmup, num_samples, chains, seed, progress)
 
 
-def _svi(model, params, guide_name, steps, lr, num_samples, seed) -> Posterior:
-    """Stochastic variational inference with a NumPyro autoguide, initialised at the MAP."""
+def _whitened(model: LinesModel, u_map: np.ndarray) -> tuple[Any, dict]:
+    """The model in coordinates ``w`` whitened by the Laplace approximation, ``u = u_map + L w``, and its args.
+
+    The posterior of ``w`` is close to a unit normal whatever the parameters' own scales (a redshift known to
+    1e-6, a flux to 10%), so NUTS needs little warm-up and SVI's step size means the same for every parameter.
+    """
+    import jax.numpy as jnp
+    import numpyro
+    import numpyro.distributions as dist
+    from numpyro.infer.util import potential_energy
+
+    fns = compiled(model)
+    n = len(u_map)
+    if "whitened" not in model.plan.compiled:
+        fn, unravel = model.model_fn, fns.unravel
+
+        def whitened(wargs):
+            w = numpyro.sample("w", dist.ImproperUniform(dist.constraints.real_vector, (), (n,)))
+            u = wargs["u_map"] + wargs["chol"] @ w
+            with numpyro.handlers.block():  # the inner model's sites stay out of this trace
+                pe = potential_energy(fn, (wargs["data"],), {}, unravel(u))
+            numpyro.factor("log_density", -pe)
+
+        model.plan.compiled["whitened"] = whitened
+    h = hessian(model, u_map)
+    w_, v_ = np.linalg.eigh(h)
+    w_ = np.where(w_ > 0, w_, np.max(np.abs(w_)) * 1e-8 + 1e-300)
+    chol = v_ / np.sqrt(w_)  # covariance = chol @ chol.T
+    wargs = {"u_map": jnp.asarray(u_map), "chol": jnp.asarray(chol), "data": model.args}
+    return model.plan.compiled["whitened"], wargs
+
+
+def _from_whitened(model: LinesModel, w: np.ndarray, wargs: dict) -> dict[str, np.ndarray]:
+    """Constrained draws ``(chains, draws)`` per parameter from whitened draws ``(chains, draws, n)``."""
+    fns = compiled(model)
+    u = np.asarray(wargs["u_map"]) + w @ np.asarray(wargs["chol"]).T
+    flat = fns.constrain(u.reshape(-1, u.shape[-1]))
+    return {name: np.asarray(flat[name], float).reshape(u.shape[:2]) for name in fns.names}
+
+
+def _svi(model, params, u_map, guide_name, steps, lr, num_samples, seed) -> Posterior:
+    """Stochastic variational inference with a NumPyro autoguide in whitened coordinates, started at the MAP."""
     import jax
+    import jax.numpy as jnp
     from numpyro import optim
     from numpyro.infer import SVI, Trace_ELBO, autoguide, init_to_value
 
     guides = {"normal": autoguide.AutoNormal, "multivariate": autoguide.AutoMultivariateNormal,
               "lowrank": autoguide.AutoLowRankMultivariateNormal, "delta": autoguide.AutoDelta}  # fmt: skip
-    init = init_to_value(values={n: float(v) for n, v in params.items()})
-    kwargs = {} if guide_name == "delta" else {"init_scale": 0.01}
-    guide = guides[guide_name](model.model_fn, init_loc_fn=init, **kwargs)
-    svi = SVI(model.model_fn, guide, optim.Adam(lr), loss=Trace_ELBO())
-    out = svi.run(jax.random.PRNGKey(seed), steps, model.args, progress_bar=False)
+    fn, wargs = _whitened(model, u_map)
+    init = init_to_value(values={"w": jnp.zeros(len(u_map))})
+    kwargs = {} if guide_name == "delta" else {"init_scale": 0.1}
+    guide = guides[guide_name](fn, init_loc_fn=init, **kwargs)
+    svi = SVI(fn, guide, optim.Adam(lr), loss=Trace_ELBO())
+    out = svi.run(jax.random.PRNGKey(seed), steps, wargs, progress_bar=False)
     draws = guide.sample_posterior(jax.random.PRNGKey(seed + 1), out.params, sample_shape=(num_samples,))
-    samples = {n: np.asarray(draws[n], float)[None, :] for n in model.plan.sites}
+    samples = _from_whitened(model, np.asarray(draws["w"], float)[None], wargs)
     losses = np.asarray(out.losses, float)
     tail = losses[-max(1, steps // 10) :]
     diag = {"seed": seed, "guide": guide_name, "steps": steps, "final_loss": float(tail.mean()),
@@ -312,34 +357,19 @@ def _chain_diagnostics(samples: dict[str, np.ndarray], divergences: int) -> dict
 
 
 def _nuts(model, params, u_map, num_warmup, num_samples, num_chains, seed, progress) -> Posterior:
-    """NUTS in coordinates whitened by the Laplace approximation: ``u = u_map + L w``.
+    """NUTS in whitened coordinates (see :func:`_whitened`).
 
-    The posterior of ``w`` is close to a unit normal, so short warm-up suffices; the whitening
-    arrays travel in the model arguments, so the sampler compiles once per model structure.
+    The whitening arrays travel in the model arguments, so the sampler compiles once per model structure.
     """
     import jax
     import jax.numpy as jnp
-    import numpyro
-    import numpyro.distributions as dist
     from numpyro.infer import MCMC, NUTS
-    from numpyro.infer.util import potential_energy
 
-    fns = compiled(model)
-    n = len(u_map)
+    fn, wargs = _whitened(model, u_map)
     key = ("mcmc", num_warmup, num_samples, num_chains)
     if key not in model.plan.compiled:
-        fn, unravel = model.model_fn, fns.unravel
-
-        def whitened(wargs):
-            w = numpyro.sample("w", dist.ImproperUniform(dist.constraints.real_vector, (), (n,)))
-            u = wargs["u_map"] + wargs["chol"] @ w
-            with numpyro.handlers.block():  # the inner model's sites stay out of this trace
-                pe = potential_energy(fn, (wargs["data"],), {}, unravel(u))
-            numpyro.factor("log_density", -pe)
-
-        kernel = NUTS(whitened, target_accept_prob=0.85, max_tree_depth=8)
         model.plan.compiled[key] = MCMC(
-            kernel,
+            NUTS(fn, target_accept_prob=0.85, max_tree_depth=8),
             num_warmup=num_warmup,
             num_samples=num_samples,
             num_chains=num_chains,
@@ -348,19 +378,11 @@ def _nuts(model, params, u_map, num_warmup, num_samples, num_chains, seed, progr
             jit_model_args=True,
         )
     mcmc = model.plan.compiled[key]
-    h = hessian(model, u_map)
-    w_, v_ = np.linalg.eigh(h)
-    w_ = np.where(w_ > 0, w_, np.max(np.abs(w_)) * 1e-8 + 1e-300)
-    chol = v_ / np.sqrt(w_)  # covariance = chol @ chol.T
     rng = np.random.default_rng(seed)
-    w0 = 0.1 * rng.standard_normal((num_chains, n))
+    w0 = 0.1 * rng.standard_normal((num_chains, len(u_map)))
     init = {"w": jnp.asarray(w0 if num_chains > 1 else w0[0])}
-    wargs = {"u_map": jnp.asarray(u_map), "chol": jnp.asarray(chol), "data": model.args}
     mcmc.run(jax.random.PRNGKey(seed), wargs, init_params=init, extra_fields=("diverging",))
-    w = np.asarray(mcmc.get_samples(group_by_chain=True)["w"], float)  # (chains, draws, n)
-    u = u_map + w @ chol.T
-    flat = fns.constrain(u.reshape(-1, n))
-    samples = {name: np.asarray(flat[name], float).reshape(u.shape[:2]) for name in fns.names}
+    samples = _from_whitened(model, np.asarray(mcmc.get_samples(group_by_chain=True)["w"], float), wargs)
     div = int(np.asarray(mcmc.get_extra_fields()["diverging"]).sum())
     diag = {"seed": seed, "num_warmup": num_warmup, **_chain_diagnostics(samples, div)}
     return Posterior(samples, "nuts", params, diag)

@@ -8,7 +8,8 @@ where ``[a_i, b_i]`` are the calibrated pixel edges minus ``PixOffset_s`` pixel 
 the continuum of the pixel's region, ``F_l`` the integrated flux of line ``l`` and ``P_l`` the exact pixel
 mean of its unit-area profile: a Gaussian with ``sigma^2 = sigma_int^2 + sigma_instr^2``, ``sigma_int`` from
 the intrinsic FWHM (km/s) and ``sigma_instr = lambda / (R_s(lambda) RScale_s 2.3548)`` (or a pseudo-Voigt for
-Lorentzian lines, the exact Laplace-Gaussian convolution for Laplace lines). ``args`` holds only arrays (pixels, data, resolution tables), so one compiled log
+Lorentzian lines, the exact Laplace-Gaussian convolution for Laplace lines). ``args`` holds only arrays
+(pixels, data, resolution tables), so one compiled log
 density serves every data set on the same pixels (simulations, bootstrap).
 
 Sign of PixOffset (the same as unite's): a positive offset means the spectrum is displaced toward longer
@@ -29,7 +30,7 @@ import numpy as np
 
 from ..errors import ConfigError, SpectrumError
 from ..spectrum import Spectrum
-from .config import CalibrationSpec, ContinuumSection, GroupSpec, LineSpec, PriorSpec, SpectrumSpec
+from .config import CalibrationSpec, ContinuumSection, ErrorsSection, GroupSpec, LineSpec, PriorSpec, SpectrumSpec
 from .linelist import line as lookup_line
 
 __all__ = ["LinesModel", "Plan", "build_model", "working_unit"]
@@ -81,6 +82,7 @@ class Plan:
     fixed: dict[str, float]
     sample_order: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
+    error_scales: list[dict] = field(default_factory=list)
     compiled: dict = field(default_factory=dict, repr=False)
 
     def value(self, params: dict, name: str):
@@ -379,6 +381,7 @@ def build_model(
     calibration: Sequence[CalibrationSpec] = (),
     continuum: ContinuumSection | None = None,
     bindings: Sequence[SpectrumSpec] | None = None,
+    errors: ErrorsSection | None = None,
 ) -> LinesModel:
     """Build the NumPyro model of some lines in one or more spectra.
 
@@ -399,6 +402,8 @@ def build_model(
         Continuum form and windows (default: linear, +-4000 km/s around each line).
     bindings : sequence of SpectrumSpec, optional
         Per spectrum: names of its RScale, FluxScale and PixOffset tokens (default: none, all fixed).
+    errors : ErrorsSection, optional
+        Error rescaling per spectrum and window (default: none); the factors are in ``plan.error_scales``.
 
     Returns
     -------
@@ -445,6 +450,7 @@ def build_model(
     px = _select_pixels(work, snames, all_windows, z0)
     table = _covered_lines(table, work, snames, px, z0)
     windows, px = _used_windows(all_windows, px)
+    error_scales = _rescale_errors(px, windows, snames, table.rest, z0, errors or ErrorsSection())
     flux_sites, line_f, ratio = _flux_roots(table)
     cont_unit, line_unit = _scales(table, px, len(windows), z0)
 
@@ -477,15 +483,50 @@ def build_model(
         region_ref=np.asarray([0.5 * (w0 + w1) * (1 + z0) for w0, w1 in windows]),
         cont_unit=cont_unit, form=continuum.form, order=continuum.order, spectra=snames, tokens=tokens,
         sites=sites, fixed=fixed, sample_order=order,
-        dropped=[lab for lab in all_lines.labels if lab not in table.labels],
+        dropped=[lab for lab in all_lines.labels if lab not in table.labels], error_scales=error_scales,
     )  # fmt: skip
     plan.fixed_priors.update(fixed_priors)
     args = {
         "low": px.low, "high": px.high, "flux": px.flux, "error": px.error, "spec": px.spec, "region": px.region,
         "tab_w": tab_w, "tab_inv": tab_inv,
     }  # fmt: skip
-    fitted = [w[m] for w, m in zip(work, px.kept, strict=True)]
+    fitted = [w[m].replace(error=px.error[px.spec == k] * unit) for k, (w, m) in enumerate(zip(work, px.kept,
+              strict=True))]  # fmt: skip
     return LinesModel(plan, {k: _jnp(v) for k, v in args.items()}, fitted)
+
+
+def _rescale_errors(px: _Pixels, windows, names, rest, z0: float, cfg: ErrorsSection) -> list[dict]:
+    """Scale the errors of each (spectrum, window) so a linear continuum fit away from the lines has chi2_nu = 1.
+
+    Pixels within ``cfg.line_mask_kms`` of any line are left out; a window with fewer than ``cfg.min_pixels``
+    unmasked pixels keeps its errors (logged). Returns one record per (spectrum, window): the pixels used,
+    chi2_nu before scaling, the factor applied and the continuum coefficients (for the diagnostic figure).
+    """
+    if not cfg.rescale:
+        return []
+    centre = 0.5 * (px.low + px.high)
+    obs = np.asarray(rest) * (1 + z0)
+    masked = np.any(np.abs(centre[:, None] - obs) < obs * cfg.line_mask_kms / C_KMS, axis=1)
+    records = []
+    for k, name in enumerate(names):
+        for r, (w0, w1) in enumerate(windows):
+            sel = (px.spec == k) & (px.region == r)
+            use = sel & ~masked
+            rec = {"spectrum": name, "window": (w0, w1), "pixels": int(use.sum()), "chi2_nu": float("nan"),
+                   "factor": 1.0, "coef": None, "mask_kms": cfg.line_mask_kms}  # fmt: skip
+            if sel.any() and use.sum() >= max(cfg.min_pixels, 3):
+                x, y, e = centre[use] / (0.5 * (w0 + w1) * (1 + z0)) - 1, px.flux[use], px.error[use]
+                coef = np.polyfit(x, y, 1, w=1 / e)
+                chi2_nu = float(np.sum(((y - np.polyval(coef, x)) / e) ** 2) / (use.sum() - 2))
+                rec.update(chi2_nu=chi2_nu, factor=float(np.sqrt(chi2_nu)), coef=coef.tolist())
+                px.error[sel] *= rec["factor"]
+                log.info("spectrum %s, window %.0f-%.0f A: errors x %.3f (chi2_nu %.2f on %d continuum pixels)",
+                         name, w0, w1, rec["factor"], chi2_nu, use.sum())  # fmt: skip
+            elif sel.any():
+                log.warning("spectrum %s, window %.0f-%.0f A: %d pixel(s) away from the lines (< errors.min_pixels = "
+                            "%d); errors not rescaled", name, w0, w1, use.sum(), cfg.min_pixels)  # fmt: skip
+            records.append(rec)
+    return records
 
 
 def _used_windows(windows, px: _Pixels) -> tuple[list, _Pixels]:

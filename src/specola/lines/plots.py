@@ -6,32 +6,17 @@ from typing import Any
 
 import numpy as np
 
-from ..plotting import figure, style
+from ..plotting import figure, flux_label, residual_panel, robust_limits, style, wavelength_label
 
-__all__ = ["plot_corner", "plot_fit"]
-
-
-def _robust_limits(values: np.ndarray, extra: np.ndarray) -> tuple[float, float]:
-    """y-limits from the 1-99th percentiles of the data, widened to show the model (never set by a spike)."""
-    v = np.asarray(values, float)
-    v = v[np.isfinite(v)]
-    lo, hi = np.percentile(v, [1, 99]) if v.size else (0.0, 1.0)
-    lo, hi = min(lo, np.nanmin(extra)), max(hi, np.nanmax(extra))
-    pad = 0.08 * (hi - lo or 1.0)
-    return float(lo - pad), float(hi + pad)
-
-
-def _binned(x: np.ndarray, y: np.ndarray, n: int = 5) -> tuple[np.ndarray, np.ndarray]:
-    """Means of ``n`` consecutive values (a trace that shows a systematic hidden in per-pixel noise)."""
-    m = len(x) // n * n
-    if m == 0:
-        return x, y
-    return x[:m].reshape(-1, n).mean(1), y[:m].reshape(-1, n).mean(1)
+__all__ = ["plot_corner", "plot_error_scales", "plot_fit"]
 
 
 def plot_fit(result: Any, index: int = 0) -> Any:
-    """One panel per continuum window: data, median model (16-84% band), continuum and labelled line
-    components, with residuals in units of sigma (and a 5-pixel binned trace) below.
+    """One panel per continuum window with labelled components, and residuals in sigma below.
+
+    Each panel shows the data (with the errors that were fitted, inflated where ``errors.rescale`` is on), the
+    median model (16-84% band), the continuum and each line component (labelled); below, (data - model) /
+    sigma with a binned mean trace (:func:`specola.plotting.residual_panel`).
 
     Parameters
     ----------
@@ -71,25 +56,71 @@ def plot_fit(result: Any, index: int = 0) -> Any:
                     continue
                 top.step(xs, cont + t[label].value[sel], where="mid", lw=0.8, color=f"C{3 + j % 6}", label=label)
                 top.axvline(centre, color=f"C{3 + j % 6}", lw=0.5, ls=":")
-            top.set_ylim(*_robust_limits(f, t["model"].value[sel]))
+            top.set_ylim(*robust_limits(np.r_[f, t["model"].value[sel]], pad=0.1))
             top.legend(loc="upper right", fontsize="x-small")
             resid = ((t["flux"] - t["model"]) / t["error"]).value[sel]
-            bottom.plot(xs, resid, ".", ms=2, color="0.3")
-            bottom.plot(*_binned(xs, resid), color="C1", lw=1.0, label="5-pixel mean")
-            for level in (-3, 0, 3):
-                bottom.axhline(level, color="C0", lw=0.6, ls="-" if level == 0 else ":")
-            rlim = max(4.0, float(np.percentile(np.abs(resid), 99)) * 1.1) if resid.size else 4.0
-            bottom.set_ylim(-rlim, rlim)
-            rms = float(np.sqrt(np.mean(resid**2))) if resid.size else float("nan")
-            bottom.text(0.02, 0.95, f"rms {rms:.2f}", transform=bottom.transAxes, va="top", fontsize="x-small")
-            bottom.set_xlabel(f"Observed wavelength [{t['low'].unit.to_string('latex_inline')}]")
+            residual_panel(bottom, xs, resid, nbins=max(2, min(30, xs.size // 4)),
+                           xlabel=wavelength_label(t["low"].unit, "observed"))  # fmt: skip
             if c == 0:
-                top.set_ylabel(f"Flux [{unit.to_string('latex_inline')}]")
-                bottom.set_ylabel(r"(data - model) / $\sigma$")
+                top.set_ylabel(flux_label(unit))
+            else:
+                bottom.set_ylabel("")
         ncfg = len(plan.labels) + len(plan.dropped)
         dropped = f", {len(plan.dropped)} dropped (masked)" if plan.dropped else ""
         fig.suptitle(f"{plan.spectra[index]}: {len(plan.labels)} of {ncfg} lines fitted{dropped}, "
                      f"{len(wins)} window(s), {result.posterior.method}")  # fmt: skip
+    return fig
+
+
+def plot_error_scales(model: Any) -> Any:
+    """Diagnostic of the error rescaling, one panel per spectrum (rows) and window (columns).
+
+    Each panel shows the data with their original errors, the continuum fitted away from the lines (masked
+    pixels shaded) and its chi2_nu with the factor applied.
+
+    Parameters
+    ----------
+    model : LinesModel
+        Built with ``errors.rescale = true``.
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    from .model import C_KMS
+
+    plan = model.plan
+    recs = plan.error_scales
+    names = list(dict.fromkeys(r["spectrum"] for r in recs))
+    nwin = len(plan.regions)
+    z1 = 1 + plan.z0
+    with style():
+        fig, axes = figure(len(names), nwin, figsize=(3.6 * nwin + 1.0, 2.8 * len(names)), squeeze=False)
+        for rec in recs:
+            row, col = names.index(rec["spectrum"]), plan.regions.index(tuple(rec["window"]))
+            ax = axes[row, col]
+            s = model.spectra[plan.spectra.index(rec["spectrum"])]
+            x = 0.5 * (s.low + s.high).value
+            w0, w1 = (w * z1 for w in rec["window"])
+            sel = (x >= w0) & (x <= w1)
+            err = s.error.value[sel] / rec["factor"]
+            ax.errorbar(x[sel], s.flux.value[sel], err, fmt=".", ms=2, lw=0.5, color="0.3", label="data")
+            for lam in plan.rest * z1:
+                if w0 <= lam <= w1:
+                    half = lam * rec["mask_kms"] / C_KMS
+                    ax.axvspan(lam - half, lam + half, color="C0", alpha=0.15, lw=0)
+            if rec["coef"] is not None:
+                t = x[sel] / (0.5 * (w0 + w1)) - 1
+                ax.plot(x[sel], np.polyval(rec["coef"], t), color="C3", lw=1.5, label="continuum fit")
+                text = rf"$\chi^2_\nu$ = {rec['chi2_nu']:.2f}: errors x {rec['factor']:.2f}"
+            else:
+                text = f"{rec['pixels']} continuum pixels: not rescaled"
+            ax.text(0.5, 0.95, text, transform=ax.transAxes, ha="center", va="top", fontsize="small")
+            ax.set_title(rec["spectrum"], fontsize="small")
+            ax.set_xlabel(wavelength_label(s.low.unit, "observed"))
+            if col == 0:
+                ax.set_ylabel(flux_label(s.flux.unit))
+        fig.suptitle("error rescaling: continuum away from the lines (shaded: masked)")
     return fig
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import re
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,10 +167,15 @@ class LinesResult:
         return -0.5 * r**2 - np.log(err) - 0.5 * np.log(2 * np.pi)
 
     def diagnostics(self) -> dict[str, Any]:
-        """Fit diagnostics: method, sampler diagnostics, chi2 and reduced chi2 of the median model, free
-        parameters, WAIC (from the pointwise log-likelihood of the draws), per-line median flux."""
+        """Fit diagnostics as a JSON-ready dict.
+
+        Method, sampler diagnostics, chi2 and reduced chi2 of the median model, free parameters, WAIC (from
+        the pointwise log-likelihood of the draws) and the median flux of each line.
+        """
         from scipy.special import logsumexp
 
+        if "diagnostics" in self.extra:
+            return self.extra["diagnostics"]
         tables = self.model_spectra(max_draws=50)
         chi2 = sum(float(np.sum(((t["flux"] - t["model"]) / t["error"]) ** 2)) for t in tables)
         npix = sum(len(t) for t in tables)
@@ -190,6 +195,7 @@ class LinesResult:
         t = self.table()
         out["flux_unit"] = t.meta["flux_unit"]
         out["flux_p50"] = {str(r["line"]): float(r["flux_p50"].value) for r in t}
+        self.extra["diagnostics"] = out
         return out
 
     def summary(self) -> str:
@@ -198,8 +204,10 @@ class LinesResult:
         t = self.table()
         z = float(np.median(t["z_p50"]))
         warn = self.posterior.diagnostics.get("warnings") or []
-        text = (f"lines ({d['method']}): {len(t)} lines in {len(self.model.spectra)} spectra, z = {z:.5f}, "
-                f"chi2/dof = {d['reduced_chi2']:.2f} ({d['pixels']} pixels, {d['free_parameters']} parameters)")  # fmt: skip
+        text = (
+            f"lines ({d['method']}): {len(t)} lines in {len(self.model.spectra)} spectra, z = {z:.5f}, "
+            f"chi2/dof = {d['reduced_chi2']:.2f} ({d['pixels']} pixels, {d['free_parameters']} parameters)"
+        )
         return text + (f"; {len(warn)} sampler warning(s): {warn[0]}" if warn else "")
 
     def to_hdulist(self):
@@ -218,16 +226,16 @@ class LinesResult:
         return fits.HDUList(hdus)
 
     # ------------------------------------------------------------------ writing
-    def write(self, run: RunFolder, figures: bool = True) -> list:
-        """Write ``lines.ecsv``, ``parameters.ecsv``, ``samples.npz``, ``model_<spectrum>.ecsv``, ``summary.json``,
-        ``lines.fits`` (all tables as one HDUList), figures.
+    def write(self, run: RunFolder) -> list:
+        """Write tables (ECSV and one FITS HDUList), draws, diagnostics and figures.
+
+        Files: ``lines.ecsv``, ``parameters.ecsv``, ``samples.npz``, ``model_<spectrum>.ecsv``, ``summary.json``,
+        ``lines.fits`` (all tables), ``fit_<spectrum>.png`` and ``corner.png``.
 
         Parameters
         ----------
         run : RunFolder
-            Destination.
-        figures : bool
-            Also write ``fit_<spectrum>.png`` and ``corner.png``.
+            Destination (figures unless the config says ``output.figures = false``).
 
         Returns
         -------
@@ -242,11 +250,16 @@ class LinesResult:
             written.append(run.write(f"model_{name}.ecsv", lambda p, t=t: t.write(p, format="ascii.ecsv")))
         written.append(run.write_text("summary.json", json.dumps(self.diagnostics(), indent=2) + "\n"))
         written.append(run.write("lines.fits", lambda p: self.to_hdulist().writeto(p)))
-        if figures:
+        if self.config is None or self.config.output.figures:
             from .plots import plot_corner, plot_fit
 
             for k, name in enumerate(self.model.plan.spectra):
                 written.append(run.save_figure(f"fit_{name}.png", plot_fit(self, k)))
-            written.append(run.save_figure("corner.png", plot_corner(self)))
+            names = list(self.config.output.corner) if self.config is not None and self.config.output.corner else None
+            written.append(run.save_figure("corner.png", plot_corner(self, names)))
+            if self.model.plan.error_scales:
+                from .plots import plot_error_scales
+
+                written.append(run.save_figure("error_scales.png", plot_error_scales(self.model)))
         log.info("lines: wrote %d files to %s", len(written), run.path)
         return written

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..errors import ConfigError
 from ..instruments import Constant, NIRSpec
 from ..io import read_all
-from ..runs import RunFolder
+from ..runs import run_stage
 from ..spectrum import Spectrum
 from .config import LinesConfig, SpectrumSpec
 from .inference import fit
@@ -66,16 +66,15 @@ def resolution_from_text(text: str, spectrum: Spectrum, where: str = "resolution
     raise ConfigError(f"{where}: cannot read {text!r}; use file, none, constant:R or nirspec:DISPERSER[:point]")
 
 
-def load_spectra(config: LinesConfig, base: Path | None = None) -> tuple[list[Spectrum], list[SpectrumSpec]]:
+def load_spectra(config: LinesConfig) -> tuple[list[Spectrum], list[SpectrumSpec]]:
     """Read every ``[[spectra]]`` file; each spectrum gets its resolution curve and a unique ``meta['name']``."""
     if not config.spectra:
         raise ConfigError("no spectra: add [[spectra]] tables with file = '...'")
     spectra, bindings = [], []
     for i, spec in enumerate(config.spectra):
-        if not spec.file:
-            raise ConfigError(f"spectra[{i}].file is empty")
+        if spec.file is None:
+            raise ConfigError(f"spectra[{i}].file is not given")
         path = Path(spec.file).expanduser()
-        path = path if path.is_absolute() or base is None else base / path
         found = read_all(path)
         for k, s in enumerate(found):
             name = spec.name or path.name.split(".")[0]
@@ -87,15 +86,14 @@ def load_spectra(config: LinesConfig, base: Path | None = None) -> tuple[list[Sp
     return spectra, bindings
 
 
-def run(config: LinesConfig, base: Path | None = None, progress: bool | None = None) -> LinesResult:
-    """Fit the configured lines to the configured spectra.
+def run(config: LinesConfig, progress: bool | None = None) -> LinesResult:
+    """Fit the configured lines to the configured spectra (computes only, writes nothing).
 
     Parameters
     ----------
     config : LinesConfig
-        The resolved configuration.
-    base : Path, optional
-        Folder that relative file names are relative to.
+        The resolved configuration (file paths as given; :func:`specola.config.load_config` resolves
+        relative ones against the TOML's folder).
     progress : bool, optional
         NUTS progress bar (default: on a terminal).
 
@@ -106,13 +104,13 @@ def run(config: LinesConfig, base: Path | None = None, progress: bool | None = N
     for spec in config.lines:  # unknown names fail before any file is read
         if not spec.wavelength:
             line(spec.name)
-    spectra, bindings = load_spectra(config, base)
+    spectra, bindings = load_spectra(config)
     z0 = config.fit.redshift or spectra[0].meta.get("redshift")
     if z0 is None:
         raise ConfigError("fit.redshift: the files carry no redshift; give the systemic redshift")
     model = build_model(
         spectra, config.lines, float(z0), groups=config.groups, calibration=config.calibration,
-        continuum=config.continuum, bindings=bindings,
+        continuum=config.continuum, bindings=bindings, errors=config.errors,
     )  # fmt: skip
     log.info("lines: %s\n%s", model, model.plan.table())
     f = config.fit
@@ -122,12 +120,20 @@ def run(config: LinesConfig, base: Path | None = None, progress: bool | None = N
     return LinesResult(model, posterior, config)
 
 
-def run_to_folder(
-    config: LinesConfig, output: str | Path, overwrite: bool = False, base: Path | None = None
-) -> LinesResult:
-    """:func:`run`, then write the result and the resolved config into a :class:`RunFolder`."""
-    folder = RunFolder(output, overwrite=overwrite)
-    result = run(config, base)
-    folder.record(config, seed=config.fit.seed)
-    result.write(folder, figures=config.output.figures)
-    return result
+def run_to_folder(config: LinesConfig, output: str | Path | None = None, *, overwrite: bool = False) -> LinesResult:
+    """:func:`run`, then write tables, figures, ``config.toml`` and ``run.json`` into ``output``.
+
+    Parameters
+    ----------
+    config : LinesConfig
+    output : str or Path, optional
+        Run folder (default ``lines-output``), checked before any work.
+    overwrite : bool
+        Replace an earlier run there.
+
+    Returns
+    -------
+    LinesResult
+    """
+    return run_stage("lines", config, lambda: run(config), output or "lines-output", overwrite=overwrite,
+                     seed=config.fit.seed)  # fmt: skip
