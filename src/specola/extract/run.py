@@ -484,6 +484,7 @@ def extract(frames: Frames, config: ExtractConfig | None = None) -> ExtractResul
         "stage": "extract",
         "method": "optimal" if opt is not None else "aperture",
         "profile": getattr(profile, "kind", "none"),
+        "variance_model": "data" if vmodel is None else "model",
         "aperture_radius": radius,
         "flux_note": "counts summed over the aperture per detector column",
     }
