@@ -305,6 +305,7 @@ def _profile_pass(
     norm_var: np.ndarray,
     kind: str,
     cfg: ExtractConfig,
+    first: bool,
 ) -> tuple[Any, PixelTable | None, np.ndarray]:
     """One profile fit normalised by ``norm``: (profile model, pixel table or None, normalised profile frames)."""
     pc = cfg.psf
@@ -312,7 +313,14 @@ def _profile_pass(
         # a noise-free normalisation for a time series (noise in it would bias the shift/width terms)
         smooth = robust_flux(norm) if sub.shape[0] >= 5 else norm
         prof = fit_empirical_profile(
-            sub, var, good, smooth, weights, pc.column_radius, pc.time_terms and sub.shape[0] >= 3
+            sub,
+            var,
+            good,
+            smooth,
+            weights,
+            pc.column_radius,
+            pc.time_terms and sub.shape[0] >= 3,
+            robust=first and sub.shape[0] < 5,
         )
         return prof, None, prof.frames(weights)
     radius = cfg.aperture.radius + 0.5
@@ -379,8 +387,8 @@ def _optimal(
     start = robust_flux(norm)
     good = ~mask & np.isfinite(sub)
     opt = None
-    for _ in range(2):
-        profile, table, prof = _profile_pass(sub, var, good, pos, weights, norm, norm_var, kind, cfg)
+    for step in range(2):
+        profile, table, prof = _profile_pass(sub, var, good, pos, weights, norm, norm_var, kind, cfg, step == 0)
         opt = optimal_extract(
             sub,
             var,
@@ -472,9 +480,10 @@ def extract(frames: Frames, config: ExtractConfig | None = None) -> ExtractResul
             ap_var = ap_var + background.extra_variance(aperture_weights(pos, sub.shape[1], radius))
         flux, err, bad = ap_flux, np.sqrt(ap_var), ap_bad | failed
     ap_bad = ap_bad | failed
-    n_dead = int(np.all(bad, axis=0).sum())
+    n_dead = int(np.all(frames.mask, axis=(0, 1)).sum())
     if n_dead:
-        _warn(f"{n_dead} of {bad.shape[1]} column(s) unusable in every integration; masked")
+        _warn(f"{n_dead} of {bad.shape[1]} column(s) have no good pixel; masked")
+    log.info("%d of %d column(s) masked in every integration", int(np.all(bad, axis=0).sum()), bad.shape[1])
     wl = cfg.wavelength
     wavelength = wavelength_at_trace(
         wl.source, columns, np.mean(pos, axis=0), frames.wavelength, wl.coefficients, wl.unit

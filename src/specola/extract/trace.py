@@ -229,12 +229,12 @@ def _deconvolved(clean: np.ndarray, cfg: TraceSection, guess: float | None) -> T
 
 
 def fit_shifts(
-    data: np.ndarray, variance: np.ndarray, trace: np.ndarray, halfwidth: float, clip: float = 5.0, niter: int = 4
+    data: np.ndarray, variance: np.ndarray, trace: np.ndarray, halfwidth: float, clip: float = 5.0, niter: int = 5
 ) -> np.ndarray:
     """Spatial offset of every integration against the median frame (robust, scale-free template fit).
 
-    Each integration is fitted as ``a_i S(r - s_i)``, with ``S`` the median of all integrations,
-    expanded to second order in ``s_i`` (Gauss-Newton), over the pixels within ``halfwidth + 1`` of
+    Each integration is fitted as ``a_i S(r - s_i)``, with ``S`` the median of all integrations shifted by
+    cubic interpolation (Gauss-Newton in ``a_i, s_i``), over the pixels within ``halfwidth + 1`` of
     the trace; pixels more than ``clip`` sigma off the model (cosmic rays) are left out.
 
     Parameters
@@ -263,15 +263,15 @@ def fit_shifts(
     good = window[None] & np.isfinite(data) & np.isfinite(variance) & (variance > 0)
     d = np.where(good, data, 0.0)
     w = np.where(good, 1.0 / np.where(good, variance, 1.0), 0.0)
+    from scipy.ndimage import shift as shift_image
+
     tmpl = np.nan_to_num(nanmedian(np.where(good, data, np.nan), axis=0))
-    g1 = np.gradient(tmpl, axis=0)
-    g2 = np.gradient(g1, axis=0)
     amp = np.sum(w * d * tmpl, axis=(1, 2)) / np.maximum(np.sum(w * tmpl**2, axis=(1, 2)), 1e-300)
     s = np.zeros(n_ints)
     for step in range(niter):
-        sh = s[:, None, None]
-        t = tmpl - sh * g1 + 0.5 * sh**2 * g2
-        dt = -g1 + sh * g2
+        # the template moved by each integration's offset (cubic interpolation along the slit)
+        t = np.stack([shift_image(tmpl, (si, 0.0), order=3, mode="nearest") for si in s])
+        dt = -np.gradient(t, axis=1)
         a = amp[:, None, None]
         r = d - a * t
         if step >= 1:
