@@ -9,7 +9,7 @@ import numpy as np
 
 from ..data import data_path
 from ..runs import RunFolder
-from .config import ExtractConfig, InputSection, OutputSection, PsfSection, TraceSection
+from .config import ExtractConfig, InputSection, OutputSection, TraceSection
 from .run import ExtractResult, run
 
 __all__ = ["MIRI_FILE", "demo", "miri_config"]
@@ -25,7 +25,6 @@ def miri_config(**sections: Any) -> ExtractConfig:
     base = dict(
         input=InputSection(file=str(data_path("frames", MIRI_FILE)), columns=(140, 390)),
         trace=TraceSection(guess=37.0, degree=1, bin_columns=10),
-        psf=PsfSection(kind="windowed", column_radius=40),
         output=OutputSection(name="extract_miri"),
     )
     base.update(sections)

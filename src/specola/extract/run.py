@@ -214,7 +214,7 @@ def _calibrate(frames: Frames, cfg: ExtractConfig) -> tuple[Frames, VarianceMode
 def fit_variance_model(frames: Frames) -> VarianceModel | None:
     """Model of a variance plane as ``floor + scale * max(data, 0)`` (Horne's variance for calibrated cubes).
 
-    The scale is a least-squares fit over the good pixels; the floor is, per pixel, the mean over integrations
+    The scale is a robust slope over the good pixels (medians of faint and bright pixels); the floor is, per pixel, the mean over integrations
     of ``variance - scale * max(data, 0)`` (a single value for fewer than 5 integrations). Returns None (data
     variances are used) when the plane does not grow with the counts.
 
@@ -233,8 +233,13 @@ def fit_variance_model(frames: Frames) -> VarianceModel | None:
     dd, vv = d.ravel()[::step][good.ravel()[::step]], v.ravel()[::step][good.ravel()[::step]]
     if dd.size < 10 or np.ptp(dd) <= 0:
         return None
-    a = np.vstack([np.ones_like(dd), dd]).T
-    (floor, scale), *_ = np.linalg.lstsq(a, vv, rcond=None)
+    # robust two-point slope between the medians of faint and bright pixels (hot pixels cannot pull it)
+    q = np.percentile(dd, [25, 50, 75, 95])
+    lo, hi = (dd >= q[0]) & (dd <= q[1]), (dd >= q[2]) & (dd <= q[3])
+    if not (lo.any() and hi.any()) or np.median(dd[hi]) <= np.median(dd[lo]):
+        return None
+    scale = (np.median(vv[hi]) - np.median(vv[lo])) / (np.median(dd[hi]) - np.median(dd[lo]))
+    floor = np.median(vv[lo]) - scale * np.median(dd[lo])
     if not scale > 0:
         log.warning("variance plane does not grow with the counts: data variances used")
         return None
