@@ -268,7 +268,7 @@ def _trace_and_background(frames: Frames, cfg: ExtractConfig) -> tuple[Trace, Ba
     if bc.enabled:
         background = fit_background(data - sky, var, mask, first.positions, bc)
         sky = sky + np.nan_to_num(background.model)
-        n_fail = int(background.failed.sum())
+        n_fail = int((background.failed & ~np.all(mask, axis=1)).sum())
         if n_fail:
             _warn(f"background: {n_fail} column(s) without enough sky pixels; they are masked")
     trace = trace_frames(data - sky, var, mask, cfg.trace, guess=float(np.median(first.positions)))

@@ -107,14 +107,17 @@ def centroids(
     c = np.asarray(guess, float).copy()
     err = np.full(c.shape, np.nan)
     for _ in range(niter):
-        w = aperture_weights(np.nan_to_num(c, nan=-1e9), n_spatial, halfwidth)
+        # near an edge the window shrinks symmetrically (a truncated window would pull the centre inwards)
+        cc = np.nan_to_num(c, nan=-1e9)
+        hw = np.minimum(halfwidth, np.minimum(cc + 0.5, n_spatial - 0.5 - cc))
+        w = aperture_weights(cc, n_spatial, np.maximum(hw, 0.0))
         wp = w * np.nan_to_num(profiles)
         total = wp.sum(axis=0)
         ok = total > 0
         new = np.where(ok, (wp * r).sum(axis=0) / np.where(ok, total, 1.0), np.nan)
         err = np.where(ok, np.sqrt((w**2 * (r - new) ** 2 * np.nan_to_num(variance)).sum(axis=0)) / total, np.nan)
-        # a window that leaves the frame gives a biased centre: no centre there (never clamped)
-        new = np.where((new - halfwidth < -0.5) | (new + halfwidth > n_spatial - 0.5), np.nan, new)
+        # no centre where less than a pixel either side is left (never clamped)
+        new = np.where((new < 0.5) | (new > n_spatial - 1.5), np.nan, new)
         done = np.nanmax(np.abs(new - c), initial=0.0) < 1e-4
         c = new
         if done:
