@@ -219,6 +219,7 @@ def _supported_knots(d: np.ndarray, lo: float, hi: float, spacing: float, min_bi
 def _fit_1d(d: np.ndarray, v: np.ndarray, w: np.ndarray, spacing: float, radius: float) -> LSQUnivariateSpline:
     lo, hi = min(-radius, float(d.min())), max(radius, float(d.max()))
     vb, wb, db = _bin(np.floor((d - lo) / BIN_WIDTH).astype(np.int64), v, w, d)
+    db = np.clip(db, lo, hi)  # bin means may round past the box
     for _ in range(8):
         knots = _supported_knots(db, lo, hi, spacing)
         try:
@@ -249,6 +250,7 @@ def _fit_2d(
     col_bin = max((chi - clo) / (10 * (n_col_knots + 1)), 1.0)
     keys = np.floor((d - lo) / BIN_WIDTH).astype(np.int64) * 100_000 + np.floor((c - clo) / col_bin).astype(np.int64)
     vb, wb, db, cb = _bin(keys, v, w, d, c)
+    db, cb = np.clip(db, lo, hi), np.clip(cb, clo, chi)  # bin means may round past the box
     for _ in range(8):
         tx = _supported_knots(db, lo, hi, spacing)
         ty = np.linspace(clo, chi, n_col_knots + 2)[1:-1]
