@@ -73,7 +73,9 @@ def test_peer_layout_is_translated(tmp_path):
     assert cfg.priors.gaussian == {"Tphot": [2566.0, 70.0], "ffac": [0.1, 0.05]}
     assert cfg.priors.log_fractions == (True, False) and cfg.priors.log_fraction_range == (-4.0, 0.0)
     assert cfg.sampling.nsteps == 3000 and cfg.sampling.burnin_fraction == 0.6 and cfg.sampling.ncpu == 30
-    assert cfg.grid.teff_range == (1566.0, 3566.0)  # Teff_range = "default"
+    assert cfg.grid.teff_range == (2300.0, 3566.0)  # Teff_range = "default": the peer keeps its 2300 K floor
+    assert cfg.grid.teff_step == 20.0 and cfg.grid.file_resolution == 10000 and cfg.grid.file_wave_range == (0.2, 5.4)
+    assert cfg.inputs.config_layout == "exotune"
     assert cfg.star.logg_phot_source == "star"
     assert cfg.preprocessing.wave_ranges_masked == ((4.1, 4.3),)
     assert cfg.inputs.label == "visit1" and cfg.saving.suffix == "peer" and cfg.plotting.resolving_power == 300
@@ -150,3 +152,19 @@ def test_bad_inputs_name_the_option(grid, trappist1):
         prepare(with_overrides(StellarConfig(), star={"teff": 3500.0}))
     with pytest.raises((ConfigError, GridError)):
         prepare(with_overrides(StellarConfig(), grid={"teff_range": (3500.0, 4000.0)}))
+
+
+def test_reversed_ranges_and_bad_pixels_are_reported(trappist1, caplog):
+    cfg = with_overrides(StellarConfig(), preprocessing={"wave_ranges_masked": ((4.3, 4.1),)})
+    with pytest.raises(ConfigError, match=r"wave_ranges_masked: range \[4\.3, 4\.1\] is reversed"):
+        prepare(cfg)
+    spec = trappist1.apply_mask()
+    error = spec.error.value.copy()
+    flux = spec.flux.value.copy()
+    error[[10, 20]] = 0.0
+    flux[30] = np.nan
+    bad = spec.replace(flux=flux * spec.flux_unit, error=error * spec.error.unit)
+    n0 = prepare(StellarConfig(), spec).posterior.n_dropped
+    setup = prepare(StellarConfig(), bad)
+    assert setup.posterior.n_dropped == n0 + 3
+    assert f"{n0 + 3} pixel(s) with NaN flux or NaN/zero/negative error are not fitted" in caplog.text

@@ -7,7 +7,7 @@ from specola.stellar import StellarConfig, compare, prepare
 from specola.stellar.model import Components
 from specola.stellar.result import derived_samples
 from specola.stellar.run import sample, with_overrides
-from specola.stellar.sampling import run_emcee
+from specola.stellar.sampling import run_dynesty, run_emcee
 
 
 def test_injection_recovery_all_components(grid, trappist1, simulate_fn):
@@ -42,37 +42,63 @@ def test_injection_recovery_all_components(grid, trappist1, simulate_fn):
     assert 0.8 < result.statistics()["reduced_chi2"] < 1.25
 
 
+N_INJECTIONS = 50
+
+
 @pytest.mark.slow
-def test_coverage_of_credible_intervals(grid, trappist1, simulate_fn):
-    """Truths drawn from the prior: 1 and 2 sigma intervals contain them ~68% and ~95% of the time."""
+def test_coverage_of_emcee_and_dynesty_intervals(grid, trappist1, simulate_fn):
+    """Calibration over 50 truths drawn from the prior: emcee's and dynesty's 1 and 2 sigma intervals contain
+    the truth at the nominal 68% and 95% rate (exact model, exact errors, fast settings)."""
     cfg = with_overrides(
         StellarConfig(),
-        fit={"faculae": False, "logg_phot": False, "logg_het": False, "error_inflation": False},
+        grid={"teff_range": (2300.0, 2900.0)},
+        fit={"faculae": False, "het_temperatures": False, "logg_phot": False, "logg_het": False, "error_inflation": False},
         star={"logg_phot_value": 5.0},
         priors={
             "gaussian": None,
-            "uniform": {"Tphot": [2450.0, 2950.0], "fspot": [0.0, 0.5], "logFscale": [-9.4, -9.2]},
+            "uniform": {"Tphot": [2450.0, 2850.0], "fspot": [0.0, 0.5], "logFscale": [-9.4, -9.2]},
         },
+        sampling={"progress": False},
     )
-    base = prepare(cfg, simulate_fn(grid, trappist1, Components(2600, 2400, 2700, 0.1, 0, 5, 5, 5e-10), 3.0))
-    rng = np.random.default_rng(2024)
-    truths = base.space.sample(20, rng)
-    inside1 = inside2 = total = 0
+    base = prepare(cfg, simulate_fn(grid, trappist1, Components(2600, 2450, 2700, 0.1, 0, 5, 5, 5e-10), 3.0))
+    truths = base.space.sample(N_INJECTIONS, np.random.default_rng(2024))
+    inside = {"emcee": np.zeros(2), "dynesty": np.zeros(2)}
     for k, theta in enumerate(truths):
-        v = base.space.values(theta)
-        c = base.posterior.components(v)
-        data = simulate_fn(grid, trappist1, c, snr_scale=3.0, seed=100 + k)
-        s = prepare(cfg, data)
-        walkers = s.space.sample(24, np.random.default_rng(k))  # walkers start all over the prior
-        out = run_emcee(s.posterior, walkers[0], 1000, 0.5, 6, seed=k, progress=False, p0=walkers)
-        lo2, lo1, hi1, hi2 = np.percentile(out.samples, [2.28, 15.87, 84.13, 97.72], axis=0)
-        inside1 += int(np.sum((lo1 <= theta) & (theta <= hi1)))
-        inside2 += int(np.sum((lo2 <= theta) & (theta <= hi2)))
-        total += theta.size
-    cov1, cov2 = inside1 / total, inside2 / total
-    print(f"coverage: 1 sigma {cov1:.2f}, 2 sigma {cov2:.2f} over {total} intervals")
-    assert 0.55 <= cov1 <= 0.82, cov1
-    assert 0.86 <= cov2 <= 1.0, cov2
+        c = base.posterior.components(base.space.values(theta))
+        s = prepare(cfg, simulate_fn(grid, trappist1, c, snr_scale=3.0, seed=100 + k))
+        walkers = s.space.sample(16, np.random.default_rng(k))  # walkers start all over the prior
+        emc = run_emcee(s.posterior, walkers[0], 400, 0.5, 4, seed=k, progress=False, p0=walkers)
+        dyn = run_dynesty(s.posterior, 50, 0.5, seed=k, progress=False)
+        for name, out in (("emcee", emc), ("dynesty", dyn)):
+            lo2, lo1, hi1, hi2 = np.percentile(out.samples, [2.28, 15.87, 84.13, 97.72], axis=0)
+            inside[name] += [np.sum((lo1 <= theta) & (theta <= hi1)), np.sum((lo2 <= theta) & (theta <= hi2))]
+    total = truths.size
+    for name, (n1, n2) in inside.items():
+        cov1, cov2 = n1 / total, n2 / total
+        print(f"{name}: coverage 1 sigma {cov1:.2f}, 2 sigma {cov2:.2f} over {total} intervals")
+        assert 0.58 <= cov1 <= 0.80, (name, cov1)
+        assert 0.89 <= cov2 <= 1.0, (name, cov2)
+
+
+@pytest.mark.slow
+def test_exact_model_injection_converges_by_default(grid, trappist1, simulate_fn):
+    """7 parameters, exact model and errors: the default emcee settings (nsteps = "auto") pass the verdict."""
+    truth = Components(2600.0, 2420.0, 2780.0, 0.12, 0.06, 5.0, 5.0, 4.8e-10)
+    data = simulate_fn(grid, trappist1, truth, snr_scale=1.0, seed=3)
+    cfg = with_overrides(
+        StellarConfig(),
+        fit={"logg_phot": False, "logg_het": False},
+        star={"logg_phot_value": 5.0},
+        sampling={"progress": False},
+    )
+    result = sample(prepare(cfg, data))
+    d = result.sampler.diagnostics
+    assert result.setup.space.ndim == 7 and d["nsteps_requested"] == "auto"
+    assert d["verdict"]["converged"], d["verdict"]
+    assert (d["nsteps"] - d["burnin"]) / d["autocorr_time_max"] >= 50
+    p = derived_samples(result.setup, result.sampler.samples)
+    lo, hi = np.percentile(p["Tphot"], [0.135, 99.865])
+    assert lo <= truth.Tphot <= hi
 
 
 @pytest.mark.slow

@@ -51,7 +51,7 @@ def test_kde_move_density_matches_scipy():
     white = np.linalg.inv(np.linalg.cholesky(kde.covariance))
     ours = GaussianKDEMove._log_density(points @ white.T, centres @ white.T)
     ref = kde.logpdf(points.T)
-    assert np.ptp(ref - ours) < 1e-8  # equal up to the normalising constant
+    assert np.ptp(ref - ours) < 1e-7  # equal up to the normalising constant
     with pytest.raises(ConfigError, match=r"sampling\.moves"):
         emcee_moves("walk")
 
@@ -63,8 +63,8 @@ def test_emcee_in_unconstrained_coordinates_samples_the_prior(grid, trappist1):
     post = setup.posterior
     # make the likelihood flat: errors 1e30 times larger (the quadratic form then vanishes)
     post._m *= 1e-60
-    out = run_emcee(post, setup.start, 1500, 0.3, 12, seed=5, progress=False, moves="kde+de")
-    assert out.diagnostics["converged_nsteps_gt_50tau"], out.diagnostics["autocorr_time_max"]
+    out = run_emcee(post, setup.start, "auto", 0.3, 12, seed=5, progress=False, moves="kde+de")
+    assert out.diagnostics["verdict"]["converged"], out.diagnostics["verdict"]
     prior = setup.space.sample(4000, np.random.default_rng(9))
     thin = out.samples[:: max(1, len(out.samples) // 4000)]
     for k, name in enumerate(setup.space.names):

@@ -63,5 +63,6 @@ def run(args: argparse.Namespace) -> int:
     if result.sampler is not None:
         t = result.best_fit()
         print(t["parameter", "median", "err_minus", "err_plus", "max_likelihood"])
+    print(result.summary())
     print(f"results in {result.extra['run_folder']}")
     return 0

@@ -6,6 +6,11 @@ attributes ``format = "specola.SpectrumSeries"``, ``specola_version``,
 ``wave_unit``, ``flux_unit``, ``meta`` (JSON) and ``config_hash`` when given;
 ``times`` has ``unit`` or ``time_format``/``time_scale`` attributes.
 
+Also read: Eureka! Stage-3 style HDF5 (the stellar-retrieval peer's time-series input):
+datasets ``wave_1d`` (micron unless a ``wave_units`` attribute says otherwise), ``time``,
+``optspec`` (``n_times x n_wave``, or flat) and its error ``opterr`` (or ``optspec_err``,
+``error``); units from ``flux_units`` / ``time_units`` attributes where present.
+
 FITS: ``WAVE`` table (``low``, ``high``), ``FLUX``/``ERROR``/``MASK`` images
 and a ``TIMES`` table, with the same keys in the primary header
 (``SPFORMAT``, ``SPECOLA``, ``SPMETA``, ``CFGHASH``).
@@ -24,12 +29,12 @@ from astropy.time import Time
 from .._version import __version__
 from ..errors import FileFormatError
 from ..runs import atomic_path
-from ..spectrum import SpectrumSeries
+from ..spectrum import SpectrumSeries, edges_from_centres
 from ._common import FITS_SUFFIXES, head_bytes, is_fits, meta_from_json, meta_to_json, open_fits, parse_unit
 from .registry import register_reader
 from .write import config_hash, unit_string
 
-__all__ = ["read_series_fits", "read_series_hdf5", "write_series"]
+__all__ = ["read_series_eureka", "read_series_fits", "read_series_hdf5", "write_series"]
 
 FORMAT_TAG = "specola.SpectrumSeries"
 HDF5_SUFFIXES = (".h5", ".hdf5", ".he5")
@@ -161,6 +166,75 @@ def read_series_hdf5(path: Path) -> SpectrumSeries:
         )
 
 
+_EUREKA_DATASETS = {"wave_1d", "time", "optspec"}
+_EUREKA_ERRORS = ("opterr", "optspec_err", "error")
+
+
+def _identify_eureka(path: Path) -> bool:
+    if not head_bytes(path, 8).startswith(_HDF5_MAGIC):
+        return False
+    import h5py
+
+    with h5py.File(path, "r") as h5:
+        return h5.attrs.get("format") != FORMAT_TAG and _EUREKA_DATASETS <= set(h5)
+
+
+def _attr_unit(h5: Any, dataset: str, key: str, default: u.UnitBase) -> u.UnitBase:
+    """Unit from the dataset's ``units`` or a ``<key>`` attribute (root or dataset), else ``default``."""
+    for value in (h5[dataset].attrs.get("units"), h5[dataset].attrs.get(key), h5.attrs.get(key)):
+        if value is not None:
+            return parse_unit(value.decode() if isinstance(value, bytes) else str(value), default)
+    return default
+
+
+def read_series_eureka(path: Path) -> SpectrumSeries:
+    """Read a Eureka! Stage-3 style time series (``wave_1d``, ``time``, ``optspec``, ``opterr``).
+
+    Wavelengths are sorted ascending; ``optspec`` may be ``(n_times, n_wave)`` or flat (reshaped as the
+    peer does, times first).
+
+    Raises
+    ------
+    FileFormatError
+        Missing datasets or shapes that do not fit ``time`` x ``wave_1d`` (the message names them).
+    """
+    import h5py
+
+    with h5py.File(path, "r") as h5:
+        missing = _EUREKA_DATASETS - set(h5)
+        if missing:
+            raise FileFormatError(f"{path}: Eureka-style series lacks dataset(s) {', '.join(sorted(missing))}")
+        wave = np.asarray(h5["wave_1d"][()], float).ravel()
+        times = np.asarray(h5["time"][()], float).ravel()
+        flux = np.asarray(h5["optspec"][()], float)
+        err_name = next((n for n in _EUREKA_ERRORS if n in h5), None)
+        error = np.asarray(h5[err_name][()], float) if err_name else None
+        wunit = _attr_unit(h5, "wave_1d", "wave_units", u.um)
+        funit = _attr_unit(h5, "optspec", "flux_units", u.dimensionless_unscaled)
+        tunit = _attr_unit(h5, "time", "time_units", u.day)
+    shape = (times.size, wave.size)
+    for name, arr in (("optspec", flux), (err_name, error)):
+        if arr is not None and arr.size != times.size * wave.size:
+            raise FileFormatError(
+                f"{path}: {name} has shape {arr.shape} but time x wave_1d is {shape}; the datasets do not match"
+            )
+    order = np.argsort(wave)
+    if np.any(np.diff(wave[order]) <= 0):
+        raise FileFormatError(f"{path}: wave_1d has repeated wavelengths; expected one value per column of optspec")
+    flux = flux.reshape(shape)[:, order]
+    error = None if error is None else error.reshape(shape)[:, order]
+    low, high = edges_from_centres(wave[order])
+    return SpectrumSeries(
+        low * wunit,
+        high * wunit,
+        flux * funit,
+        None if error is None else error * funit,
+        None,
+        times * tunit,
+        {"source_file": str(path), "format": "eureka_stage3"},
+    )
+
+
 def _identify_fits(path: Path) -> bool:
     if not is_fits(path):
         return False
@@ -199,4 +273,5 @@ def read_series_fits(path: Path) -> SpectrumSeries:
 
 
 register_reader("specola_series_hdf5", _identify_hdf5, read_series_hdf5, "SpectrumSeries in specola's HDF5 layout")
+register_reader("eureka_stage3", _identify_eureka, read_series_eureka, "Eureka! Stage-3 style time series HDF5")
 register_reader("specola_series_fits", _identify_fits, read_series_fits, "SpectrumSeries in specola's FITS layout")

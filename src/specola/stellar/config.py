@@ -9,6 +9,7 @@ docs/stellar.md for the mapping).
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ from typing import Any
 
 from ..config import apply_overrides, from_dict, option, read_toml
 from ..errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 __all__ = ["PEER_OPTIONS", "StellarConfig", "load_stellar_config"]
 
@@ -37,6 +40,9 @@ class Inputs:
     spectrum_format: str = option("", help="reader name ('' = sniff the format)")
     grid_path: str = option("", help="stellar model grid file ('' = bundled BT-Settl08 PRISM grid)")
     output_dir: str = option("stellar_results", help="folder in which the run folder is created")
+    config_layout: str = option(
+        "specola", choices=("specola", "exotune"), help="layout of the TOML file read (set when it is loaded)"
+    )
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,8 @@ class Star:
     logg_phot_value: float = option(5.0, help="default logg_phot when logg_phot_source = 'value'")
     delta_tspot: float = option(-150.0, help="Tspot - Tphot [K] when not fitted (and starting value)")
     delta_tfac: float = option(150.0, help="Tfac - Tphot [K] when not fitted (and starting value)")
+    mass: tuple[float, ...] = option((), minimum=0, help="[mean, std] stellar mass [Msun] for the logg prior")
+    radius: tuple[float, ...] = option((), minimum=0, help="[mean, std] stellar radius [Rsun] for the logg prior")
     fspot_start: float = option(0.02, minimum=0, maximum=1, help="starting spot fraction")
     ffac_start: float = option(0.05, minimum=0, maximum=1, help="starting faculae fraction")
 
@@ -80,10 +88,22 @@ class GridOptions:
     """Model grid selection (peer: ``stellar_models``)."""
 
     label: str = option("", help="grid label in the run name ('' = the grid's own name)")
-    teff_range: tuple[float, ...] = option((), help="[min, max] Teff of the sub-grid used ([] = whole grid)")
-    logg_range: tuple[float, ...] = option((), help="[min, max] logg of the sub-grid used ([] = whole grid)")
+    teff_range: tuple[float, ...] = option(
+        (), help="[min, max] Teff of the sub-grid used ([] = whole grid); for an exotune grid file, its Teff axis"
+    )
+    logg_range: tuple[float, ...] = option(
+        (), help="[min, max] logg of the sub-grid used ([] = whole grid); for an exotune grid file, its logg axis"
+    )
     wave_range: tuple[float, ...] = option((), help="[min, max] wavelength (micron) fitted ([] = all data)")
     instrument_resolution: float = option(0.0, minimum=0, help="convolve models to this R first (0 = no)")
+    teff_step: float = option(0.0, minimum=0, help="Teff step of an exotune grid file (peer Teffstep; 0 = none)")
+    logg_step: float = option(0.0, minimum=0, help="logg step of an exotune grid file (peer loggstep; 0 = none)")
+    file_resolution: float = option(
+        0.0, minimum=0, help="R an exotune grid file was made at (peer resPower_target; 0 = none)"
+    )
+    file_wave_range: tuple[float, ...] = option(
+        (), help="[min, max] micron an exotune grid file was made on (peer stellar_models.wave_range)"
+    )
 
 
 @dataclass(frozen=True)
@@ -93,7 +113,10 @@ class Sampling:
     sampler: str = option("emcee", choices=("emcee", "dynesty"), help="MCMC (emcee) or nested sampling (dynesty)")
     parallel: bool = option(False, help="evaluate walkers in worker processes")
     ncpu: int = option(2, minimum=1, help="worker processes when parallel")
-    nsteps: int = option(3000, minimum=1, help="MCMC steps per walker")
+    nsteps: int | str = option(
+        "auto", minimum=1, help='MCMC steps per walker, or "auto": run until converged (up to nsteps_max)'
+    )
+    nsteps_max: int = option(20000, minimum=100, help='cap of nsteps = "auto"')
     burnin_fraction: float = option(0.6, minimum=0, maximum=0.99, help="fraction of steps discarded as burn-in")
     walkers_per_dim: int = option(20, minimum=2, help="walkers per fitted parameter (at least 2 * ndim + 2 total)")
     seed: int = option(42, minimum=0, help="random seed (recorded in run.json)")
@@ -104,6 +127,10 @@ class Sampling:
     dlogz: float = option(0.1, minimum=0, help="evidence tolerance (dynesty)")
     max_models: int = option(2000, minimum=10, help="posterior samples turned into model spectra (blobs)")
     progress: bool = option(True, help="show a progress bar (silent off a terminal)")
+
+    def __post_init__(self) -> None:
+        if isinstance(self.nsteps, str) and self.nsteps != "auto":
+            raise ConfigError(f'sampling.nsteps: expected an integer or "auto", got {self.nsteps!r}')
 
 
 @dataclass(frozen=True)
@@ -131,6 +158,9 @@ class Priors:
     fraction_max: float = option(0.9, minimum=0, maximum=1, help="upper bound of linear fspot / ffac priors")
     photosphere_dominant: bool = option(
         True, help="require 1 - fspot - ffac >= fspot and ffac (no swapped roles; false = the peer's prior)"
+    )
+    logg_from_mass_radius: bool = option(
+        False, help="Gaussian prior on logg_phot from star.mass and star.radius (log g = log G M / R^2)"
     )
     min_delta_t: float = option(100.0, minimum=0, help="spots at least this much cooler, faculae hotter [K]")
     log_fscale_halfwidth: float = option(1.0, minimum=0, help="logFscale prior: guess +- this (dex)")
@@ -202,7 +232,10 @@ PEER_OPTIONS = {
     "label_grid": "grid.label",
     "logg_range": "grid.logg_range",
     "Teff_range": "grid.teff_range",
-    "wave_range": "grid.wave_range",
+    "wave_range": "grid.file_wave_range",
+    "Teffstep": "grid.teff_step",
+    "loggstep": "grid.logg_step",
+    "resPower_target": "grid.file_resolution",
     "parallel": "sampling.parallel",
     "ncpu": "sampling.ncpu",
     "nsteps": "sampling.nsteps",
@@ -220,16 +253,16 @@ PEER_OPTIONS = {
     "pad": "plotting.pad",
     "target_resP": "plotting.resolving_power",
 }
-#: Peer options that describe how the peer's grid was computed; specola reads these from the grid file.
-PEER_IGNORED = ("loggstep", "Teffstep", "resPower_target")
+#: The peer's floor of the default Teff range of its grids [K] (``Teff_range = "default"``).
+PEER_TEFF_FLOOR = 2300.0
 _PEER_SECTIONS = {"choice_of_inputs", "stellar_params", "stellar_models", "MCMC_params", "saving_options"}
 
 
 def _peer_value(key: str, value: Any, star_teff: float) -> Any:
     if key == "logg_phot_source":
         return {"loggstar": "star"}.get(value, value)
-    if key == "Teff_range" and value == "default":
-        return [star_teff - 1000.0, star_teff + 1000.0]
+    if key == "Teff_range" and isinstance(value, str) and value.lower() == "default":
+        return [max(star_teff - 1000.0, PEER_TEFF_FLOOR), star_teff + 1000.0]
     if key in ("fitLogfSpotFac",) and isinstance(value, list):
         return [bool(v) for v in value]
     if (
@@ -267,16 +300,26 @@ def translate_peer(data: Mapping[str, Any]) -> dict[str, Any]:
     teff = float(flat.get("Teffstar", Star.teff))
     gauss_names, gauss_hyper = flat.pop("gaussparanames", None), flat.pop("hyperp_gausspriors", None)
     for key, value in flat.items():
-        if key in PEER_IGNORED:
-            continue
         if key not in PEER_OPTIONS:
             raise ConfigError(f"unknown peer option '{key}'; known: {', '.join(sorted(PEER_OPTIONS))}")
         section, name = PEER_OPTIONS[key].split(".")
         out.setdefault(section, {})[name] = _peer_value(key, value, teff)
     if gauss_names:
         out.setdefault("priors", {})["gaussian"] = _gaussian_from_peer(gauss_names, gauss_hyper)
+    if "wave_range" in flat:
+        log.info(
+            "exotune wave_range %s is the wavelength range its grid file was made on (as exotune uses it), "
+            "not a fitted range; set grid.wave_range to restrict the fitted wavelengths",
+            list(flat["wave_range"]),
+        )
     # the peer's prior lets spots or faculae cover more of the disk than the photosphere
     out.setdefault("priors", {})["photosphere_dominant"] = False
+    out.setdefault("inputs", {})["config_layout"] = "exotune"
+    log.warning(
+        "exotune TOML: using the peer's prior (priors.photosphere_dominant = false: spots or faculae may cover "
+        "more of the disk than the photosphere, so the roles can swap); set priors.photosphere_dominant = true "
+        "for specola's prior"
+    )
     return out
 
 

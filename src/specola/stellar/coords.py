@@ -56,6 +56,11 @@ class SamplingCoordinates:
             column = index.get(parent) if parent else None
             fixed = float(space.fixed[parent]) if parent else 0.0
             self._spec.append((float(p.low), float(p.high), parent is not None, column, fixed, lower, upper))
+        # independent columns map with constant bounds in one array expression; dependent ones follow their parent
+        self._dependent = [i for i in self._order if self._spec[i][2]]
+        self._low = np.array([sp[0] for sp in self._spec])
+        self._width = np.array([0.0 if sp[2] else sp[1] - sp[0] for sp in self._spec])
+        self._log_width = float(sum(math.log(sp[1] - sp[0]) for sp in self._spec if not sp[2]))
 
     @property
     def ndim(self) -> int:
@@ -98,17 +103,17 @@ class SamplingCoordinates:
         """
         z = np.asarray(z, float)
         zz = np.atleast_2d(z)
-        theta = np.empty_like(zz)
-        log_jac = np.zeros(zz.shape[0])
-        for i in self._order:
+        u = expit(zz)
+        # ln u + ln(1 - u) = -softplus(-z) - softplus(z) = -|z| - 2 ln(1 + exp(-|z|)), accurate for large |z|
+        a = np.abs(zz)
+        log_jac = self._log_width - (a + 2.0 * np.log1p(np.exp(-a))).sum(axis=1)
+        theta = self._low + u * self._width
+        for i in self._dependent:
             lo, hi = self._bounds(i, theta)
-            u = expit(zz[:, i])
             width = hi - lo
-            theta[:, i] = lo + u * width
+            theta[:, i] = lo + u[:, i] * width
             with np.errstate(divide="ignore", invalid="ignore"):
                 log_jac += np.where(width > 0, np.log(np.where(width > 0, width, 1.0)), -np.inf)
-            # ln u + ln(1 - u) = -softplus(-z) - softplus(z), accurate for large |z|
-            log_jac -= np.logaddexp(0.0, zz[:, i]) + np.logaddexp(0.0, -zz[:, i])
         return theta.reshape(z.shape), log_jac if z.ndim > 1 else log_jac[0]
 
 

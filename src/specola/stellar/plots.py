@@ -13,6 +13,7 @@ from ..plotting.style import PALETTE
 
 __all__ = [
     "fitted_components",
+    "format_value",
     "plot_bands",
     "plot_bestfit",
     "plot_chains",
@@ -102,8 +103,13 @@ def plot_fscale_guess(
     return fig
 
 
-def plot_chains(chain: np.ndarray, names: Sequence[str], burnin: int | None = None) -> Any:
-    """Walker traces of every parameter (``chain`` of shape ``(nsteps, nwalkers, ndim)``)."""
+def plot_chains(
+    chain: np.ndarray, names: Sequence[str], burnin: int | None = None, verdict: dict | None = None
+) -> Any:
+    """Walker traces of every parameter (``chain`` of shape ``(nsteps, nwalkers, ndim)``).
+
+    ``verdict`` (see :func:`specola.stellar.sampling.convergence`) is printed as a table above the traces.
+    """
     nsteps, nwalkers, ndim = chain.shape
     thin = max(1, nsteps // 1000)
     steps = np.arange(0, nsteps, thin)
@@ -119,6 +125,13 @@ def plot_chains(chain: np.ndarray, names: Sequence[str], burnin: int | None = No
             if burnin:
                 ax.axvline(burnin, color=PALETTE[1], lw=1)
         axes[-1].set_xlabel("Step")
+        if verdict is not None:
+            lines = [
+                f"{'pass' if c['passed'] else 'FAIL'}  {c['check']}: {c['value']:.3g} (needs {c['threshold']})"
+                for c in verdict["checks"]
+            ]
+            head = "converged" if verdict["converged"] else "NOT converged"
+            axes[0].set_title(head + "\n" + "\n".join(lines), fontsize=7, loc="left", family="monospace")
     return fig
 
 
@@ -150,8 +163,9 @@ def plot_bands(
     ax: Any = None,
     label: str = "",
     steps: bool = False,
+    data_label: str = "",
 ) -> Any:
-    """Data with the median model and its 1/2/3 sigma bands.
+    """Data with the median model and its 1/2/3 sigma bands (drawn over the data so they stay visible).
 
     Parameters
     ----------
@@ -176,6 +190,7 @@ def plot_bands(
                 lw=0,
                 step="mid" if steps else None,
                 label=rf"{name}$\sigma$",
+                zorder=6,
             )
         draw(
             model_wave,
@@ -183,6 +198,7 @@ def plot_bands(
             color=PALETTE[0],
             lw=1,
             label="median model" + (f" {label}" if label else ""),
+            zorder=7,
             **({"where": "mid"} if steps else {}),
         )
         g = data["good"]
@@ -193,11 +209,12 @@ def plot_bands(
             fmt="o",
             ms=1.5,
             lw=0.5,
-            color="k",
+            color="0.35",
             zorder=5,
-            label="data",
+            label="data" + (f" {data_label}" if data_label else ""),
         )
         _spectrum_axes(ax, (data["wave"][g].min(), data["wave"][g].max()), pad, log_wave, unit)
+        ax.set_ylim(*_robust_limits(np.concatenate([data["flux"][g], bands["p50"][np.isfinite(bands["p50"])]])))
         ax.legend(loc="upper right", ncols=2)
     return ax.figure
 
@@ -220,8 +237,8 @@ def plot_bestfit(
         ax.plot(w, maxprob, color=PALETTE[0], lw=1, ls="--", label="max probability")
         ax.set_ylabel(_flux_label(unit))
         ax.legend(loc="upper right")
-        resid = (data["flux"] - maxlike) / (data["error"] * error_scale)
-        rax.plot(w[g], resid[g], ".", ms=2, color="k")
+        resid = (data["flux"][g] - maxlike[g]) / (data["error"][g] * error_scale)
+        rax.plot(w[g], resid, ".", ms=2, color="k")
         rax.axhline(0, color=PALETTE[1], lw=1)
         _spectrum_axes(rax, (w[g].min(), w[g].max()), pad, False, unit)
         rax.set_ylabel(r"Residual [$\sigma_{\rm infl}$]" if error_scale != 1 else r"Residual [$\sigma$]")
@@ -255,14 +272,28 @@ def plot_combo(
     log_wave: bool,
     unit: str = "",
     names: Sequence[str] | None = None,
+    edges: dict[str, Sequence[float]] | None = None,
+    flagged: Sequence[str] = (),
+    binned: dict[str, np.ndarray] | None = None,
+    error_scale: float = 1.0,
+    resolved_label: str = "median model, higher resolution",
 ) -> Any:
-    """Top: fitted spectrum with 1/2/3 sigma bands; bottom: marginal posteriors of the component parameters.
+    """Top: fitted spectrum with 1/2/3 sigma bands; middle: residuals; bottom: marginal posteriors.
 
     Parameters
     ----------
     names : sequence of str, optional
         Component parameters to show (default: every one in ``samples``); pass
         :func:`fitted_components` of the fitted names so that fixed parameters get no panel.
+    edges : dict, optional
+        Grid edges per component parameter, marked on its histogram.
+    flagged : sequence of str
+        Parameters whose posterior piles at a grid edge (labelled "at grid edge").
+    binned : dict, optional
+        Model percentiles in the data bins (``p50``, ``p15.87``, ...): with them a residual panel shows
+        ``(data - median model) / (error_scale * error)`` and the model's 1/2 sigma bands in the same units.
+    error_scale : float
+        Fitted error inflation: the data's error bars and the residuals use the inflated errors.
     """
     if names is None:
         names = [n for n in COMPONENT_SOURCES if n in samples]
@@ -271,25 +302,94 @@ def plot_combo(
     with style():
         import matplotlib.pyplot as plt
 
-        fig = plt.figure(figsize=(max(8.0, 1.55 * ncols), 6.2), layout="constrained")
-        gs = fig.add_gridspec(2, ncols, height_ratios=(2, 1))
+        rows = 3 if binned is not None else 2
+        fig = plt.figure(figsize=(max(8.0, 1.55 * ncols), 7.6 if rows == 3 else 6.2), layout="constrained")
+        gs = fig.add_gridspec(rows, ncols, height_ratios=(2, 0.8, 1)[:rows] if rows == 3 else (2, 1))
         ax = fig.add_subplot(gs[0, :])
-        plot_bands(data, model_wave, bands, pad, log_wave, unit, ax=ax)
+        shown = dict(data, error=data["error"] * error_scale)
+        label = "" if error_scale == 1 else f"(errors x {error_scale:.3g}, fitted inflation)"
+        if binned is not None:  # the model as fitted (in the data bins), the smooth model as a guide
+            plot_bands(shown, data["wave"], binned, pad, log_wave, unit, ax=ax, label="(data bins, as fitted)",
+                       steps=True, data_label=label)
+            ax.plot(model_wave, bands["p50"], color=PALETTE[2], lw=0.6, alpha=0.8, label=resolved_label, zorder=4)
+            ax.legend(loc="upper right", ncols=2, fontsize=8)
+        else:
+            plot_bands(shown, model_wave, bands, pad, log_wave, unit, ax=ax, data_label=label)
+        if binned is not None:
+            rax = fig.add_subplot(gs[1, :], sharex=ax)
+            _residuals(rax, shown, binned)
+            ax.set_xlabel("")
+            _spectrum_axes(rax, ax.get_xlim(), 0.0, log_wave, unit)
+            rax.set_xlim(ax.get_xlim())
+            rax.set_ylabel(r"Residual [$\sigma_{\rm infl}$]" if error_scale != 1 else r"Residual [$\sigma$]")
         for k, n in enumerate(names):
-            sub = fig.add_subplot(gs[1, k])
+            sub = fig.add_subplot(gs[rows - 1, k])
             values = samples[n]
             sub.hist(values, bins=40, color=PALETTE[0], histtype="stepfilled", alpha=0.7)
             q = np.percentile(values, [15.87, 50, 84.13])
             for v, ls in zip(q, ("--", "-", "--"), strict=True):
                 sub.axvline(v, color="k", lw=0.8, ls=ls)
+            lo, hi = sub.get_xlim()
+            for edge in (edges or {}).get(n, ()):
+                if lo <= edge <= hi:
+                    sub.axvline(edge, color=PALETTE[3], ls=":", lw=1.5)
             sub.set_xlabel(_LABELS.get(n, n), fontsize=9)
-            sub.set_title(_summary(q), fontsize=7.5)
+            title = _summary(q) + ("\nat grid edge" if n in flagged else "")
+            sub.set_title(title, fontsize=7.5, color=PALETTE[3] if n in flagged else "k")
             sub.set_yticks([])
             sub.xaxis.set_major_locator(plt.MaxNLocator(3))
             sub.tick_params(axis="x", labelsize=7)
-        if names:
-            fig.get_axes()[1].set_ylabel("Posterior", fontsize=8)
+            if k == 0:
+                sub.set_ylabel("Posterior", fontsize=8)
     return fig
+
+
+def format_value(value: float, error: float | None = None) -> str:
+    """``value +- error`` with two significant digits of the error (the value alone without one)."""
+    if error is None or not np.isfinite(error) or error <= 0:
+        return f"{value:.4g}"
+    digits = max(0, -int(np.floor(np.log10(error))) + 1)
+    if abs(value) >= 1e4 or 0 < abs(value) < 1e-3:
+        exp = int(np.floor(np.log10(abs(value))))
+        d = max(0, exp - int(np.floor(np.log10(error))) + 1)
+        return f"({value / 10**exp:.{d}f} +- {error / 10**exp:.{d}f})e{exp}"
+    return f"{value:.{digits}f} +- {error:.{digits}f}"
+
+
+def _robust_limits(values: np.ndarray, margin: float = 0.08) -> tuple[float, float]:
+    """y-limits from the 0.5 and 99.5 percentiles of finite values (a spike or one huge error bar cannot set them)."""
+    v = values[np.isfinite(values)]
+    if not v.size:
+        return 0.0, 1.0
+    lo, hi = np.percentile(v, [0.5, 99.5])
+    span = hi - lo if hi > lo else max(abs(hi), 1.0)
+    return lo - margin * span, hi + margin * span
+
+
+def _residuals(ax: Any, data: dict[str, np.ndarray], binned: dict[str, np.ndarray], nbin: int = 10) -> None:
+    """Residuals in sigma of the data, a running mean over ``nbin`` pixels, and the model's bands in sigma."""
+    g = data["good"]
+    w, sigma = data["wave"][g], data["error"][g]
+    resid = (data["flux"][g] - binned["p50"][g]) / sigma
+    for (lo, hi), alpha in zip(SIGMA_PERCENTILES[:2], (0.55, 0.3), strict=False):
+        ax.fill_between(
+            w,
+            (binned[f"p{lo:g}"][g] - binned["p50"][g]) / sigma,
+            (binned[f"p{hi:g}"][g] - binned["p50"][g]) / sigma,
+            color=PALETTE[0],
+            alpha=alpha,
+            lw=0,
+            step="mid",
+        )
+    ax.plot(w, resid, ".", ms=2, color="k")
+    if resid.size >= 2 * nbin:
+        kernel = np.ones(nbin) / nbin
+        ax.plot(w[nbin // 2 : nbin // 2 + resid.size - nbin + 1], np.convolve(resid, kernel, "valid"), color=PALETTE[1],
+                lw=1.2, label=f"mean of {nbin} pixels")
+        ax.legend(loc="upper right", fontsize=7)
+    ax.axhline(0, color="0.4", lw=0.8)
+    lim = np.nanpercentile(np.abs(resid), 99) * 1.2 if resid.size else 1.0
+    ax.set_ylim(-max(lim, 3.0), max(lim, 3.0))
 
 
 def _summary(q: np.ndarray) -> str:
@@ -318,8 +418,19 @@ _LABELS = {
 }
 
 
-def plot_corner(samples: np.ndarray, names: Sequence[str], truths: Sequence[float] | None = None) -> Any:
-    """Corner plot of the posterior samples (corner package)."""
+def plot_corner(
+    samples: np.ndarray,
+    names: Sequence[str],
+    truths: Sequence[float] | None = None,
+    bounds: dict[str, tuple[float, float]] | None = None,
+    flagged: Sequence[str] = (),
+) -> Any:
+    """Corner plot of the posterior samples (corner package).
+
+    ``bounds`` (prior bounds or grid edges per fitted parameter) are drawn as dotted lines on the
+    diagonal where they fall inside the plotted range; ``flagged`` messages (posteriors piled at a grid
+    edge) are printed in the upper right corner.
+    """
     import warnings
 
     with warnings.catch_warnings():
@@ -342,4 +453,16 @@ def plot_corner(samples: np.ndarray, names: Sequence[str], truths: Sequence[floa
             truths=truths,
             truth_color=PALETTE[1],
         )
+        ndim = len(names)
+        axes = np.asarray(fig.axes).reshape(ndim, ndim)
+        for k, name in enumerate(names):
+            ax = axes[k, k]
+            lo, hi = ax.get_xlim()
+            for edge in (bounds or {}).get(name, ()):
+                if lo - 1e-9 * abs(hi - lo) <= edge <= hi + 1e-9 * abs(hi - lo):
+                    ax.axvline(edge, color=PALETTE[3], ls=":", lw=1.2)
+        if flagged:
+            fig.text(0.98, 0.98, "\n".join(flagged), ha="right", va="top", fontsize=8, color=PALETTE[3], wrap=True)
+        if bounds:
+            fig.text(0.98, 0.02, "dotted: prior bounds / grid edges", ha="right", va="bottom", fontsize=7)
     return fig

@@ -13,7 +13,7 @@ import numpy as np
 from ..errors import ConfigError, SpectrumError
 from ..spectrum import Spectrum, SpectrumSeries
 
-__all__ = ["Preprocessed", "apply_wavelength_selection", "fscale_guess", "median_spectrum"]
+__all__ = ["Preprocessed", "apply_wavelength_selection", "checked_ranges", "fscale_guess", "median_spectrum"]
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def median_spectrum(series: SpectrumSeries, time_ranges: Sequence[Sequence[float
     ConfigError
         When every time is excluded (names ``preprocessing.time_ranges_masked``).
     """
-    ranges = np.asarray(time_ranges, float).reshape(-1, 2)
+    ranges = checked_ranges(time_ranges, "preprocessing.time_ranges_masked")
     if ranges.size and series.times is None:
         raise ConfigError("preprocessing.time_ranges_masked is set but the time series has no times")
     excluded = series.time_mask(ranges) if ranges.size else np.zeros(series.n_times, bool)
@@ -72,6 +72,18 @@ def median_spectrum(series: SpectrumSeries, time_ranges: Sequence[Sequence[float
     spec = series.median(exclude_times=excluded)
     log.info("median spectrum from %d of %d spectra", int((~excluded).sum()), series.n_times)
     return spec, excluded
+
+
+def checked_ranges(ranges: Sequence[Sequence[float]], option: str) -> np.ndarray:
+    """``[[start, end], ...]`` as an ``(n, 2)`` array; a reversed or malformed range names the option."""
+    try:
+        arr = np.asarray(ranges, float).reshape(-1, 2)
+    except ValueError:
+        raise ConfigError(f"{option}: expected [[start, end], ...], got {ranges!r}") from None
+    for start, end in arr:
+        if not start < end:
+            raise ConfigError(f"{option}: range [{start:g}, {end:g}] is reversed or empty; write [start, end], start < end")
+    return arr
 
 
 def _to_grid_flux_unit(spectrum: Spectrum, grid_unit: u.UnitBase) -> Spectrum:
@@ -144,8 +156,9 @@ def apply_wavelength_selection(
         n_out = int((~inside & spec.good).sum())
         log.info("%d valid pixels lie outside the grid's wavelengths and are not fitted", n_out)
     spec = spec[keep]
-    if len(wave_ranges_masked):
-        spec = spec.mask_ranges(np.asarray(wave_ranges_masked, float), unit=u.um)
+    ranges = checked_ranges(wave_ranges_masked, "preprocessing.wave_ranges_masked")
+    if ranges.size:
+        spec = spec.mask_ranges(ranges, unit=u.um)
     if not spec.good.any():
         raise SpectrumError("preprocessing.wave_ranges_masked masks every pixel; nothing is left to fit")
     return spec

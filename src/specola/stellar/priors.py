@@ -90,6 +90,19 @@ class Prior:
             return -math.inf
         return -0.5 * z * z - math.log(self.std) - 0.5 * _LOG_2PI - math.log(mass)
 
+    def log_density_many(self, x: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        """:meth:`log_density` for arrays (``-inf`` outside ``[low, high]`` or where the interval is empty)."""
+        ok = (x >= low) & (x <= high) & (high > low)
+        if self.kind == "uniform":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                value = -np.log(np.where(ok, high - low, 1.0))
+        else:
+            mass = ndtr((high - self.mean) / self.std) - ndtr((low - self.mean) / self.std)
+            ok &= mass > 0
+            z = (x - self.mean) / self.std
+            value = -0.5 * z * z - math.log(self.std) - 0.5 * _LOG_2PI - np.log(np.where(ok, mass, 1.0))
+        return np.where(ok, value, -np.inf)
+
     def transform(self, u: float, low: float, high: float) -> float:
         """Map a unit-cube coordinate to the prior restricted to ``[low, high]`` (inverse CDF)."""
         if self.kind == "uniform":

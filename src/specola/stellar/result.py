@@ -15,13 +15,19 @@ from astropy.table import Table
 from ..resample import convolution_matrix
 from ..runs import RunFolder
 from .model import BinnedModel
-from .plots import SIGMA_PERCENTILES
+from . import plots
+from .plots import SIGMA_PERCENTILES, format_value
 from .sampling import SamplerOutput
 from .setup import Setup
 
 __all__ = ["PERCENTILES", "StellarResult", "derived_samples"]
 
 log = logging.getLogger(__name__)
+
+#: Physical parameters checked against the grid's edges, and the grid axis each one lives on.
+EDGE_PARAMETERS = {"Tphot": "Teff", "Tspot": "Teff", "Tfac": "Teff", "logg_phot": "logg", "logg_het": "logg"}
+#: Fraction of the posterior within one grid step of an edge above which the parameter is flagged.
+EDGE_FRACTION = 0.3
 
 #: Percentiles reported for parameters and model spectra.
 PERCENTILES = tuple(sorted({p for pair in SIGMA_PERCENTILES for p in pair} | {50.0}))
@@ -104,6 +110,68 @@ class StellarResult:
             rows.append(row)
         return Table(rows=rows)
 
+    def grid_edges(self) -> list[dict[str, Any]]:
+        """Component temperatures and gravities whose posterior piles within one grid step of a grid edge.
+
+        A parameter is flagged when at least :data:`EDGE_FRACTION` of its samples lie within one grid
+        step of the lowest or highest node of its axis: the grid truncates the posterior there.
+
+        Returns
+        -------
+        list of dict
+            ``{parameter, edge, step, fraction, message}`` per flagged parameter.
+        """
+        model = self.setup.model
+        axes = {"Teff": model.teff, "logg": model.logg}
+        fitted = set(plots.fitted_components(self.names))
+        out = []
+        for name, axis_name in EDGE_PARAMETERS.items():
+            if name not in fitted:
+                continue
+            axis = axes[axis_name]
+            if axis.size < 2:
+                continue
+            values = self.parameters[name]
+            for edge, step, near in (
+                (axis[0], axis[1] - axis[0], values <= axis[0] + (axis[1] - axis[0])),
+                (axis[-1], axis[-1] - axis[-2], values >= axis[-1] - (axis[-1] - axis[-2])),
+            ):
+                frac = float(np.mean(near))
+                if frac >= EDGE_FRACTION:
+                    out.append(
+                        {
+                            "parameter": name,
+                            "edge": float(edge),
+                            "step": float(step),
+                            "fraction": frac,
+                            "message": f"{name}: {frac:.0%} of the posterior within one grid step ({step:g}) of the "
+                            f"grid edge {edge:g}; the grid truncates it (use a grid that extends past {edge:g}, "
+                            "or a prior, see docs/stellar.md)",
+                        }
+                    )
+        return out
+
+    def summary(self) -> str:
+        """One line: the photosphere, the heterogeneities fitted, the inflation, convergence and edge flags."""
+        if self.sampler is None:
+            return f"stellar preprocessing of {self.setup.config.inputs.label}: figures written, no sampling"
+        p = self.parameters
+        parts = []
+        for name in ("Tphot", *[n for n in plots.fitted_components(self.names) if n != "Tphot"], "errInfl"):
+            if name == "errInfl" and "logErrInfl" not in self.names:
+                continue
+            q = np.percentile(p[name], [15.87, 50, 84.13])
+            parts.append(f"{name} {format_value(q[1], 0.5 * (q[2] - q[0]))}")
+        d = self.sampler.diagnostics
+        if "verdict" in d:
+            parts.append("converged" if d["verdict"]["converged"] else "NOT converged")
+        if self.sampler.log_evidence is not None:
+            parts.append(f"ln Z {self.sampler.log_evidence:.1f}")
+        edges = self.grid_edges()
+        if edges:
+            parts.append("AT GRID EDGE: " + ", ".join(f"{e['parameter']} ({e['edge']:g})" for e in edges))
+        return "stellar: " + "; ".join(parts)
+
     def statistics(self) -> dict[str, Any]:
         """chi2, reduced chi2, BIC (= k ln n - 2 ln L_max), number of points and parameters, ln Z."""
         post = self.setup.posterior
@@ -114,6 +182,7 @@ class StellarResult:
         ll = float(self.sampler.lnlike[self.index_maxlike])
         stats = {
             "n_points": n,
+            "n_pixels_dropped": post.n_dropped,
             "n_params": k,
             "chi2": chi2,
             "reduced_chi2": chi2 / max(n - k, 1),
@@ -124,6 +193,7 @@ class StellarResult:
             "index_maxlike": self.index_maxlike,
             "index_maxprob": self.index_maxprob,
             "sampler": self.sampler.method,
+            "grid_edges": [e["message"] for e in self.grid_edges()],
         }
         if self.sampler.log_evidence is not None:
             stats.update(ln_evidence=self.sampler.log_evidence, ln_evidence_error=self.sampler.log_evidence_error)

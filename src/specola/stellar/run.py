@@ -16,7 +16,7 @@ from .result import StellarResult
 from .sampling import find_start, run_dynesty, run_emcee
 from .setup import Setup, prepare
 
-__all__ = ["run", "run_folder_name", "run_to_folder", "sample"]
+__all__ = ["prior_choice", "run", "run_folder_name", "run_to_folder", "sample"]
 
 log = logging.getLogger(__name__)
 
@@ -29,16 +29,24 @@ def run_folder_name(config: StellarConfig, grid_label: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.+-]", "-", name)
 
 
+def prior_choice(config: StellarConfig) -> str:
+    """One line naming the covering-fraction prior in use (recorded in run.json and logged)."""
+    if config.priors.photosphere_dominant:
+        return "photosphere_dominant = true (specola's prior: the photosphere covers most of the disk)"
+    return "photosphere_dominant = false (the peer's prior: spots or faculae may cover more than the photosphere)"
+
+
 def sample(setup: Setup) -> StellarResult:
     """Run the configured sampler on a prepared setup."""
     cfg = setup.config.sampling
     post = setup.posterior
     ncpu = cfg.ncpu if cfg.parallel else 1
     start = setup.start
+    log.info("prior: %s", prior_choice(setup.config))
     if cfg.sampler == "emcee":
         if cfg.optimize_start:
             start = find_start(post, start, np.random.default_rng(cfg.seed))
-        log.info("emcee: %d parameters %s, %d steps", post.ndim, post.space.names, cfg.nsteps)
+        log.info("emcee: %d parameters %s, nsteps = %s", post.ndim, post.space.names, cfg.nsteps)
         out = run_emcee(
             post,
             start,
@@ -50,20 +58,25 @@ def sample(setup: Setup) -> StellarResult:
             cfg.progress,
             moves=cfg.moves,
             unconstrained=cfg.unconstrained,
+            nsteps_max=cfg.nsteps_max,
         )
         d = out.diagnostics
         log.info(
-            "acceptance %.2f, max autocorrelation time %.1f steps (nsteps / tau = %.1f)",
+            "acceptance %.2f, max autocorrelation time %.1f steps (post-burn-in steps / tau = %.1f), converged: %s",
             d["acceptance_mean"],
             d["autocorr_time_max"],
-            d["nsteps_over_tau"],
+            d["nsteps_post_burnin_over_tau"],
+            d["verdict"]["converged"],
         )
     else:
         log.info("dynesty: %d parameters %s, %d live points", post.ndim, post.space.names, cfg.nlive)
         out = run_dynesty(post, cfg.nlive, cfg.dlogz, cfg.seed, ncpu, cfg.progress)
         log.info("ln Z = %.2f +- %.2f", out.log_evidence, out.log_evidence_error)
     extra = {"start": dict(zip(post.space.names, map(float, start), strict=True))}
-    return StellarResult(setup, out, extra)
+    result = StellarResult(setup, out, extra)
+    for edge in result.grid_edges():
+        log.warning(edge["message"])
+    return result
 
 
 def run(config: StellarConfig, data: Spectrum | SpectrumSeries | None = None) -> StellarResult:
@@ -127,6 +140,8 @@ def run_to_folder(
         grid=setup.grid_label,
         fitted=setup.space.names,
         fscale_guess=setup.fscale_guess,
+        config_layout=config.inputs.config_layout,
+        prior=prior_choice(config),
     )
     if config.saving.save_fit or result.sampler is None:
         result.write(run_folder)

@@ -16,7 +16,7 @@ from .coords import ReparametrisedPosterior
 from .likelihood import LogPosterior, _init_worker, _worker_call
 from .moves import MOVES, emcee_moves
 
-__all__ = ["MOVES", "SamplerOutput", "find_start", "initial_ball", "run_dynesty", "run_emcee"]
+__all__ = ["MOVES", "SamplerOutput", "convergence", "find_start", "initial_ball", "rhat_groups", "run_dynesty", "run_emcee"]
 
 log = logging.getLogger(__name__)
 
@@ -137,14 +137,6 @@ def _ball(fn, centre: np.ndarray, scale: np.ndarray, nwalkers: int, rng: np.rand
     return p0
 
 
-def _refine(fn, z: np.ndarray) -> np.ndarray:
-    """Maximum of ``fn`` by Nelder-Mead from ``z`` (``z`` itself if that fails)."""
-    value = fn(z)
-    neg = lambda t: -v if np.isfinite(v := fn(t)) else 1e300
-    res = minimize(neg, z, method="Nelder-Mead", options={"maxiter": 2000, "xatol": 1e-6, "fatol": 1e-8})
-    return np.asarray(res.x, float) if -res.fun > value else z
-
-
 def autocorr_time(chain: np.ndarray, c: float = 5.0) -> tuple[np.ndarray, int]:
     """Integrated autocorrelation time per parameter (Sokal's window, as in emcee).
 
@@ -175,6 +167,92 @@ def autocorr_time(chain: np.ndarray, c: float = 5.0) -> tuple[np.ndarray, int]:
     return tau, int((~moving).sum())
 
 
+def rhat_groups(chain: np.ndarray, n_groups: int = 4) -> np.ndarray:
+    """Gelman-Rubin R-hat per parameter across ``n_groups`` disjoint groups of walkers.
+
+    Each group's samples (all its walkers, every step of ``chain``) are one "chain"; R-hat compares the
+    spread of the group means with the spread inside the groups (1 = the groups agree).
+
+    Parameters
+    ----------
+    chain : ndarray
+        Post-burn-in chain ``(nsteps, nwalkers, ndim)``.
+    n_groups : int
+        Number of walker groups (at least 2 walkers each).
+
+    Returns
+    -------
+    ndarray
+        R-hat per parameter (NaN when there are too few walkers).
+    """
+    nsteps, nwalkers, ndim = chain.shape
+    n_groups = min(n_groups, nwalkers // 2)
+    if n_groups < 2 or nsteps < 2:
+        return np.full(ndim, np.nan)
+    groups = np.array_split(np.arange(nwalkers), n_groups)
+    means = np.array([chain[:, g].reshape(-1, ndim).mean(axis=0) for g in groups])
+    within = np.array([chain[:, g].reshape(-1, ndim).var(axis=0, ddof=1) for g in groups]).mean(axis=0)
+    n = nsteps * min(len(g) for g in groups)
+    between_over_n = means.var(axis=0, ddof=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.sqrt(((n - 1) / n * within + between_over_n) / within)
+
+
+#: Convergence rules: post-burn-in steps per autocorrelation time (emcee's rule) and the largest R-hat.
+TAU_FACTOR = 50.0
+RHAT_MAX = 1.01
+#: First chunk (steps) and growth of ``sampling.nsteps = "auto"`` runs.
+AUTO_FIRST_STEPS = 2000
+
+
+def convergence(
+    chain: np.ndarray, zchain: np.ndarray | None, burnin: int, acceptance: np.ndarray, names: list[str]
+) -> dict[str, Any]:
+    """Autocorrelation times, R-hat and the convergence verdict of an emcee chain.
+
+    tau is estimated on the post-burn-in chain and compared with that chain's own length
+    (``(nsteps - burnin) / tau >= 50``); R-hat across four groups of walkers must stay below 1.01
+    and no walker may be stuck.
+
+    Returns
+    -------
+    dict
+        Diagnostics, with ``verdict`` = ``{"converged": bool, "checks": [{check, value, threshold, passed}]}``.
+    """
+    kept = chain.shape[0] - burnin
+    post = chain[burnin:]
+    tau, stuck = autocorr_time(post)
+    tau_z = autocorr_time(zchain[burnin:])[0] if zchain is not None else tau
+    tau_max = float(max(np.max(tau), np.max(tau_z)))
+    rhat = rhat_groups(post)
+    rhat_max = float(np.nanmax(rhat)) if np.any(np.isfinite(rhat)) else math.inf
+    ratio = kept / tau_max if tau_max > 0 else math.inf
+    checks = [
+        {"check": "post-burn-in steps / tau_max", "value": ratio, "threshold": f">= {TAU_FACTOR:g}"},
+        {"check": "R-hat max (4 walker groups)", "value": rhat_max, "threshold": f"< {RHAT_MAX:g}"},
+        {"check": "stuck walkers", "value": stuck, "threshold": "== 0"},
+    ]
+    passed = (ratio >= TAU_FACTOR, rhat_max < RHAT_MAX, stuck == 0)
+    for row, ok in zip(checks, passed, strict=True):
+        row["passed"] = bool(ok)
+    nwalkers = chain.shape[1]
+    return {
+        "nsteps": int(chain.shape[0]),
+        "burnin": int(burnin),
+        "acceptance_mean": float(acceptance.mean()),
+        "acceptance_min": float(acceptance.min()),
+        "acceptance_max": float(acceptance.max()),
+        "autocorr_time": {n: float(t) for n, t in zip(names, tau, strict=True)},
+        "autocorr_time_sampling_coordinates": {n: float(t) for n, t in zip(names, tau_z, strict=True)},
+        "autocorr_time_max": tau_max,
+        "nsteps_post_burnin_over_tau": float(ratio),
+        "rhat": {n: float(r) for n, r in zip(names, rhat, strict=True)},
+        "effective_samples": float(kept * nwalkers / tau_max) if tau_max > 0 else float(kept * nwalkers),
+        "stuck_walkers": stuck,
+        "verdict": {"converged": bool(all(passed)), "checks": checks},
+    }
+
+
 def _n_walkers(ndim: int, per_dim: int) -> int:
     n = max(per_dim * ndim, 2 * ndim + 2)
     return n + (n % 2)
@@ -183,7 +261,7 @@ def _n_walkers(ndim: int, per_dim: int) -> int:
 def run_emcee(
     posterior: LogPosterior,
     start: np.ndarray,
-    nsteps: int,
+    nsteps: int | str,
     burnin_fraction: float,
     walkers_per_dim: int,
     seed: int,
@@ -192,18 +270,20 @@ def run_emcee(
     p0: np.ndarray | None = None,
     moves: str = "kde+de",
     unconstrained: bool = True,
+    nsteps_max: int = 20000,
 ) -> SamplerOutput:
     """Sample the posterior with emcee.
 
     Parameters
     ----------
     posterior : LogPosterior
-        The target (evaluated vectorised in-process, or per walker in ``ncpu`` workers
-        that receive the posterior once through a pool initializer).
+        The target (all walkers evaluated in one vectorised call in-process, or per walker in ``ncpu``
+        workers that receive the posterior once through a pool initializer).
     start : ndarray
         Centre of the initial ball.
-    nsteps : int
-        Steps per walker.
+    nsteps : int or "auto"
+        Steps per walker; ``"auto"`` runs :data:`AUTO_FIRST_STEPS`, then extends the chain until the
+        convergence verdict (:func:`convergence`) holds or ``nsteps_max`` is reached.
     burnin_fraction : float
         Fraction of steps discarded.
     walkers_per_dim : int
@@ -221,12 +301,13 @@ def run_emcee(
     unconstrained : bool
         Sample in the unconstrained coordinates of :mod:`specola.stellar.coords` (an exact change of
         variables; the returned chain is in the physical parameters).
+    nsteps_max : int
+        Cap of an ``"auto"`` run.
 
     Returns
     -------
     SamplerOutput
-        The diagnostics hold the autocorrelation times of the physical parameters and of the sampling
-        coordinates; the chain counts as converged when ``nsteps > 50 tau`` for the largest of both.
+        The diagnostics hold autocorrelation times (physical and sampling coordinates), R-hat and the verdict.
     """
     import emcee
 
@@ -235,70 +316,76 @@ def run_emcee(
     target = ReparametrisedPosterior(posterior) if unconstrained else posterior
     coords = target.coords if unconstrained else None
     if p0 is not None:
-        if not np.all(np.isfinite([posterior(p) for p in p0])):
+        if not np.all(np.isfinite(posterior.batch(p0)[:, 0])):
             raise ConfigError("every initial walker must lie inside the prior")
         z0 = coords.to_sampling(p0) if coords else np.asarray(p0, float)
     elif coords:
-        centre = _refine(target, coords.to_sampling(start))
-        z0 = _ball(target, centre, np.full(ndim, 1e-3), _n_walkers(ndim, walkers_per_dim), rng)
+        z0 = _ball(target, coords.to_sampling(start), np.full(ndim, 1e-3), _n_walkers(ndim, walkers_per_dim), rng)
     else:
         z0 = initial_ball(posterior, start, _n_walkers(ndim, walkers_per_dim), rng)
     nwalkers = len(z0)
     state = emcee.State(z0, random_state=np.random.RandomState(seed).get_state())
     kwargs = {"progress": progress, "progress_kwargs": {"disable": None if progress else True}}
     proposal = emcee_moves(moves)
+    names = posterior.space.names
+    auto = nsteps == "auto"
+
+    def diagnose(sampler: Any) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        zchain = sampler.get_chain()
+        lnprob = sampler.get_log_prob()
+        if coords:
+            flat, log_jac = coords.from_sampling(zchain.reshape(-1, ndim))
+            chain = flat.reshape(zchain.shape)
+            lnprob = lnprob - log_jac.reshape(lnprob.shape)  # back to the physical posterior density
+        else:
+            chain = zchain
+        total = chain.shape[0]
+        burnin = min(int(burnin_fraction * total), total - 1)
+        diag = convergence(chain, zchain if coords else None, burnin, sampler.acceptance_fraction, names)
+        return chain, lnprob, diag
+
+    def drive(sampler: Any) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        sampler.run_mcmc(state, min(AUTO_FIRST_STEPS, nsteps_max) if auto else int(nsteps), **kwargs)
+        chain, lnprob, diag = diagnose(sampler)
+        while auto and not diag["verdict"]["converged"] and chain.shape[0] < nsteps_max:
+            # enough steps for 50 tau after burn-in, with a margin; at least 50% more than now
+            need = TAU_FACTOR * diag["autocorr_time_max"] / max(1.0 - burnin_fraction, 0.01) * 1.2
+            more = int(min(max(need - chain.shape[0], 0.5 * chain.shape[0]), nsteps_max - chain.shape[0]))
+            log.info("nsteps = auto: not converged after %d steps; running %d more", chain.shape[0], more)
+            sampler.run_mcmc(None, more, **kwargs)
+            chain, lnprob, diag = diagnose(sampler)
+        return chain, lnprob, diag
+
     if ncpu > 1:
         ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
         with ctx.Pool(ncpu, initializer=_init_worker, initargs=(target,)) as pool:
             sampler = emcee.EnsembleSampler(nwalkers, ndim, _worker_call, pool=pool, moves=proposal, blobs_dtype=float)
-            sampler.run_mcmc(state, nsteps, **kwargs)
+            chain, lnprob, diag = drive(sampler)
     else:
         sampler = emcee.EnsembleSampler(nwalkers, ndim, target.batch, vectorize=True, moves=proposal, blobs_dtype=float)
         sampler.random_state = state.random_state
-        sampler.run_mcmc(state, nsteps, **kwargs)
-    zchain = sampler.get_chain()
-    lnprob = sampler.get_log_prob()
+        chain, lnprob, diag = drive(sampler)
     lnlike = np.asarray(sampler.get_blobs())
-    if coords:
-        flat, log_jac = coords.from_sampling(zchain.reshape(-1, ndim))
-        chain = flat.reshape(zchain.shape)
-        lnprob = lnprob - log_jac.reshape(lnprob.shape)  # back to the physical posterior density
-    else:
-        chain = zchain
-    burnin = min(int(burnin_fraction * nsteps), nsteps - 1)
-    names = posterior.space.names
-    tau, stuck = autocorr_time(chain[burnin:])
-    tau_z = autocorr_time(zchain[burnin:])[0] if coords else tau
-    tau_max = float(max(np.max(tau), np.max(tau_z)))
-    acc = sampler.acceptance_fraction
-    kept = nsteps - burnin
+    burnin = diag["burnin"]
     diagnostics = {
         "nwalkers": nwalkers,
-        "nsteps": nsteps,
-        "burnin": burnin,
+        "nsteps_requested": nsteps,
+        **diag,
         "moves": moves,
         "sampling_coordinates": "unconstrained (logit of the conditional prior interval)" if coords else "physical",
-        "acceptance_mean": float(acc.mean()),
-        "acceptance_min": float(acc.min()),
-        "acceptance_max": float(acc.max()),
-        "autocorr_time": {n: float(t) for n, t in zip(names, tau, strict=True)},
-        "autocorr_time_sampling_coordinates": {n: float(t) for n, t in zip(names, tau_z, strict=True)},
-        "autocorr_time_max": tau_max,
-        "nsteps_over_tau": float(nsteps / tau_max) if tau_max > 0 else math.inf,
-        "converged_nsteps_gt_50tau": bool(nsteps > 50 * tau_max),
-        "effective_samples": float(kept * nwalkers / tau_max) if tau_max > 0 else float(kept * nwalkers),
-        "stuck_walkers": stuck,
         "ncpu": ncpu,
         "seed": seed,
     }
     if diagnostics["acceptance_mean"] < 0.05:
         log.warning("low mean acceptance fraction %.3f: the chain may be stuck", diagnostics["acceptance_mean"])
-    if not diagnostics["converged_nsteps_gt_50tau"]:
+    if not diag["verdict"]["converged"]:
+        failed = "; ".join(
+            f"{c['check']} = {c['value']:.3g} (needs {c['threshold']})" for c in diag["verdict"]["checks"] if not c["passed"]
+        )
         log.warning(
-            "emcee has not converged: autocorrelation time %.0f steps, nsteps / tau = %.1f < 50; run longer "
-            "(sampling.nsteps) or use sampler = 'dynesty' (see diagnostics.json)",
-            tau_max,
-            diagnostics["nsteps_over_tau"],
+            "emcee has not converged: %s; run longer (sampling.nsteps, or \"auto\") or use sampler = 'dynesty' "
+            "(see diagnostics.json)",
+            failed,
         )
     return SamplerOutput(
         "emcee",

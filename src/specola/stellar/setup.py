@@ -13,9 +13,10 @@ from ..data import data_path
 from ..errors import ConfigError, GridError
 from ..grids import StellarGrid
 from ..grids import load_grid as load_grid_file
+from ..grids.registry import resolve_format
 from ..io import read, read_series
 from ..spectrum import Spectrum, SpectrumSeries
-from .config import StellarConfig
+from .config import GridOptions, StellarConfig
 from .likelihood import LogPosterior
 from .model import BinnedModel, teff_logg_grid
 from .preprocess import Preprocessed, apply_wavelength_selection, fscale_guess, median_spectrum
@@ -48,8 +49,9 @@ class Setup:
 def load_grid(config: StellarConfig) -> StellarGrid:
     """Read the model grid, select the configured sub-grid and reduce it to (Teff, logg)."""
     path = config.inputs.grid_path or str(data_path(*BUNDLED_GRID))
-    grid = load_grid_file(path)
     g = config.grid
+    entry, _ = resolve_format(path, None)
+    grid = load_grid_file(path, **(_peer_grid_options(path, g) if entry.name == "peer_hdf5" else {}))
     ranges = {}
     for opt, axis in (("teff_range", "Teff"), ("logg_range", "logg")):
         value = getattr(g, opt)
@@ -65,6 +67,35 @@ def load_grid(config: StellarConfig) -> StellarGrid:
     if ranges:
         grid = grid.select(**ranges)
     return teff_logg_grid(grid, config.star.feh)
+
+
+def _peer_grid_options(path: str, g: GridOptions) -> dict:
+    """Axes and wavelengths of an exotune grid file (which stores none) from the ``grid`` options."""
+    missing = [
+        f"grid.{name} (peer {peer})"
+        for name, peer in (
+            ("teff_range", "Teff_range"),
+            ("teff_step", "Teffstep"),
+            ("logg_range", "logg_range"),
+            ("logg_step", "loggstep"),
+            ("file_resolution", "resPower_target"),
+        )
+        if not getattr(g, name)
+    ]
+    if missing:
+        raise ConfigError(
+            f"{path} is an exotune grid file, which stores no axes: give {', '.join(missing)} as the grid was made"
+        )
+    options = {
+        "teff_range": g.teff_range,
+        "teff_step": g.teff_step,
+        "logg_range": g.logg_range,
+        "logg_step": g.logg_step,
+        "resolution": g.file_resolution,
+    }
+    if g.file_wave_range:
+        options["wave_range"] = g.file_wave_range
+    return options
 
 
 def fitted_names(config: StellarConfig) -> list[str]:
@@ -90,6 +121,30 @@ def fitted_names(config: StellarConfig) -> list[str]:
     if not names:
         raise ConfigError("nothing to fit: every fit.* switch is off")
     return names
+
+
+#: Gravitational constant times the solar mass [cm^3 s^-2] and the solar radius [cm] (IAU 2015 nominal values).
+_GM_SUN_CGS = 1.3271244e26
+_R_SUN_CM = 6.957e10
+
+
+def logg_from_mass_radius(mass: tuple[float, ...], radius: tuple[float, ...]) -> tuple[float, float]:
+    """``log10 g`` [cgs] and its 1-sigma error from ``[mean, std]`` mass [Msun] and radius [Rsun].
+
+    Examples
+    --------
+    >>> m, s = logg_from_mass_radius((0.0898, 0.0023), (0.1192, 0.0013))  # TRAPPIST-1 (Agol et al. 2021)
+    >>> round(m, 3), round(s, 3)
+    (5.239, 0.015)
+    """
+    if len(mass) != 2 or len(radius) != 2 or mass[0] <= 0 or radius[0] <= 0:
+        raise ConfigError(
+            "priors.logg_from_mass_radius needs star.mass = [mean, std] (Msun) and star.radius = [mean, std] (Rsun), "
+            f"got {list(mass)} and {list(radius)}"
+        )
+    g = _GM_SUN_CGS * mass[0] / (radius[0] * _R_SUN_CM) ** 2
+    err = math.hypot(mass[1] / mass[0], 2.0 * radius[1] / radius[0]) / math.log(10.0)
+    return math.log10(g), max(err, 1e-4)
 
 
 def _check_inside(name: str, lo: float, hi: float, allowed: tuple[float, float], what: str) -> None:
@@ -137,6 +192,11 @@ def build_space(
         "logErrInfl": (0.0, math.log10(p.error_inflation_max)),
     }
     uniform, gaussian = dict(p.uniform or {}), dict(p.gaussian or {})
+    if p.logg_from_mass_radius and "logg_phot" in names:
+        if "logg_phot" in gaussian:
+            raise ConfigError("priors.gaussian.logg_phot and priors.logg_from_mass_radius both set a logg prior; keep one")
+        gaussian["logg_phot"] = list(logg_from_mass_radius(s.mass, s.radius))
+        log.info("logg_phot prior from mass and radius: N(%.3f, %.3f)", *gaussian["logg_phot"])
     for table, label in ((uniform, "uniform"), (gaussian, "gaussian")):
         for key in table:
             if key not in default:

@@ -163,7 +163,8 @@ def write_result(result: StellarResult, run: RunFolder, figures: bool = True) ->
     written.append(_table(run, "bestfit.csv", result.best_fit()))
     stats = result.statistics()
     written.append(_json(run, "bestfit_stats.json", stats))
-    written.append(_table(run, "bestfit_stats.csv", Table(rows=[stats])))
+    scalars = {k: v for k, v in stats.items() if not isinstance(v, list)}
+    written.append(_table(run, "bestfit_stats.csv", Table(rows=[scalars])))
     written.append(_json(run, "diagnostics.json", out.diagnostics))
     binned = result.binned_models()
     written.append(_table(run, "models_binned_1_2_3_sigma.csv", binned))
@@ -186,7 +187,10 @@ def _figures(
     written = []
     if out.chain is not None:
         written.append(
-            run.save_figure(f"chains_full.{fmt}", plots.plot_chains(out.chain, result.names, out.burnin)).name
+            run.save_figure(
+                f"chains_full.{fmt}",
+                plots.plot_chains(out.chain, result.names, out.burnin, out.diagnostics.get("verdict")),
+            ).name
         )
         written.append(
             run.save_figure(f"chains_after_burnin.{fmt}", plots.plot_chains(out.chain[out.burnin :], result.names)).name
@@ -198,16 +202,41 @@ def _figures(
     written.append(run.save_figure(f"bestfit_model.{fmt}", fig).name)
     rbands = {c: np.asarray(resolved[c]) for c in resolved.colnames}
     bbands = {c: np.asarray(binned[c]) for c in binned.colnames}
+    edges = result.grid_edges()
+    flagged = [e["parameter"] for e in edges]
+    model = result.setup.model
+    grid_edges = {n: (model.teff[0], model.teff[-1]) for n in ("Tphot", "Tspot", "Tfac")}
+    grid_edges.update({n: (model.logg[0], model.logg[-1]) for n in ("logg_phot", "logg_het")})
+    infl_median = float(np.median(params["errInfl"]))
     for log_wave, tag in ((False, ""), (True, "_logwave")):
         fig = plots.plot_bands(data, rbands["wave"], rbands, pad, log_wave, unit, label=f"(R={resp:g})")
         written.append(run.save_figure(f"spectrum_R{resp:g}{tag}_1_2_3_sigma.{fmt}", fig).name)
         fig = plots.plot_combo(
-            data, rbands["wave"], rbands, params, pad, log_wave, unit, plots.fitted_components(result.names)
+            data,
+            rbands["wave"],
+            rbands,
+            params,
+            pad,
+            log_wave,
+            unit,
+            plots.fitted_components(result.names),
+            edges=grid_edges,
+            flagged=flagged,
+            binned=bbands,
+            error_scale=infl_median,
+            resolved_label=f"median model at R={resp:g}",
         )
         written.append(run.save_figure(f"combo_R{resp:g}{tag}_1_2_3_sigma.{fmt}", fig).name)
     fig = plots.plot_bands(data, data["wave"], bbands, pad, False, unit, label="(data bins)", steps=True)
     written.append(run.save_figure(f"spectrum_binned_1_2_3_sigma.{fmt}", fig).name)
     if result.setup.space.ndim > 1:
-        fig = plots.plot_corner(out.samples, result.names, result.extra.get("truths"))
+        space = result.setup.space
+        bounds = {n: (space.priors[n].low, space.priors[n].high) for n in result.names}
+        for n in ("Tphot", "logg_phot"):
+            if n in bounds:
+                bounds[n] = (*bounds[n], *grid_edges[n])
+        fig = plots.plot_corner(
+            out.samples, result.names, result.extra.get("truths"), bounds, [e["message"] for e in edges]
+        )
         written.append(run.save_figure(f"corner.{fmt}", fig).name)
     return written
