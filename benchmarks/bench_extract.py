@@ -173,7 +173,9 @@ def main() -> None:
     for key in ("profile+optimal", "univariate", "bivariate", "trace_spectra"):
         print(f"  {key:<17s} stark {peer[key]:9.2f}  specola {mine[key]:7.3f}  ratio {peer[key] / mine[key]:8.1f}x")
     scale = 200 / n
-    print(f"  (stark's windowed profile + optimal scaled to 200 integrations: ~{peer['profile+optimal'] * scale:.0f} s)")
+    print(
+        f"  (stark's windowed profile + optimal scaled to 200 integrations: ~{peer['profile+optimal'] * scale:.0f} s)"
+    )
 
 
 if __name__ == "__main__":

@@ -3,17 +3,16 @@ import numpy as np
 import pytest
 
 from specola.errors import ConfigError
-from specola.extract.config import BackgroundSection
 from specola.extract import (
     aperture_extract,
     aperture_weights,
     centroids,
     fit_background,
-    raw_variance,
     series_columns,
-    subtract_bias,
     wavelength_at_trace,
 )
+from specola.extract.calibrate import raw_variance, subtract_bias
+from specola.extract.config import BackgroundSection
 
 
 @pytest.mark.parametrize("centre", [10.0, 10.37, 10.5, 11.93])

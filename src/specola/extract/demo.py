@@ -23,7 +23,7 @@ MIRI_FILE = "miri_lrs_slitless_sim_4ints_calints.fits"
 def miri_config(**sections: Any) -> ExtractConfig:
     """The configuration the demo uses for the MIRI cube (sections may be replaced)."""
     base = dict(
-        input=InputSection(file=str(data_path("frames", MIRI_FILE)), columns=(140, 390)),
+        input=InputSection(file=data_path("frames", MIRI_FILE), columns=(140, 390)),
         trace=TraceSection(guess=37.0, degree=1, bin_columns=10),
         output=OutputSection(name="extract_miri"),
     )

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import ConfigError, SpecolaWarning, SpectrumError
 from ..io.frames import Frames, read_frames
+from ..runs import run_stage
 from ..spectrum import Spectrum, SpectrumSeries
 from .aperture import aperture_extract, aperture_weights
 from .background import BackgroundFit, destripe, fit_background
@@ -32,7 +33,7 @@ from .psf import PixelTable, ProfileModel, fit_profile, pixel_table
 from .trace import Trace, nanmedian, trace_frames
 from .wavelength import series_columns, wavelength_at_trace
 
-__all__ = ["ExtractResult", "extract", "run"]
+__all__ = ["ExtractResult", "extract", "run", "run_to_folder"]
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,16 @@ class ExtractResult:
         flux = np.where(ok, (ivar * np.nan_to_num(s.flux.value)).sum(0) / np.where(ok, wsum, 1.0), np.nan)
         err = np.where(ok, 1.0 / np.sqrt(np.where(ok, wsum, 1.0)), np.nan)
         return Spectrum(s.low, s.high, flux * s.flux.unit, err * s.flux.unit, ~ok, meta=dict(s.meta))
+
+    def summary(self) -> str:
+        """One line: integrations x columns, method, profile, median S/N, outliers (what the CLI prints)."""
+        snr = float(np.nanmedian(np.where(self.mask, np.nan, self.snr))) if (~self.mask).any() else float("nan")
+        n_out = 0 if self.optimal is None else int(self.optimal.outliers.sum())
+        return (
+            f"extracted {self.flux.shape[0]} integration(s) x {self.flux.shape[1]} columns "
+            f"({self.meta['method']}, {self.meta['profile']} profile, median S/N {snr:.1f}, "
+            f"{n_out} outlier pixels, {int(self.mask.sum())} masked points)"
+        )
 
     def write(self, run: Any) -> list[Path]:
         """Write the series, the mean spectrum, a pixel table and QC figures into a run folder.
@@ -525,25 +536,40 @@ def extract(frames: Frames, config: ExtractConfig | None = None) -> ExtractResul
     )
 
 
-def run(config: ExtractConfig, base: str | Path | None = None) -> ExtractResult:
-    """Read ``config.input.file`` and extract it.
+def run(config: ExtractConfig) -> ExtractResult:
+    """Read ``config.input.file`` and extract it (computes only; writes nothing).
 
     Parameters
     ----------
     config : ExtractConfig
-        The resolved configuration.
-    base : str or Path, optional
-        Folder that a relative ``input.file`` is relative to (the config file's folder).
+        The resolved configuration (relative paths already resolved by :func:`specola.config.load_config`).
 
     Returns
     -------
     ExtractResult
     """
-    if not config.input.file:
+    if config.input.file is None or not str(config.input.file):
         raise ConfigError("input.file is empty: name the FITS frame or cube to extract")
     path = Path(config.input.file)
-    if base is not None and not path.is_absolute():
-        path = Path(base) / path
     frames = read_frames(path, config.input.dispersion_axis, config.input.dq_bad_bits)
     log.info("read %s: %d integration(s) of %d x %d", path.name, *frames.shape)
     return extract(frames, config)
+
+
+def run_to_folder(config: ExtractConfig, output: str | Path | None = None, *, overwrite: bool = False) -> ExtractResult:
+    """Extract and write the series, tables and figures (plus ``config.toml`` and ``run.json``) into ``output``.
+
+    Parameters
+    ----------
+    config : ExtractConfig
+    output : str or Path, optional
+        Run folder (default ``extract-<input stem>``), checked before any work.
+    overwrite : bool
+        Replace an earlier run there.
+
+    Returns
+    -------
+    ExtractResult
+    """
+    stem = Path(str(config.input.file or "frames")).name.split(".")[0] or "frames"
+    return run_stage("extract", config, lambda: run(config), output or f"extract-{stem}", overwrite=overwrite)
