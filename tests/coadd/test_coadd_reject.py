@@ -14,6 +14,7 @@ from astropy.io import fits
 from specola.cli import main
 from specola.coadd import CoaddConfig, coadd
 from specola.coadd.config import RejectSection, ScalingSection
+from specola.io import read_all
 from specola.spectrum import Spectrum
 
 OFF = RejectSection(max_flux_deviation=0, sigma_clip=0)

@@ -121,8 +121,7 @@ def _peer_example(tmp_path, nsteps=3000):
     toml = tmp_path / "analysis" / "template_ini_exotune.toml"
     toml.parent.mkdir()
     toml.write_text(
-        PEER_TOML.replace("NSTEPS", str(nsteps))
-        .replace('"observations/', '"../observations/')
+        PEER_TOML.replace("NSTEPS", str(nsteps)).replace('"observations/', '"../observations/')
         .replace('"grids/', '"../grids/')
     )
     return toml, scale

@@ -34,6 +34,7 @@ __all__ = ["Decision", "against_reference", "judge"]
 log = logging.getLogger(__name__)
 
 
+
 @dataclass
 class Decision:
     """One decision about an exposure or one of its segments.
@@ -176,6 +177,7 @@ def _describe(ratio: float, z: float, ref: int, names: list[str], cfg: RejectSec
     else:
         what = f"the {'longest' if cfg.reference == 'longest' else 'brightest'} exposure {names[ref]}"
     return f"flux {ratio:.3f} x {what} ({z:.1f} sigma; limit {cfg.max_flux_deviation:.0%} and {cfg.sigma:g} sigma)"
+
 
 
 class _Tally:

@@ -77,9 +77,7 @@ class LineSpec:
     redshift: str = option("z", help="redshift group (lines in one group share z)")
     width: str = option("narrow", help="width group (lines in one group share the intrinsic FWHM)")
     profile: str = option(
-        "gaussian",
-        choices=PROFILES,
-        help="intrinsic profile (lorentzian: a Voigt profile once the Gaussian LSF is added; laplace: exponential wings)",
+        "gaussian", choices=PROFILES, help="intrinsic profile (lorentzian: a Voigt profile once the Gaussian LSF is added; laplace: exponential wings)"
     )
     absorption: bool = option(False, help="an absorption line: the component is subtracted (flux >= 0 is its depth)")
     tie: str = option("", help="label of the line whose flux this one follows (flux = ratio * that flux)")
@@ -110,7 +108,9 @@ class CalibrationSpec:
 class ContinuumSection:
     """The continuum under the lines."""
 
-    form: str = option("polynomial", choices=("polynomial", "chebyshev", "powerlaw"), help="continuum form per region")
+    form: str = option(
+        "polynomial", choices=("polynomial", "chebyshev", "powerlaw"), help="continuum form per region"
+    )
     order: int = option(1, minimum=0, maximum=8, help="polynomial / Chebyshev order")
     regions: tuple[tuple[float, float], ...] = option((), help="rest-frame [low, high] A windows ([] : auto)")
     width_kms: float = option(4000.0, minimum=100.0, help="auto windows: half-width around each line (km/s)")

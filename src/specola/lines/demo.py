@@ -40,9 +40,8 @@ def demo_config(method: str = "laplace") -> LinesConfig:
     """
     prism = data_path("spectra", "rubies-uds31-v4_prism-clear_4233_154183.spec.fits.gz")
     return LinesConfig(
-        spectra=(
-            SpectrumSpec(file=str(prism), name="prism", resolution="nirspec:prism:point", rscale="R", pix_offset="po"),
-        ),  # fmt: skip
+        spectra=(SpectrumSpec(file=str(prism), name="prism", resolution="nirspec:prism:point", rscale="R",
+                              pix_offset="po"),),  # fmt: skip
         lines=(
             LineSpec("Halpha"),
             LineSpec("Hbeta"),
@@ -56,9 +55,8 @@ def demo_config(method: str = "laplace") -> LinesConfig:
             GroupSpec("narrow", "width", PriorSpec("uniform", low=0.0, high=1000.0)),
             GroupSpec("broad", "width", PriorSpec("uniform", low="fwhm_narrow + 150", high=10000.0)),
         ),
-        calibration=(
-            CalibrationSpec("po", "pix_offset", PriorSpec("truncnormal", loc=0.0, scale=0.5, low=-2.0, high=2.0)),
-        ),  # fmt: skip
+        calibration=(CalibrationSpec("po", "pix_offset", PriorSpec("truncnormal", loc=0.0, scale=0.5, low=-2.0,
+                                                                   high=2.0)),),  # fmt: skip
         continuum=ContinuumSection(width_kms=15000.0),
         fit=FitSection(redshift=3.55, method=method, num_samples=2000),
     )

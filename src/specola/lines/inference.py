@@ -94,8 +94,7 @@ def compiled(model: LinesModel) -> _Compiled:
 
 def _initial(model: LinesModel, fns: _Compiled) -> dict[str, float]:
     """Starting point: prior centres, then scans of redshift and width with bounded linear least squares for
-    fluxes and continua (so narrow and broad components cannot start by cancelling each other).
-    """
+    fluxes and continua (so narrow and broad components cannot start by cancelling each other)."""
     from scipy.optimize import lsq_linear
 
     plan, args = model.plan, model.args

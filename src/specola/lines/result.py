@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import logging
 import re
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -168,8 +168,7 @@ class LinesResult:
 
     def diagnostics(self) -> dict[str, Any]:
         """Fit diagnostics: method, sampler diagnostics, chi2 and reduced chi2 of the median model, free
-        parameters, WAIC (from the pointwise log-likelihood of the draws), per-line median flux.
-        """
+        parameters, WAIC (from the pointwise log-likelihood of the draws), per-line median flux."""
         from scipy.special import logsumexp
 
         tables = self.model_spectra(max_draws=50)

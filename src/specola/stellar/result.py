@@ -14,8 +14,8 @@ from astropy.table import Table
 
 from ..resample import convolution_matrix
 from ..runs import RunFolder
-from . import plots
 from .model import BinnedModel
+from . import plots
 from .plots import SIGMA_PERCENTILES, format_value
 from .sampling import SamplerOutput
 from .setup import Setup

@@ -194,9 +194,7 @@ def build_space(
     uniform, gaussian = dict(p.uniform or {}), dict(p.gaussian or {})
     if p.logg_from_mass_radius and "logg_phot" in names:
         if "logg_phot" in gaussian:
-            raise ConfigError(
-                "priors.gaussian.logg_phot and priors.logg_from_mass_radius both set a logg prior; keep one"
-            )
+            raise ConfigError("priors.gaussian.logg_phot and priors.logg_from_mass_radius both set a logg prior; keep one")
         gaussian["logg_phot"] = list(logg_from_mass_radius(s.mass, s.radius))
         log.info("logg_phot prior from mass and radius: N(%.3f, %.3f)", *gaussian["logg_phot"])
     for table, label in ((uniform, "uniform"), (gaussian, "gaussian")):
