@@ -149,7 +149,7 @@ def test_no_false_flags_and_white_light_at_photon_floor():
 def test_deconvolution_master_trace_jitter_on_faint_data_with_cosmics():
     s = cube(1.0e3, seed=11)
     data = (s.frames.data - s.bias) / 1000.0  # DN/s-like scale: the tracing must not depend on it
-    xs, ypos = trace_spectra(data, 0, SHAPE[1], 4, 28)
+    _, ypos = trace_spectra(data, 0, SHAPE[1], 4, 28)
     true = s.meta["shifts"] - s.meta["shifts"].mean()
     offsets = ypos.mean(axis=1) - ypos.mean()
     assert np.abs(offsets - true).max() < 0.05

@@ -225,7 +225,8 @@ def _calibrate(frames: Frames, cfg: ExtractConfig) -> tuple[Frames, VarianceMode
 def fit_variance_model(frames: Frames) -> VarianceModel | None:
     """Model of a variance plane as ``floor + scale * max(data, 0)`` (Horne's variance for calibrated cubes).
 
-    The scale is a robust slope over the good pixels (medians of faint and bright pixels); the floor is, per pixel, the mean over integrations
+    The scale is a robust slope over the good pixels (medians of faint and bright pixels); the floor is, per
+    pixel, the mean over integrations
     of ``variance - scale * max(data, 0)`` (a single value for fewer than 5 integrations). Returns None (data
     variances are used) when the plane does not grow with the counts.
 

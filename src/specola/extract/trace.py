@@ -217,7 +217,7 @@ def _deconvolved(clean: np.ndarray, cfg: TraceSection, guess: float | None) -> T
     """Trace by Richardson-Lucy deconvolution + centring: a master shape and one offset per integration."""
     from .deconvolve import trace_spectra
 
-    n_ints, n_spatial, n_disp = clean.shape
+    _, n_spatial, n_disp = clean.shape
     g = float(np.argmax(nanmedian(clean, axis=(0, 2)))) if guess is None else guess
     y0 = int(max(g - 3 * cfg.halfwidth, 0))
     y1 = int(min(g + 3 * cfg.halfwidth + 1, n_spatial))
