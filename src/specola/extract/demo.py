@@ -9,7 +9,7 @@ import numpy as np
 
 from ..data import data_path
 from ..runs import RunFolder
-from .config import ExtractConfig, InputSection, OutputSection, TraceSection
+from .config import BackgroundSection, ExtractConfig, InputSection, OutputSection, TraceSection
 from .run import ExtractResult, run
 
 __all__ = ["MIRI_FILE", "demo", "miri_config"]
@@ -25,6 +25,8 @@ def miri_config(**sections: Any) -> ExtractConfig:
     base = dict(
         input=InputSection(file=data_path("frames", MIRI_FILE), columns=(140, 390)),
         trace=TraceSection(guess=37.0, degree=1, bin_columns=10),
+        # a second, fainter trace 9 rows above the star must stay out of the sky windows
+        background=BackgroundSection(inner=12, outer=30),
         output=OutputSection(name="extract_miri"),
     )
     base.update(sections)

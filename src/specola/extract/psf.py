@@ -190,14 +190,16 @@ BIN_WIDTH = 0.02
 def _bin(keys: np.ndarray, v: np.ndarray, w: np.ndarray, *coords: np.ndarray) -> tuple[np.ndarray, ...]:
     """Inverse-variance weighted means per bin: (values, weights, mean coordinates...) of the occupied bins.
 
-    A least-squares spline through the bin means with weights ``sqrt(sum w**2)`` is the full fit up to the
-    spline's change within a bin (a fiftieth of a pixel), at a fraction of the cost.
+    ``keys`` are small non-negative integers (bin numbers). A least-squares spline through the bin means with
+    weights ``sqrt(sum w**2)`` is the full fit up to the spline's change within a bin (a fiftieth of a pixel),
+    at a fraction of the cost.
     """
-    uniq, inv = np.unique(keys, return_inverse=True)
+    n = int(keys.max()) + 1
     w2 = w**2
-    tot = np.bincount(inv, w2, uniq.size)
-    means = [np.bincount(inv, w2 * x, uniq.size) / tot for x in (v, *coords)]
-    return means[0], np.sqrt(tot), *means[1:]
+    tot = np.bincount(keys, w2, n)
+    occ = tot > 0
+    means = [np.bincount(keys, w2 * x, n)[occ] / tot[occ] for x in (v, *coords)]
+    return means[0], np.sqrt(tot[occ]), *means[1:]
 
 
 def _supported_knots(d: np.ndarray, lo: float, hi: float, spacing: float, min_bins: int = 8) -> np.ndarray:
@@ -248,7 +250,8 @@ def _fit_2d(
         n_col_knots -= 1
     lo, hi = min(-radius, float(d.min())), max(radius, float(d.max()))
     col_bin = max((chi - clo) / (10 * (n_col_knots + 1)), 1.0)
-    keys = np.floor((d - lo) / BIN_WIDTH).astype(np.int64) * 100_000 + np.floor((c - clo) / col_bin).astype(np.int64)
+    ckey = np.floor((c - clo) / col_bin).astype(np.int64)
+    keys = np.floor((d - lo) / BIN_WIDTH).astype(np.int64) * (int(ckey.max()) + 1) + ckey
     vb, wb, db, cb = _bin(keys, v, w, d, c)
     db, cb = np.clip(db, lo, hi), np.clip(cb, clo, chi)  # bin means may round past the box
     for _ in range(8):
@@ -300,6 +303,8 @@ def fit_profile(table: PixelTable, radius: float, kind: str, config: PsfSection 
     splines: list[Any] = []
     crange = (float(table.column.min()), float(table.column.max()))
     drange = (float(table.distance.min()), float(table.distance.max()))
+    dkey = np.floor((table.distance - drange[0]) / BIN_WIDTH).astype(np.int64)
+    grid = drange[0] + (np.arange(int(dkey.max()) + 1) + 0.5) * BIN_WIDTH
     for _ in range(max(niter, 0) + 1):
         keep = ~rejected
         if kind == "univariate":
@@ -328,7 +333,11 @@ def fit_profile(table: PixelTable, radius: float, kind: str, config: PsfSection 
         else:
             raise SpectrumError(f"psf.kind: unknown profile model {kind!r}; use univariate, bivariate or windowed")
         model = ProfileModel(kind, splines, blocks, rejected, np.nan, radius, crange, drange)
-        z = (table.value - model(table.distance, table.column)) / sigma
+        if kind == "univariate":
+            # evaluated on the distance bins (a fiftieth of a pixel), not at every pixel
+            z = (table.value - model(grid, np.zeros_like(grid))[dkey]) / sigma
+        else:
+            z = (table.value - model(table.distance, table.column)) / sigma
         if clip <= 0:
             break
         new = np.abs(z) > clip
