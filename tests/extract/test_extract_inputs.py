@@ -16,6 +16,7 @@ from specola.extract.config import (
 )
 from specola.extract.deconvolve import trace_spectrum
 from specola.extract.reduce import background2d, col_by_col_bkg_sub, polynomial_bkg_cols, polynomial_bkg_rows
+from specola.extract.singleorder import SingleOrderPSF, fit_spline_univariate
 
 SHAPE = (60, 120)
 
@@ -141,3 +142,25 @@ def test_trace_spectrum_is_scale_free():
     assert np.allclose(y1, y2, equal_nan=True) and np.nanmedian(np.abs(y1 - s.trace[0])) < 0.1
     with pytest.raises(SpectrumError, match="leaves the frame"):
         trace_spectrum(frame, 0, 500, 15, 45)
+
+
+def test_single_order_psf_frames_recover_the_profile():
+    s = synthetic_frames(
+        n_ints=4, shape=SHAPE, centre=28.3, slope=0.03, n_cosmics=0, n_bad=0, seed=9, with_variance=True
+    )
+    sub = s.frames.data - s.sky[None]
+    psf = SingleOrderPSF(frame=sub, variance=s.frames.variance, ord_pos=s.trace, ap_rad=4.0)
+    w = aperture_weights(s.trace, SHAPE[0], 4.0)
+    truth = s.profile / np.sum(w * s.profile, axis=1, keepdims=True)
+    for method in (psf.univariate_psf_frame, psf.bivariate_psf_frame, psf.univariate_multi_psf_frame):
+        frame, model, kept = method(clip=5, niters=3)
+        assert frame.shape == sub.shape and kept.mean() > 0.97 and model.kind in ("univariate", "bivariate", "windowed")
+        core = w * truth > 0.05
+        assert np.median(np.abs(frame - truth)[core] / truth[core]) < 0.03, model.kind
+    table = psf.norm_flux_coo()
+    back = psf.table2frame(table.value)
+    assert np.isfinite(back).sum() == len(table)
+    model, kept = fit_spline_univariate(table, oversample=1)
+    assert kept.shape == (len(table),) and model.kind == "univariate"
+    with pytest.raises(SpectrumError, match="unknown keyword"):
+        psf.univariate_psf_frame(knots=3)

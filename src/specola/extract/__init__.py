@@ -12,8 +12,10 @@ Horne profile with per-integration shift and width terms, or bounded splines
 over the pixel table) and optimal extraction (Horne 1986) with model variances
 and outlier rejection. stark's API: :mod:`specola.extract.reduce` (background
 helpers), :func:`trace_spectrum`, :func:`trace_spectra`, :func:`aperture_extract`
-(``uniform``), :func:`pixel_table` + :func:`fit_profile` (univariate, bivariate,
-windowed) and :func:`optimal_extract`.
+(``uniform``), :class:`SingleOrderPSF` (``univariate_psf_frame``,
+``bivariate_psf_frame``, ``univariate_multi_psf_frame``, ``flux_coo``, ``norm_flux_coo``, ``table2frame``),
+:func:`fit_spline_univariate`, :func:`fit_spline_bivariate` and :func:`optimal_extract` (3-D, with outlier
+rejection and model variances).
 """
 
 from .aperture import aperture_extract, aperture_weights
@@ -26,6 +28,7 @@ from .optimal import OptimalResult, VarianceModel, optimal_extract
 from .psf import PixelTable, ProfileModel, fit_profile, pixel_table
 from .reduce import background2d, col_by_col_bkg_sub, polynomial_bkg_cols, polynomial_bkg_rows
 from .run import ExtractResult, extract, run, run_to_folder
+from .singleorder import SingleOrderPSF, fit_spline_bivariate, fit_spline_univariate
 from .synthetic import SyntheticFrames, synthetic_frames
 from .trace import Trace, centroids, fit_shifts, trace_frames
 from .wavelength import series_columns, wavelength_at_trace
@@ -37,6 +40,7 @@ __all__ = [
     "ExtractResult",
     "OptimalResult",
     "PixelTable",
+    "SingleOrderPSF",
     "ProfileModel",
     "SyntheticFrames",
     "Trace",
@@ -53,6 +57,8 @@ __all__ = [
     "fit_empirical_profile",
     "fit_profile",
     "fit_shifts",
+    "fit_spline_bivariate",
+    "fit_spline_univariate",
     "optimal_extract",
     "pixel_table",
     "polynomial_bkg_cols",
