@@ -50,8 +50,13 @@ def _richardson_lucy(image: np.ndarray, kern: np.ndarray, num_iter: int) -> np.n
 
 
 def _normalise(frames: np.ndarray) -> np.ndarray:
-    """Non-negative frames divided by a robust per-column scale (scale-free; cosmic rays do not set it)."""
-    data = np.nan_to_num(np.maximum(frames, 0.0))
+    """Non-negative frames divided by a robust per-column scale (scale-free; cosmic rays do not set it).
+
+    Each column is first lifted so that its 10th percentile is zero: background-subtracted noise is then
+    mostly positive rather than rectified at zero (the pedestal is removed again before centring).
+    """
+    data = np.nan_to_num(frames)
+    data = np.maximum(data - np.percentile(data, 10, axis=-2, keepdims=True), 0.0)
     scale = np.percentile(data, 90, axis=-2, keepdims=True)
     return data / np.where(scale > 0, scale, 1.0)
 
