@@ -267,13 +267,15 @@ def fit_shifts(
     d = np.where(good, data, 0.0)
     w = np.where(good, 1.0 / np.where(good, variance, 1.0), 0.0)
     from scipy.ndimage import shift as shift_image
+    from scipy.ndimage import spline_filter
 
     tmpl = np.nan_to_num(nanmedian(np.where(good, data, np.nan), axis=0))
     amp = np.sum(w * d * tmpl, axis=(1, 2)) / np.maximum(np.sum(w * tmpl**2, axis=(1, 2)), 1e-300)
     s = np.zeros(n_ints)
+    coef = spline_filter(tmpl, order=3, mode="mirror")  # once: every shift below reuses the coefficients
     for step in range(niter):
         # the template moved by each integration's offset (cubic interpolation along the slit)
-        t = np.stack([shift_image(tmpl, (si, 0.0), order=3, mode="nearest") for si in s])
+        t = np.stack([shift_image(coef, (si, 0.0), order=3, mode="mirror", prefilter=False) for si in s])
         dt = -np.gradient(t, axis=1)
         a = amp[:, None, None]
         r = d - a * t
