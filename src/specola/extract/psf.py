@@ -177,8 +177,21 @@ class ProfileModel:
         """
         n_disp = trace.shape[1]
         dist = np.arange(n_spatial)[None, :, None] - trace[:, None, :]
-        cols = np.broadcast_to(np.arange(n_disp, dtype=float), dist.shape)
-        prof = np.maximum(self(dist, cols), 0.0)
+        if self.kind == "windowed":
+            # one spline per block of columns: evaluate each on its own columns only
+            prof = np.zeros(dist.shape)
+            col = np.clip(np.arange(n_disp, dtype=float), *self.column_range)
+            block = np.clip(np.searchsorted(self.blocks, col, side="right") - 1, 0, len(self.splines) - 1)
+            dc = np.clip(dist, *self.distance_range)
+            for b, spline in enumerate(self.splines):
+                sel = np.nonzero(block == b)[0]
+                if sel.size:
+                    d = dc[..., sel]
+                    prof[..., sel] = spline(d.ravel()).reshape(d.shape)
+            prof = np.where(np.abs(dist) <= self.radius, np.maximum(prof, 0.0), 0.0)
+        else:
+            cols = np.broadcast_to(np.arange(n_disp, dtype=float), dist.shape)
+            prof = np.maximum(self(dist, cols), 0.0)
         total = np.sum(weights * prof, axis=1, keepdims=True)
         return np.where(total > 0, prof / np.where(total > 0, total, 1.0), 0.0)
 
@@ -304,6 +317,8 @@ def fit_profile(table: PixelTable, radius: float, kind: str, config: PsfSection 
     crange = (float(table.column.min()), float(table.column.max()))
     drange = (float(table.distance.min()), float(table.distance.max()))
     dkey = np.floor((table.distance - drange[0]) / BIN_WIDTH).astype(np.int64)
+    by_column = np.argsort(table.column, kind="stable") if kind == "windowed" else np.empty(0, int)
+    sorted_cols = table.column[by_column]
     grid = drange[0] + (np.arange(int(dkey.max()) + 1) + 0.5) * BIN_WIDTH
     for _ in range(max(niter, 0) + 1):
         keep = ~rejected
@@ -328,14 +343,21 @@ def fit_profile(table: PixelTable, radius: float, kind: str, config: PsfSection 
             splines = []
             for b0 in blocks:
                 mid = b0 + 0.5 * column_radius
-                sel = keep & (np.abs(table.column - mid) <= column_radius)
-                splines.append(_fit_1d(table.distance[sel], table.value[sel], wts[sel], spacing, radius))
+                a = np.searchsorted(sorted_cols, mid - column_radius, side="left")
+                b = np.searchsorted(sorted_cols, mid + column_radius, side="right")
+                idx = by_column[a:b]
+                idx = idx[keep[idx]]
+                splines.append(_fit_1d(table.distance[idx], table.value[idx], wts[idx], spacing, radius))
         else:
             raise SpectrumError(f"psf.kind: unknown profile model {kind!r}; use univariate, bivariate or windowed")
         model = ProfileModel(kind, splines, blocks, rejected, np.nan, radius, crange, drange)
         if kind == "univariate":
             # evaluated on the distance bins (a fiftieth of a pixel), not at every pixel
             z = (table.value - model(grid, np.zeros_like(grid))[dkey]) / sigma
+        elif kind == "windowed":
+            block = np.clip(np.searchsorted(blocks, table.column, side="right") - 1, 0, len(splines) - 1)
+            on_grid = np.stack([model(grid, np.full_like(grid, b0)) for b0 in blocks])
+            z = (table.value - on_grid[block, dkey]) / sigma
         else:
             z = (table.value - model(table.distance, table.column)) / sigma
         if clip <= 0:
