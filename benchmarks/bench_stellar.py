@@ -2,10 +2,11 @@
 
 Usage::
 
-    PYTHONPATH=src python benchmarks/bench_stellar.py [--peer-python /work/peers/stctm/venv/bin/python] [--peer-steps 5]
+    PYTHONPATH=src python benchmarks/bench_stellar.py [--peer-python PEER_VENV/bin/python] [--peer-steps 5]
 
 The peer is run from its own throwaway environment outside the repository (a venv with pysynphot and the
-public stctm source in /work/peers/stctm; never part of specola). When that interpreter is missing, the peer's per-call cost is
+public stctm source in /work/peers/stctm; never part of specola). When that interpreter is missing, the
+peer's per-call cost is
 measured with a faithful re-implementation of its per-call binning (nearest-node lookup, then a loop over
 the observed bins integrating the full-resolution model with trapezoids), and the script says so.
 
@@ -43,7 +44,8 @@ PEER_SCRIPT = textwrap.dedent(
     import json, sys, time, warnings
     warnings.filterwarnings("ignore")
     import numpy as np
-    np.alltrue, np.sometrue = np.all, np.any  # aliases removed in NumPy 2 that pysynphot still uses
+    # aliases removed from NumPy 2 that the peer (and pysynphot) still call
+    np.alltrue, np.sometrue, np.trapz = np.all, np.any, np.trapezoid
     import emcee
     import stctm.exotune_utilities as xtu
     d = np.load(sys.argv[1])

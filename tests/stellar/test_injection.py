@@ -52,7 +52,13 @@ def test_coverage_of_emcee_and_dynesty_intervals(grid, trappist1, simulate_fn):
     cfg = with_overrides(
         StellarConfig(),
         grid={"teff_range": (2300.0, 2900.0)},
-        fit={"faculae": False, "het_temperatures": False, "logg_phot": False, "logg_het": False, "error_inflation": False},
+        fit={
+            "faculae": False,
+            "het_temperatures": False,
+            "logg_phot": False,
+            "logg_het": False,
+            "error_inflation": False,
+        },
         star={"logg_phot_value": 5.0},
         priors={
             "gaussian": None,

@@ -1,4 +1,4 @@
-"""The peer's (stctm/exotune) own files run unchanged: its TOML, its grid file layout, its spectrum and series formats."""
+"""The peer's (stctm/exotune) own files run unchanged: its TOML, grid file layout, spectrum and series formats."""
 
 import json
 
@@ -121,7 +121,8 @@ def _peer_example(tmp_path, nsteps=3000):
     toml = tmp_path / "analysis" / "template_ini_exotune.toml"
     toml.parent.mkdir()
     toml.write_text(
-        PEER_TOML.replace("NSTEPS", str(nsteps)).replace('"observations/', '"../observations/')
+        PEER_TOML.replace("NSTEPS", str(nsteps))
+        .replace('"observations/', '"../observations/')
         .replace('"grids/', '"../grids/')
     )
     return toml, scale

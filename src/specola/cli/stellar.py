@@ -46,14 +46,15 @@ def run(args: argparse.Namespace) -> int:
         print(to_toml(config))
         return 0
     if args.compare:
-        label = prepare(config).grid_label
+        setup = prepare(config)
+        label = setup.grid_label
         folder = (
             Path(args.output)
             if args.output
             else Path(config.inputs.output_dir) / ("compare_" + run_folder_name(config, label).removeprefix("fit_"))
         )
         run_folder = RunFolder(folder, overwrite=args.overwrite)
-        result = compare(config)
+        result = compare(config, setup=setup)
         run_folder.record(config, seed=config.sampling.seed, stage="stellar-compare")
         result.write(run_folder)
         print(result.table())

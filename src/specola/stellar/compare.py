@@ -13,7 +13,7 @@ from ..spectrum import Spectrum, SpectrumSeries
 from .config import StellarConfig
 from .result import StellarResult
 from .run import sample
-from .setup import prepare
+from .setup import Setup, prepare, with_parameters
 
 __all__ = ["VARIANTS", "CompareResult", "compare"]
 
@@ -78,7 +78,10 @@ class CompareResult:
 
 
 def compare(
-    config: StellarConfig, variants: tuple = VARIANTS, data: Spectrum | SpectrumSeries | None = None
+    config: StellarConfig,
+    variants: tuple = VARIANTS,
+    data: Spectrum | SpectrumSeries | None = None,
+    setup: Setup | None = None,
 ) -> CompareResult:
     """Fit every model variant with the configured sampler (dynesty recommended: it gives ln Z).
 
@@ -90,15 +93,19 @@ def compare(
         ``(name, spots, faculae)`` triples.
     data : Spectrum or SpectrumSeries, optional
         Data in memory instead of the config's input paths.
+    setup : Setup, optional
+        An already prepared setup of ``config`` (data, grid and pre-binned model are built once and shared
+        by every variant; only the parameter space changes).
 
     Returns
     -------
     CompareResult
     """
     out = CompareResult()
+    base = setup if setup is not None else prepare(config, data)
     for name, spots, faculae in variants:
         cfg = dataclasses.replace(config, fit=dataclasses.replace(config.fit, spots=spots, faculae=faculae))
         log.info("compare: fitting %s", name)
-        out.results[name] = sample(prepare(cfg, data))
+        out.results[name] = sample(with_parameters(base, cfg))
     log.info("compare: preferred model %s", out.preferred)
     return out

@@ -103,9 +103,7 @@ def plot_fscale_guess(
     return fig
 
 
-def plot_chains(
-    chain: np.ndarray, names: Sequence[str], burnin: int | None = None, verdict: dict | None = None
-) -> Any:
+def plot_chains(chain: np.ndarray, names: Sequence[str], burnin: int | None = None, verdict: dict | None = None) -> Any:
     """Walker traces of every parameter (``chain`` of shape ``(nsteps, nwalkers, ndim)``).
 
     ``verdict`` (see :func:`specola.stellar.sampling.convergence`) is printed as a table above the traces.
@@ -309,8 +307,18 @@ def plot_combo(
         shown = dict(data, error=data["error"] * error_scale)
         label = "" if error_scale == 1 else f"(errors x {error_scale:.3g}, fitted inflation)"
         if binned is not None:  # the model as fitted (in the data bins), the smooth model as a guide
-            plot_bands(shown, data["wave"], binned, pad, log_wave, unit, ax=ax, label="(data bins, as fitted)",
-                       steps=True, data_label=label)
+            plot_bands(
+                shown,
+                data["wave"],
+                binned,
+                pad,
+                log_wave,
+                unit,
+                ax=ax,
+                label="(data bins, as fitted)",
+                steps=True,
+                data_label=label,
+            )
             ax.plot(model_wave, bands["p50"], color=PALETTE[2], lw=0.6, alpha=0.8, label=resolved_label, zorder=4)
             ax.legend(loc="upper right", ncols=2, fontsize=8)
         else:
@@ -384,8 +392,13 @@ def _residuals(ax: Any, data: dict[str, np.ndarray], binned: dict[str, np.ndarra
     ax.plot(w, resid, ".", ms=2, color="k")
     if resid.size >= 2 * nbin:
         kernel = np.ones(nbin) / nbin
-        ax.plot(w[nbin // 2 : nbin // 2 + resid.size - nbin + 1], np.convolve(resid, kernel, "valid"), color=PALETTE[1],
-                lw=1.2, label=f"mean of {nbin} pixels")
+        ax.plot(
+            w[nbin // 2 : nbin // 2 + resid.size - nbin + 1],
+            np.convolve(resid, kernel, "valid"),
+            color=PALETTE[1],
+            lw=1.2,
+            label=f"mean of {nbin} pixels",
+        )
         ax.legend(loc="upper right", fontsize=7)
     ax.axhline(0, color="0.4", lw=0.8)
     lim = np.nanpercentile(np.abs(resid), 99) * 1.2 if resid.size else 1.0

@@ -14,8 +14,8 @@ from astropy.table import Table
 
 from ..resample import convolution_matrix
 from ..runs import RunFolder
-from .model import BinnedModel
 from . import plots
+from .model import BinnedModel
 from .plots import SIGMA_PERCENTILES, format_value
 from .sampling import SamplerOutput
 from .setup import Setup
@@ -114,7 +114,8 @@ class StellarResult:
         """Component temperatures and gravities whose posterior piles within one grid step of a grid edge.
 
         A parameter is flagged when at least :data:`EDGE_FRACTION` of its samples lie within one grid
-        step of the lowest or highest node of its axis: the grid truncates the posterior there.
+        step of the lowest or highest node of its axis and the half step next to the edge holds at least
+        as many as the half step beyond it (the density rises toward the edge): the grid truncates it.
 
         Returns
         -------
@@ -132,19 +133,19 @@ class StellarResult:
             if axis.size < 2:
                 continue
             values = self.parameters[name]
-            for edge, step, near in (
-                (axis[0], axis[1] - axis[0], values <= axis[0] + (axis[1] - axis[0])),
-                (axis[-1], axis[-1] - axis[-2], values >= axis[-1] - (axis[-1] - axis[-2])),
-            ):
-                frac = float(np.mean(near))
-                if frac >= EDGE_FRACTION:
+            for edge, step in ((axis[0], axis[1] - axis[0]), (axis[-1], axis[-2] - axis[-1])):
+                # distance from the edge in grid steps (step < 0 at the upper edge)
+                d = (values - edge) / step
+                frac = float(np.mean(d <= 1.0))
+                rising = np.mean(d <= 0.5) >= np.mean((d > 0.5) & (d <= 1.0))  # density grows toward the edge
+                if frac >= EDGE_FRACTION and rising:
                     out.append(
                         {
                             "parameter": name,
                             "edge": float(edge),
-                            "step": float(step),
+                            "step": float(abs(step)),
                             "fraction": frac,
-                            "message": f"{name}: {frac:.0%} of the posterior within one grid step ({step:g}) of the "
+                            "message": f"{name}: {frac:.0%} of the posterior within one grid step ({abs(step):g}) of the "
                             f"grid edge {edge:g}; the grid truncates it (use a grid that extends past {edge:g}, "
                             "or a prior, see docs/stellar.md)",
                         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass
@@ -22,7 +23,17 @@ from .model import BinnedModel, teff_logg_grid
 from .preprocess import Preprocessed, apply_wavelength_selection, fscale_guess, median_spectrum
 from .priors import ParameterSpace, Prior
 
-__all__ = ["BUNDLED_GRID", "BUNDLED_SPECTRUM", "Setup", "build_space", "fitted_names", "load_grid", "prepare"]
+__all__ = [
+    "BUNDLED_GRID",
+    "BUNDLED_SPECTRUM",
+    "Setup",
+    "build_space",
+    "fitted_names",
+    "load_grid",
+    "logg_from_mass_radius",
+    "prepare",
+    "with_parameters",
+]
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +205,9 @@ def build_space(
     uniform, gaussian = dict(p.uniform or {}), dict(p.gaussian or {})
     if p.logg_from_mass_radius and "logg_phot" in names:
         if "logg_phot" in gaussian:
-            raise ConfigError("priors.gaussian.logg_phot and priors.logg_from_mass_radius both set a logg prior; keep one")
+            raise ConfigError(
+                "priors.gaussian.logg_phot and priors.logg_from_mass_radius both set a logg prior; keep one"
+            )
         gaussian["logg_phot"] = list(logg_from_mass_radius(s.mass, s.radius))
         log.info("logg_phot prior from mass and radius: N(%.3f, %.3f)", *gaussian["logg_phot"])
     for table, label in ((uniform, "uniform"), (gaussian, "gaussian")):
@@ -305,12 +318,21 @@ def prepare(config: StellarConfig, data: Spectrum | SpectrumSeries | None = None
     phot = model.grid.at(s.teff, logg_phot)
     data = np.where(spec.good, spec.flux.value, np.nan)
     guess = fscale_guess(data, phot, spec.wavelength.value, config.preprocessing.fscale_band)
+    label = config.grid.label or str(grid.meta.get("name", "grid"))
+    pre.notes.update(fscale_guess=guess, fscale_model=phot)
+    return with_parameters(Setup(config, pre, grid, model, None, None, guess, None, label), config)
+
+
+def with_parameters(setup: Setup, config: StellarConfig) -> Setup:
+    """The same data, grid and pre-binned model with the parameter space (fit switches, priors) of ``config``.
+
+    Used by :func:`prepare` and by ``--compare``, which reads and pre-bins everything once and varies only this.
+    """
     names = fitted_names(config)
-    space = build_space(config, names, teff_range, logg_range, math.log10(guess))
-    posterior = LogPosterior(model, spec.flux.value, spec.error.value, spec.good, space)
+    space = build_space(config, names, setup.model.teff_range, setup.model.logg_range, math.log10(setup.fscale_guess))
+    spec = setup.pre.fitted
+    posterior = LogPosterior(setup.model, spec.flux.value, spec.error.value, spec.good, space)
     start = space.start()
     if not np.isfinite(posterior(start)):
         start = space.transform(np.full(space.ndim, 0.5))
-    label = config.grid.label or str(grid.meta.get("name", "grid"))
-    pre.notes.update(fscale_guess=guess, fscale_model=phot)
-    return Setup(config, pre, grid, model, posterior, space, guess, start, label)
+    return dataclasses.replace(setup, config=config, posterior=posterior, space=space, start=start)
