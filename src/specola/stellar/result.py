@@ -133,9 +133,10 @@ class StellarResult:
             if axis.size < 2:
                 continue
             values = self.parameters[name]
-            for edge, step in ((axis[0], axis[1] - axis[0]), (axis[-1], axis[-2] - axis[-1])):
-                # distance from the edge in grid steps (step < 0 at the upper edge)
-                d = (values - edge) / step
+            for edge, signed in ((axis[0], axis[1] - axis[0]), (axis[-1], axis[-2] - axis[-1])):
+                step = abs(signed)
+                # distance from the edge in grid steps, positive inside the grid
+                d = (values - edge) / signed
                 frac = float(np.mean(d <= 1.0))
                 rising = np.mean(d <= 0.5) >= np.mean((d > 0.5) & (d <= 1.0))  # density grows toward the edge
                 if frac >= EDGE_FRACTION and rising:
@@ -143,9 +144,9 @@ class StellarResult:
                         {
                             "parameter": name,
                             "edge": float(edge),
-                            "step": float(abs(step)),
+                            "step": float(step),
                             "fraction": frac,
-                            "message": f"{name}: {frac:.0%} of the posterior within one grid step ({abs(step):g}) of the "
+                            "message": f"{name}: {frac:.0%} of the posterior within one grid step ({step:g}) of the "
                             f"grid edge {edge:g}; the grid truncates it (use a grid that extends past {edge:g}, "
                             "or a prior, see docs/stellar.md)",
                         }
