@@ -9,7 +9,7 @@ import numpy as np
 
 from specola.coadd import CoaddConfig, coadd, read_inputs, run_hasp
 from specola.coadd.config import InputSection, ScalingSection
-from specola.coadd.plots import plot_comparison, plot_inputs, plot_snr_gain
+from specola.coadd.plots import plot_coadd, plot_comparison, plot_inputs, plot_snr_gain
 from specola.data import data_path
 from specola.io import read
 from specola.runs import RunFolder
@@ -18,11 +18,12 @@ out = RunFolder(sys.argv[1] if len(sys.argv) > 1 else "coadd-example", overwrite
 folder = data_path("coadd", "cos_g140l")
 
 # 1. specola's method on Spectrum objects (one per segment and exposure)
-config = CoaddConfig(input=InputSection(indir=str(folder)))
+config = CoaddConfig(input=InputSection(indir=folder))
 spectra, skipped = read_inputs(config)
 result = coadd(spectra, config)
-print("rejected:", result.rejected, "| clipped pixels:", result.spectrum.meta["clipped"])
+print(result.summary(), "| clipped pixels:", result.spectrum.meta["clipped"])
 result.write(out, name="cos_resample")
+out.save_figure("coadd_cos_resample.png", plot_coadd(result))
 out.save_figure("coadd_inputs.png", plot_inputs(spectra, result.spectrum.select(1150 * spectra[0].wave_unit)))
 
 # 2. the same exposures scaled to the brightest one first, and the S/N gain it brings
@@ -32,7 +33,7 @@ out.save_figure("coadd_snr_gain.png", plot_snr_gain(result.spectrum, scaled.spec
 
 # 3. HASP-compatible products (what `specola coadd -i FOLDER -o OUTDIR` writes)
 hasp = run_hasp(folder)
-paths = hasp.write(out.path / "hasp", overwrite=True)
+paths = hasp.write(RunFolder(out.path / "hasp", overwrite=True))
 visit = read(next(p for p in paths if p.name.endswith("ldfd01_cspec.fits")))
 
 # both against CALCOS's own FP-POS combination

@@ -30,12 +30,17 @@ import tomli_w
 from .errors import ConfigError, FileFormatError
 
 __all__ = [
+    "OptionInfo",
     "apply_overrides",
+    "describe_config",
     "from_dict",
     "load_config",
+    "markdown_table",
     "option",
+    "options",
     "parse_overrides",
     "read_toml",
+    "resolve_paths",
     "to_dict",
     "to_toml",
 ]
@@ -301,8 +306,10 @@ def apply_overrides(cls: type, data: Mapping[str, Any], overrides: Mapping[str, 
 def load_config(cls: type[T], path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> T:
     """Read a TOML file (optional), apply overrides, and validate into ``cls``.
 
-    Relative paths inside the file are left as written; stages resolve them
-    against the config file's folder (see ``meta`` returned by the stage).
+    Relative paths are resolved here, once, for every stage: options typed
+    ``Path`` (or ``Path | None``, ``tuple[Path, ...]``) written in the file are
+    relative to the file's folder; those given as overrides (the command line)
+    are relative to the working directory.
 
     Parameters
     ----------
@@ -317,8 +324,183 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: Mapping
     -------
     cls instance
     """
-    data = {} if path is None else read_toml(path)
-    return from_dict(cls, apply_overrides(cls, data, overrides or {}))
+    data = {} if path is None else resolve_paths(cls, read_toml(path), Path(path).resolve().parent)
+    merged = apply_overrides(cls, data, overrides or {})
+    return from_dict(cls, resolve_paths(cls, merged, Path.cwd()))
+
+
+def _is_path_type(tp: Any) -> bool:
+    if tp is Path:
+        return True
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return any(_is_path_type(a) for a in args if a is not type(None))
+    if typing.get_origin(tp) in (tuple, list, Sequence):
+        return bool(args) and _is_path_type(args[0])
+    return False
+
+
+def resolve_paths(cls: type, data: Mapping[str, Any], base: Path) -> dict[str, Any]:
+    """Raw config data with every relative ``Path``-typed option made absolute against ``base``.
+
+    Parameters
+    ----------
+    cls : type
+        The config dataclass that says which options are paths.
+    data : mapping
+        Raw nested data (as read from TOML); unknown keys are left for :func:`from_dict` to report.
+    base : Path
+        Folder that relative paths are relative to.
+
+    Returns
+    -------
+    dict
+        A new nested dict.
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> @dataclasses.dataclass(frozen=True)
+    ... class Inputs:
+    ...     file: Path = option(Path("a.fits"))
+    >>> resolve_paths(Inputs, {"file": "data/x.fits"}, Path("/runs"))
+    {'file': '/runs/data/x.fits'}
+    """
+    hints = typing.get_type_hints(cls)
+    out = dict(data)
+    for f in dataclasses.fields(cls):
+        if f.name not in out:
+            continue
+        tp, value = hints[f.name], out[f.name]
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp) and isinstance(value, Mapping):
+            out[f.name] = resolve_paths(tp, value, base)
+        elif _is_path_type(tp):
+            out[f.name] = _absolute(value, base)
+    return out
+
+
+def _absolute(value: Any, base: Path) -> Any:
+    if isinstance(value, str | Path) and str(value):
+        path = Path(value).expanduser()
+        return str(path if path.is_absolute() else base / path)
+    if isinstance(value, list | tuple):
+        return [_absolute(v, base) for v in value]
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class OptionInfo:
+    """One option of a config class, as ``--help-config`` shows it."""
+
+    key: str
+    default: Any
+    type: str
+    help: str
+    choices: tuple[Any, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+    @property
+    def rules(self) -> str:
+        """Choices and bounds in words, e.g. ``"choices: 'a', 'b'"`` or ``">= 1"``."""
+        parts = []
+        if self.choices is not None:
+            parts.append("choices: " + ", ".join(_toml_value(c) for c in self.choices))
+        if self.minimum is not None:
+            parts.append(f">= {self.minimum:g}")
+        if self.maximum is not None:
+            parts.append(f"<= {self.maximum:g}")
+        return "; ".join(parts)
+
+
+def options(cls: type, prefix: str = "") -> list[OptionInfo]:
+    """Every option of a config class, in declaration order, with its default, help and rules.
+
+    Parameters
+    ----------
+    cls : type
+        A config dataclass (sections nest).
+    prefix : str
+        Dotted prefix for the keys.
+
+    Returns
+    -------
+    list of OptionInfo
+    """
+    hints = typing.get_type_hints(cls)
+    out = []
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+            out.extend(options(tp, f"{prefix}{f.name}."))
+            continue
+        if f.default is not dataclasses.MISSING:
+            default = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        else:
+            default = None
+        meta = f.metadata
+        out.append(
+            OptionInfo(
+                key=prefix + f.name,
+                default=default,
+                type=_type_name(tp),
+                help=meta.get("help", ""),
+                choices=meta.get("choices"),
+                minimum=meta.get("minimum"),
+                maximum=meta.get("maximum"),
+            )
+        )
+    return out
+
+
+def _toml_value(value: Any) -> str:
+    if value is None:
+        return "(unset)"
+    if isinstance(value, Path):
+        value = str(value)
+    if isinstance(value, tuple):
+        value = list(value)
+    if dataclasses.is_dataclass(value):
+        value = to_dict(value)
+    try:
+        return tomli_w.dumps({"v": value}).strip().removeprefix("v = ")
+    except TypeError:
+        return repr(value)
+
+
+def describe_config(cls: type) -> str:
+    """Every option as ``section.key = default  # help [choices, bounds]``, one per line.
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> @dataclasses.dataclass(frozen=True)
+    ... class Fit:
+    ...     method: str = option("nuts", choices=("nuts", "map"), help="inference method")
+    ...     num_samples: int = option(1000, minimum=1, help="draws per chain")
+    >>> print(describe_config(Fit))
+    method = "nuts"  # inference method [choices: "nuts", "map"]
+    num_samples = 1000  # draws per chain [>= 1]
+    """
+    lines = []
+    for o in options(cls):
+        rules = f" [{o.rules}]" if o.rules else ""
+        lines.append(f"{o.key} = {_toml_value(o.default)}  # {o.help or '(no help written)'}{rules}")
+    return "\n".join(lines)
+
+
+def markdown_table(cls: type) -> str:
+    """The options of ``cls`` as a Markdown table (key, default, meaning, allowed) for the user guides."""
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    rows = ["| option | default | meaning | allowed |", "|---|---|---|---|"]
+    for o in options(cls):
+        rows.append(f"| `{o.key}` | `{cell(_toml_value(o.default))}` | {cell(o.help)} | {cell(o.rules)} |")
+    return "\n".join(rows)
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:

@@ -8,13 +8,18 @@ bug. Messages say what was received and what to change.
 from astropy.utils.exceptions import AstropyUserWarning
 
 __all__ = [
+    "ChecksumWarning",
     "ConfigError",
+    "EmptySpectrumWarning",
     "FileFormatError",
     "GridError",
+    "NegativeErrorWarning",
+    "OutputError",
     "OutputExistsError",
     "SpecolaError",
     "SpecolaWarning",
     "SpectrumError",
+    "UnknownUnitWarning",
 ]
 
 
@@ -42,5 +47,25 @@ class OutputExistsError(SpecolaError, FileExistsError):
     """An output already exists and ``overwrite`` was not requested."""
 
 
+class OutputError(SpecolaError, OSError):
+    """An output location cannot be created or written."""
+
+
 class SpecolaWarning(AstropyUserWarning):
     """Base class of specola's warnings."""
+
+
+class ChecksumWarning(SpecolaWarning):
+    """A FITS CHECKSUM or DATASUM keyword does not match the data."""
+
+
+class UnknownUnitWarning(SpecolaWarning):
+    """A unit string in a file is not understood; a default was used."""
+
+
+class EmptySpectrumWarning(SpecolaWarning):
+    """A spectrum read from a file has no good pixel (all masked or non-finite)."""
+
+
+class NegativeErrorWarning(SpecolaWarning):
+    """Uncertainties in a file are negative; those pixels are masked."""

@@ -8,8 +8,8 @@ import pytest
 from astropy.io import fits
 
 from specola.cli import main
-from specola.coadd import CoaddConfig, read_inputs, run_hasp
-from specola.coadd.config import InputSection
+from specola.coadd import CoaddConfig, read_inputs, run_hasp, run_to_folder
+from specola.coadd.config import HaspSection, InputSection
 from specola.data import data_path
 from specola.errors import FileFormatError, OutputExistsError, SpecolaError
 
@@ -42,7 +42,7 @@ def test_empty_directory(tmp_path):
     with pytest.raises(FileFormatError, match=r"no \*_x1d.fits"):
         run_hasp(tmp_path)
     with pytest.raises(FileFormatError, match=r"no \*_x1d.fits"):
-        read_inputs(CoaddConfig(input=InputSection(indir=str(tmp_path))))
+        read_inputs(CoaddConfig(input=InputSection(indir=tmp_path)))
     assert main(["coadd", "-i", str(tmp_path), "-o", str(tmp_path / "out")]) == 2
 
 
@@ -54,7 +54,7 @@ def test_missing_keywords_zero_exptime_and_flagged_pixels_are_skipped_with_reaso
     result = run_hasp(tmp_path)
     assert "TARGNAME" in result.skipped[str(tmp_path / "ldfd01vnq_x1d.fits")]
     assert "EXPTIME = 0.0" in result.skipped[str(tmp_path / "ldfd01vpq_x1d.fits")]
-    spectra, skipped = read_inputs(CoaddConfig(input=InputSection(indir=str(tmp_path))))
+    spectra, skipped = read_inputs(CoaddConfig(input=InputSection(indir=tmp_path)))
     assert "TARGNAME" in skipped[str(tmp_path / "ldfd01vnq_x1d.fits")]
     assert {s.meta["exposure"] for s in spectra} == {"ldfd01vtq_x1d.fits.gz[1]"}
     assert "zero exposure time" in skipped[str(tmp_path / "ldfd01vpq_x1d.fits")]
@@ -66,8 +66,8 @@ def test_mixed_targets(tmp_path):
     stis = Path(__file__).parents[1] / "data" / "coadd" / "stis" / "o3zx02070_x1d.fits.gz"
     shutil.copy(stis, tmp_path / stis.name)
     with pytest.raises(SpecolaError, match=r"2 targets .*-n TARGET"):
-        read_inputs(CoaddConfig(input=InputSection(indir=str(tmp_path))))
-    spectra, _ = read_inputs(CoaddConfig(input=InputSection(indir=str(tmp_path), target="BD+28D4211")))
+        read_inputs(CoaddConfig(input=InputSection(indir=tmp_path)))
+    spectra, _ = read_inputs(CoaddConfig(input=InputSection(indir=tmp_path, target="BD+28D4211")))
     assert {s.meta["target"] for s in spectra} == {"BD+28D4211"}
     result = run_hasp(tmp_path)  # HASP mode makes one product set per target
     assert sorted(result.targets) == ["BD+28D4211", "SWIFTJ1357.2-0933"]
@@ -83,7 +83,7 @@ def test_nothing_overwritten(tmp_path):
     product = next(out.glob("*_cspec.fits"))
     before = product.read_bytes()
     with pytest.raises(OutputExistsError):
-        run_hasp(indir, threshold=-1.0).write(out)
+        run_to_folder(CoaddConfig(input=InputSection(indir=indir), hasp=HaspSection(threshold=-1.0)), out)
     assert main(["coadd", "-i", str(indir), "-o", str(out), "-t", "-1"]) == 2
     assert product.read_bytes() == before
     assert main(["coadd", "-i", str(indir), "-o", str(out), "--overwrite"]) == 0

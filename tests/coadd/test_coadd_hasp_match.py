@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
+from specola.coadd.config import HaspSection
 from specola.coadd.hasp import run_hasp
+from specola.runs import RunFolder
 
 REFERENCE = Path(__file__).parents[1] / "data" / "coadd" / "reference_hasp"
 COLUMNS = ("WAVELENGTH", "FLUX", "ERROR", "SNR", "EFF_EXPTIME")
@@ -17,7 +19,7 @@ COLUMNS = ("WAVELENGTH", "FLUX", "ERROR", "SNR", "EFF_EXPTIME")
 def products(hst_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("hasp_out")
     result = run_hasp(hst_dir)
-    result.write(out)
+    result.write(RunFolder(out, overwrite=True))
     return out, result
 
 
@@ -66,9 +68,9 @@ def test_product_values_match_reference(products, name):
 
 
 def test_cross_program_products(cos_dir, tmp_path):
-    result = run_hasp(cos_dir, cross_program=True, target_name="SWIFTJ1357")
+    result = run_hasp(cos_dir, HaspSection(cross_program=True, target_name="SWIFTJ1357"))
     assert sorted(result.products) == ["hst_cos_swiftj1357_cg140l_lp03_cspec.fits", "hst_swiftj1357_aspec.fits"]
-    paths = result.write(tmp_path)
+    paths = result.write(RunFolder(tmp_path, overwrite=True))
     with fits.open(paths[0]) as h:
         assert h[0].header["HLSP_LVL"] == 5 and h[0].header["LIFE_ADJ"] == 3
     visit = run_hasp(cos_dir).products["hst_14933_cos_swiftj1357d2-0933_cg140l_ldfd01_cspec.fits"][0]

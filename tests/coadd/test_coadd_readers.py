@@ -36,9 +36,10 @@ def test_stis_echelle_orders():
 
 def test_hasp_product_reader(tmp_path):
     from specola.coadd import run_hasp
+    from specola.runs import RunFolder
 
     result = run_hasp(data_path("coadd", "cos_g140l"))
-    paths = result.write(tmp_path)
+    paths = result.write(RunFolder(tmp_path, overwrite=True))
     s = read(paths[0])
     assert s.meta["format"] == "hasp_product"
     assert s.meta["num_exp"] == 4

@@ -8,12 +8,13 @@ import pytest
 from astropy.io import fits
 
 from specola.coadd import CoaddConfig, choose_grid, coadd, combine_segments
-from specola.coadd.config import RejectSection
+from specola.coadd.config import CoaddSection, RejectSection
 from specola.data import data_path
 from specola.io import read, read_all
 from specola.spectrum import Spectrum
 
 DATA = Path(__file__).parents[1] / "data" / "coadd"
+OFF = RejectSection(max_flux_deviation=0, sigma_clip=0)
 COS = data_path("coadd", "cos_g140l")
 
 
@@ -48,7 +49,7 @@ def test_monte_carlo_flux_conservation_and_errors(weighting):
     truth = np.array([_truth(a + (b - a) * sub).mean() for a, b in zip(lo, hi, strict=True)])
     pulls, integrals, integral_errs = [], [], []
     for _ in range(60):
-        c = combine_segments(_exposures(rng), edges, weighting=weighting, max_flux_deviation=0, sigma_clip_level=0)
+        c = combine_segments(_exposures(rng), edges, CoaddSection(weighting=weighting), OFF)
         err = np.sqrt(c.var)
         pulls.append((c.flux - truth) / err)
         width = hi - lo
@@ -105,10 +106,10 @@ def test_faint_exposure_inside_multi_exposure_file_is_rejected_alone(tmp_path):
     spectra = read_all(path)
     assert len({s.meta["exposure"] for s in spectra}) == 4
     result = coadd(spectra)
-    assert [r["segment"] for r in result.rejected] == ["lmulti01q_x1d.fits[3] FUVA"]
-    reason = result.rejected[0]["reason"]
-    assert "0.6" in reason and "other exposures" in reason
-    assert result.rejected[0]["flux_ratio"] == pytest.approx(0.6, abs=0.03)
+    assert [(d.exposure, d.segment) for d in result.decisions] == [("lmulti01q_x1d.fits[3]", "all")]
+    reason = result.rejected[0].reason
+    assert "0.6" in reason and "median of the 3 other exposures" in reason
+    assert result.rejected[0].factor == pytest.approx(0.6, abs=0.03)
     # the three other exposures of the same file are kept
     assert result.spectrum.meta["n_exposures"].max() == 3
 
@@ -120,7 +121,7 @@ def test_echelle_grid_not_undersampled_and_exptime_not_double_counted():
     step = np.median(np.diff(np.log(edges)))
     native = min(np.median((s.width / s.wavelength).value) for s in spectra)
     assert step <= native * 1.0001
-    config = CoaddConfig(reject=RejectSection(max_flux_deviation=0, sigma_clip=0))
+    config = CoaddConfig(reject=OFF)
     result = coadd(spectra, config)
     exptime = spectra[0].meta["exptime"]
     eff = result.spectrum.meta["eff_exptime"]

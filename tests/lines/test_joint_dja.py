@@ -85,7 +85,7 @@ def test_real_prism_lrd_narrow_and_broad(lrd):
     assert np.median(total) / np.std(total) > 20  # Halpha detected at high S/N
     assert np.median(draws["ew"][:, i] + draws["ew"][:, j]) > 100  # large rest-frame EW
     assert 2000 < t["Halpha_broad"]["fwhm_p50"].value < 6000  # km/s: a broad component, resolved at R ~ 200
-    assert lrd.summary()["chi2"] / lrd.summary()["pixels"] < 2
+    assert lrd.diagnostics()["reduced_chi2"] < 2
 
 
 def test_injection_recovery_on_prism_grid(lrd):

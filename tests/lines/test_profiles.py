@@ -5,9 +5,9 @@ import pytest
 from scipy.integrate import quad
 from scipy.stats import norm
 
-from specola.lines.model import enable_x64
+from specola.lines._jax import configure
 
-enable_x64()
+configure()
 from specola.lines import _profiles as P  # noqa: E402
 
 

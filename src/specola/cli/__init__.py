@@ -8,7 +8,9 @@ Errors print one line and exit with status 2; ``--debug`` shows the traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -16,18 +18,24 @@ from collections.abc import Sequence
 from .._version import __version__
 from ..config import parse_overrides
 from ..errors import SpecolaError
-from . import batch, coadd, demo, extract, fluxcal, grid, info, lines, stellar
 
 __all__ = ["build_parser", "execute", "main"]
 
-#: Subcommand modules; each has ``add_parser(subparsers)`` setting ``func``.
-COMMANDS = [batch, coadd, demo, extract, fluxcal, info, grid, lines, stellar]
+#: Subcommand modules of this package; each has ``add_parser(subparsers)`` setting ``func``. A command line
+#: imports only its own subcommand's module (start-up time), ``--help`` all of them.
+COMMANDS = ("batch", "coadd", "demo", "extract", "fluxcal", "info", "grid", "lines", "stellar")
 
 _OVERRIDE = re.compile(r"^--?([A-Za-z_][A-Za-z0-9_.\-]*)=(.*)$", re.S)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser (used by :func:`main` and the docs)."""
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The subcommand an argument list names (the first word not starting with ``-``), if it is one."""
+    word = next((a for a in argv if not a.startswith("-")), None)
+    return word if word in COMMANDS else None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser (used by :func:`main` and the docs): every subcommand, or only ``command``."""
     parser = argparse.ArgumentParser(
         prog="specola",
         description="Astronomical spectroscopy from detector to science.",
@@ -37,8 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars, warnings only")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in COMMANDS:
-        module.add_parser(sub)
+    for name in COMMANDS:
+        if command is None or name == command:
+            importlib.import_module(f".{name}", __name__).add_parser(sub)
     return parser
 
 
@@ -91,6 +100,8 @@ def _configure_logging(level: int) -> None:
     root.setLevel(level)
     for name in ("jax", "distributed", "matplotlib"):  # their INFO chatter is not the user's business
         logging.getLogger(name).setLevel(level if level == logging.DEBUG else logging.WARNING)
+    # astropy's logger prints through its own handler; passing its records on to ours printed each twice
+    logging.getLogger("astropy").propagate = False
 
 
 def execute(argv: Sequence[str]) -> int:
@@ -106,7 +117,7 @@ def execute(argv: Sequence[str]) -> int:
     int
         The command's exit status.
     """
-    parser = build_parser()
+    parser = build_parser(_command_of(argv))
     plain, override_args = split_overrides(parser, list(argv))
     args = parser.parse_args(plain)
     args.overrides = parse_overrides(override_args)
@@ -128,10 +139,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     int
     """
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
+    parser = build_parser(_command_of(argv))
     plain, _ = split_overrides(parser, argv)
     args = parser.parse_args(plain)
     _configure_logging(logging.DEBUG if args.debug else logging.WARNING if args.quiet else logging.INFO)
+    if args.quiet:
+        os.environ["TQDM_DISABLE"] = "1"  # tqdm reads TQDM_* defaults from the environment
     try:
         return execute(argv)
     except SpecolaError as exc:
@@ -139,3 +152,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"specola {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"specola {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug, not a user error: still one line unless --debug
+        if args.debug:
+            raise
+        where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
+        print(
+            f"specola {args.command}: internal error: {type(exc).__name__}: {exc}{where}; "
+            "rerun with --debug for the traceback and please report it",
+            file=sys.stderr,
+        )
+        return 1

@@ -6,9 +6,11 @@ import argparse
 import logging
 from pathlib import Path
 
+import numpy as np
+
 from ..data import data_path
 from ..io import read_all
-from ..plotting import figure, plot_spectrum
+from ..plotting import PALETTE, figure, plot_spectrum, spectrum_limits
 from ..runs import RunFolder
 
 __all__ = ["add_parser", "run"]
@@ -32,14 +34,50 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _quiet_pixels(spectrum) -> np.ndarray:
+    """Flux of the good pixels whose error is not far above the median (sky-line residuals are out)."""
+    flux = np.where(spectrum.good, spectrum.flux.value, np.nan)
+    if spectrum.error is None:
+        return flux
+    err = np.where(spectrum.good, spectrum.error.value, np.nan)
+    return np.where(err <= 3 * np.nanmedian(err), flux, np.nan)
+
+
+def _binned_for_display(spectrum, pixels: int = 10):
+    """The spectrum averaged over ``pixels`` pixels, when its per-pixel S/N is too low to see the object."""
+    if spectrum.error is None or len(spectrum.flux) < 4 * pixels:
+        return None
+    snr = np.nanmedian(np.abs(spectrum.flux.value[spectrum.good]) / spectrum.error.value[spectrum.good])
+    if not snr < 5:
+        return None
+    edges = np.append(spectrum.low.value[::pixels], spectrum.high.value[-1]) * spectrum.wave_unit
+    return spectrum.rebin(edges)
+
+
 def plot_bundled_spectra(run: RunFolder) -> list[Path]:
-    """Read every bundled spectrum and save one figure per file."""
+    """Read every bundled spectrum and save one figure per file.
+
+    Faint spectra are drawn per pixel (light) and averaged over 10 pixels (bold), with the y-range set by the
+    averaged, quiet pixels of every arm.
+    """
     written = []
     for name in SPECTRA:
         spectra = read_all(data_path("spectra", name))
         fig, ax = figure()
-        for spectrum in spectra:
-            plot_spectrum(spectrum, ax=ax, label=spectrum.meta.get("arm"))
+        shown = []
+        for colour, spectrum in zip(PALETTE, spectra, strict=False):
+            binned = _binned_for_display(spectrum)
+            arm = spectrum.meta.get("arm")
+            if binned is None:
+                plot_spectrum(spectrum, ax=ax, label=arm, robust_ylim=False, color=colour)
+                shown.append(_quiet_pixels(spectrum))
+            else:
+                plot_spectrum(spectrum, ax=ax, errors=False, robust_ylim=False, alpha=0.2, label="", color=colour)
+                label = f"{arm or ''} (10-pixel mean)".strip()
+                plot_spectrum(binned, ax=ax, label=label, robust_ylim=False, color=colour)
+                shown.append(_quiet_pixels(binned))
+        # sky-line residuals (DESI 7600 A, > 9300 A) and cosmic rays never set the scale; lines stay in view
+        ax.set_ylim(*spectrum_limits(shown))
         ax.set_title(name)
         stem = name.split(".")[0]
         written.append(run.save_figure(f"spectrum_{stem}.png", fig))

@@ -11,17 +11,17 @@ with ``w`` the inverse variance or the exposure time times the sensitivity
 (``NET / FLUX`` when known). Effective exposure time counts each exposure once
 per pixel (overlapping echelle orders of one exposure are not double counted).
 
-Rejection works on segments and pixels, never on whole files:
+Rejection works on exposures, segments and pixels, never on whole files:
 
-* a segment whose flux differs from the leave-one-out co-add of the *other*
-  exposures by more than ``max_flux_deviation`` (and by more than ``sigma``
-  standard errors) is rejected, worst first, with its reason recorded;
+* exposures, then segments, whose flux differs from a robust reference are
+  rejected or flagged (:mod:`specola.coadd.reject`), every decision recorded;
 * a pixel more than ``sigma_clip`` sigma from the leave-one-out co-add of at
   least two other exposures is clipped.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,8 +32,10 @@ import numpy as np
 from ..errors import SpectrumError
 from ..resample import overlap_matrix, rebin_arrays
 from ..spectrum import Spectrum
+from .config import CoaddSection, RejectSection
+from .reject import Decision, judge
 
-__all__ = ["Contribution", "Rejected", "combine_segments", "exposure_label"]
+__all__ = ["Contribution", "combine_segments", "exposure_label"]
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +46,18 @@ def exposure_label(spectrum: Spectrum, index: int) -> str:
     return str(meta.get("exposure") or meta.get("source_file") or f"spectrum {index}")
 
 
+def part_label(spectrum: Spectrum) -> str:
+    """The segment (COS ``FUVA``...) or echelle order (``order 103``) of a spectrum, else ``""``."""
+    meta = spectrum.meta
+    if meta.get("instrument") == "STIS" and meta.get("order") is not None:
+        return f"order {meta['order']}"
+    return str(meta.get("segment") or "")
+
+
 def segment_label(spectrum: Spectrum, index: int) -> str:
     """Exposure plus segment/order, e.g. ``ldfd01vnq_x1d.fits.gz[1] FUVA``."""
-    meta = spectrum.meta
-    part = meta.get("segment") if meta.get("instrument") != "STIS" else f"order {meta.get('order')}"
-    return f"{exposure_label(spectrum, index)} {part}" if part not in (None, "") else exposure_label(spectrum, index)
+    part = part_label(spectrum)
+    return f"{exposure_label(spectrum, index)} {part}" if part else exposure_label(spectrum, index)
 
 
 @dataclass
@@ -57,6 +66,7 @@ class Contribution:
 
     label: str
     exposure: str
+    part: str
     sl: slice
     flux: np.ndarray
     var: np.ndarray
@@ -67,17 +77,6 @@ class Contribution:
     exptime: float
     n_clipped: int = 0
     rejected: bool = False
-
-
-@dataclass
-class Rejected:
-    """A rejected segment and why."""
-
-    segment: str
-    exposure: str
-    reason: str
-    flux_ratio: float
-    significance: float
 
 
 @dataclass
@@ -92,7 +91,7 @@ class Combined:
     eff_exptime: np.ndarray
     dq: np.ndarray
     contributions: list[Contribution]
-    rejected: list[Rejected] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
 
 
 def _sensitivity(s: Spectrum) -> np.ndarray | None:
@@ -142,6 +141,7 @@ def _contribution(s: Spectrum, index: int, low: np.ndarray, high: np.ndarray, we
     return Contribution(
         segment_label(s, index),
         exposure_label(s, index),
+        part_label(s) or "all",
         sl,
         np.where(valid, flux, 0.0),
         np.where(valid, var, 0.0),
@@ -186,46 +186,6 @@ def _others_by_exposure(contribs: list[Contribution], n: int) -> dict[str, tuple
     return out
 
 
-def reject_segments(
-    contribs: list[Contribution], n: int, max_flux_deviation: float, sigma: float, two_sided: bool = True
-) -> list[Rejected]:
-    """Reject, worst first, segments whose flux disagrees with the other exposures."""
-    rejected: list[Rejected] = []
-    while True:
-        live = [c for c in contribs if not c.rejected]
-        if len({c.exposure for c in live}) < 2:
-            return rejected
-        worst, worst_key = None, 0.0
-        others = _others_by_exposure(live, n)
-        for c in live:
-            f, v, ok = _leave_one_out(c, others[c.exposure])
-            if ok.sum() < 5:
-                continue
-            # ratio of medians: robust to emission lines that vary between exposures (airglow)
-            m = ok.sum()
-            a, b = np.median(c.flux[ok]), np.median(f[ok])
-            if not (a > 0 and b > 0):
-                continue
-            ratio = a / b
-            sig_ln = 1.2533 * np.sqrt(np.mean(c.var[ok]) / a**2 / m + np.mean(v[ok]) / b**2 / m)
-            z = abs(np.log(ratio)) / sig_ln
-            deviant = ratio < 1 - max_flux_deviation or (two_sided and ratio > 1 + max_flux_deviation)
-            if deviant and z > sigma:
-                key = abs(np.log(ratio)) + (1e-9 if ratio < 1 else 0.0)
-                if key > worst_key:
-                    worst, worst_key = (c, ratio, z), key
-        if worst is None:
-            return rejected
-        c, ratio, z = worst
-        c.rejected = True
-        reason = (
-            f"flux {ratio:.3f} x the co-add of the other exposures "
-            f"({z:.1f} sigma; limit {max_flux_deviation:.0%} and {sigma:g} sigma)"
-        )
-        rejected.append(Rejected(c.label, c.exposure, reason, float(ratio), float(z)))
-        log.info("rejected %s: %s", c.label, reason)
-
-
 def sigma_clip(contribs: list[Contribution], n: int, nsigma: float, iterations: int = 3) -> int:
     """Clip pixels more than ``nsigma`` from the co-add of at least two other exposures; returns the count."""
     total = 0
@@ -260,12 +220,8 @@ def sigma_clip(contribs: list[Contribution], n: int, nsigma: float, iterations: 
 def combine_segments(
     spectra: Sequence[Spectrum],
     edges: np.ndarray,
-    weighting: str = "exptime",
-    min_coverage: float = 0.5,
-    max_flux_deviation: float = 0.2,
-    reject_sigma: float = 5.0,
-    sigma_clip_level: float = 5.0,
-    two_sided: bool = True,
+    options: CoaddSection | None = None,
+    reject: RejectSection | None = None,
 ) -> Combined:
     """Co-add segments of one setting on the grid ``edges`` (same wavelength and flux units).
 
@@ -275,40 +231,32 @@ def combine_segments(
         Segments with errors; ``meta['exposure']`` groups segments of one exposure.
     edges : ndarray
         Output bin edges (contiguous).
-    weighting : {"exptime", "inverse_variance"}
-        Per-pixel weights.
-    min_coverage : float
-        Fraction of an output pixel an input must cover to contribute.
-    max_flux_deviation : float
-        Segment rejection: fractional flux difference to the other exposures (0 or less disables).
-    reject_sigma : float
-        Segment rejection also needs this many standard errors.
-    sigma_clip_level : float
-        Per-pixel clipping level (0 or less disables).
-    two_sided : bool
-        Also reject segments brighter than the others.
+    options : CoaddSection, optional
+        Weighting and the coverage an input needs in an output pixel (default: the config's).
+    reject : RejectSection, optional
+        Exposure/segment rejection (``max_flux_deviation = 0`` disables) and per-pixel
+        clipping (``sigma_clip = 0`` disables); default: the config's.
 
     Returns
     -------
     Combined
     """
+    options, reject = options or CoaddSection(), reject or RejectSection()
     edges = np.asarray(edges, float)
     low, high = edges[:-1], edges[1:]
     n = low.size
     contribs = []
     for i, s in enumerate(spectra):
-        c = _contribution(s, i, low, high, weighting, min_coverage)
+        c = _contribution(s, i, low, high, options.weighting, options.min_coverage)
         if c is None or not c.valid.any():
             log.warning("%s: no valid pixels on the output grid; left out", segment_label(s, i))
             continue
         contribs.append(c)
     if not contribs:
         raise SpectrumError("every pixel of every input is masked or outside the grid: nothing to co-add")
-    rejected = []
-    if max_flux_deviation > 0:
-        rejected = reject_segments(contribs, n, max_flux_deviation, reject_sigma, two_sided)
-    if sigma_clip_level > 0:
-        sigma_clip(contribs, n, sigma_clip_level)
+    decisions = judge(contribs, n, reject)
+    if reject.sigma_clip > 0:
+        sigma_clip(contribs, n, reject.sigma_clip)
     sw, swf, sw2v = _totals(contribs, n)
     with np.errstate(divide="ignore", invalid="ignore"):
         flux = np.where(sw > 0, swf / sw, np.nan)
@@ -326,11 +274,11 @@ def combine_segments(
                 exptime = c.exptime
         n_exp += cover > 0
         eff += exptime * np.minimum(cover, 1.0)
-    return Combined(low, high, flux, var, n_exp, eff, dq, contribs, rejected)
+    return Combined(low, high, flux, var, n_exp, eff, dq, contribs, decisions)
 
 
 def to_spectrum(combined: Combined, wave_unit: u.UnitBase, flux_unit: u.UnitBase, meta: dict) -> Spectrum:
-    """A :class:`Spectrum` of a co-add; ``meta`` gains n_exposures, eff_exptime, dq, snr and rejections."""
+    """A :class:`Spectrum` of a co-add; ``meta`` gains n_exposures, eff_exptime, dq, snr and decisions."""
     err = np.sqrt(combined.var)
     with np.errstate(divide="ignore", invalid="ignore"):
         snr = np.where(err > 0, combined.flux / err, 0.0)
@@ -340,7 +288,7 @@ def to_spectrum(combined: Combined, wave_unit: u.UnitBase, flux_unit: u.UnitBase
         eff_exptime=combined.eff_exptime,
         dq=combined.dq,
         snr=np.nan_to_num(snr),
-        rejected=[r.__dict__ for r in combined.rejected],
+        decisions=[dataclasses.asdict(d) for d in combined.decisions],
         clipped={c.label: c.n_clipped for c in combined.contributions if c.n_clipped},
         segments=[c.label for c in combined.contributions if not c.rejected],
     )

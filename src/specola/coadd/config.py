@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..config import option
 
@@ -22,8 +23,8 @@ __all__ = [
 class InputSection:
     """Where the spectra come from."""
 
-    indir: str = option("", help="folder of HST *_x1d.fits / *_sx1.fits files (gzip allowed)")
-    files: tuple[str, ...] = option((), help="explicit spectrum files (any format specola reads)")
+    indir: Path | None = option(None, help="folder of HST *_x1d.fits / *_sx1.fits files (gzip allowed)")
+    files: tuple[Path, ...] = option((), help="explicit spectrum files (any format specola reads; method resample)")
     target: str = option("", help="co-add only this target (needed when a folder holds several)")
 
 
@@ -31,11 +32,16 @@ class InputSection:
 class CoaddSection:
     """Method and weighting."""
 
-    method: str = option("resample", choices=("resample", "hasp"), help="specola's method or the HASP drop-in")
+    method: str = option(
+        "hasp",
+        choices=("hasp", "resample"),
+        help="HASP-compatible products (the swrapper drop-in) or specola's resampling method",
+    )
     weighting: str = option(
         "exptime", choices=("exptime", "inverse_variance"), help="exposure time x sensitivity, or 1/variance"
     )
     min_coverage: float = option(0.5, minimum=0.0, maximum=1.0, help="fraction of a pixel an input must cover")
+    figures: bool = option(False, help="also draw figures (loads matplotlib)")
 
 
 @dataclass(frozen=True)
@@ -49,12 +55,18 @@ class GridSection:
 
 @dataclass(frozen=True)
 class RejectSection:
-    """Outlier rejection per segment and per pixel."""
+    """Outlier rejection per exposure, per segment/order and per pixel."""
 
-    max_flux_deviation: float = option(0.2, minimum=0.0, help="segment flux vs other exposures; 0 disables")
-    sigma: float = option(5.0, minimum=0.0, help="segment rejection also needs this many standard errors")
+    reference: str = option(
+        "median",
+        choices=("median", "brightest", "longest"),
+        help="what exposures are judged against: per-pixel median of >= 3 exposures (else the brightest), "
+        "the brightest, or the longest exposure",
+    )
+    max_flux_deviation: float = option(0.2, minimum=0.0, help="exposure/segment flux vs the reference; 0 disables")
+    sigma: float = option(5.0, minimum=0.0, help="rejection also needs this many standard errors")
     sigma_clip: float = option(5.0, minimum=0.0, help="per-pixel clipping level; 0 disables")
-    two_sided: bool = option(True, help="also reject segments brighter than the others")
+    two_sided: bool = option(True, help="also reject exposures/segments brighter than the reference")
 
 
 @dataclass(frozen=True)
@@ -68,9 +80,9 @@ class StitchSection:
 class ScalingSection:
     """Flux scaling of exposures before co-adding."""
 
-    enabled: bool = option(False, help="scale exposures to a reference first")
+    enabled: bool = option(False, help="scale exposures to a reference first (both methods; factors recorded)")
     reference: str = option("brightest", help="brightest, median, or part of an exposure name")
-    method: str = option("median", choices=("median", "poly"), help="median ratio or polynomial ratio")
+    method: str = option("median", choices=("median", "poly"), help="median ratio or polynomial ratio (resample)")
     degree: int = option(1, minimum=0, maximum=5, help="polynomial degree (method = poly)")
 
 
@@ -82,7 +94,7 @@ class HaspSection:
     snrmax: float = option(20.0, minimum=0.0, help="largest S/N per pixel in the deviations")
     keyword_filtering: bool = option(True, help="apply keyword filters")
     cross_program: bool = option(False, help="make cross-program products")
-    grating_table: str = option("", help="JSON grating priority table (default: shipped)")
+    grating_table: Path | None = option(None, help="JSON grating priority table (default: shipped)")
     target_name: str = option("", help="target name of cross-program products")
 
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import FileFormatError, OutputExistsError
-from ..runs import atomic_path
+from ..errors import FileFormatError
+from ..runs import RunFolder
 from ._hasp_abut import abut_products, load_grating_table
 from ._hasp_core import HaspProduct, Rejection, coadd_with_rejection
 from ._hasp_inputs import (
@@ -30,7 +30,9 @@ from ._hasp_inputs import (
     not_moving,
     prefilter,
 )
+from ._hasp_scale import scale_files
 from ._hasp_write import product_name, write_product
+from .config import HaspSection, ScalingSection
 
 __all__ = ["HaspResult", "run_hasp"]
 
@@ -51,12 +53,24 @@ class HaspResult:
         Members rejected by flux-based filtering (their files were removed from that product).
     targets : list of str
         Target names found.
+    scale_factors : dict
+        Exposure (``file[EXTVER]``) -> factor applied by the optional scaling to a common flux.
     """
 
     products: dict[str, tuple[HaspProduct, int]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     rejected: list[Rejection] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)
+    scale_factors: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One line: products, rejected and skipped inputs."""
+        files = len({r.file for r in self.rejected})
+        scaled = f", {len(self.scale_factors)} exposure(s) scaled" if self.scale_factors else ""
+        return (
+            f"HASP-compatible mode: {len(self.products)} product(s), {files} file(s) rejected, "
+            f"{len(self.skipped)} skipped{scaled}"
+        )
 
     def report(self) -> dict[str, Any]:
         """JSON-serialisable summary."""
@@ -65,60 +79,32 @@ class HaspResult:
             "skipped": self.skipped,
             "rejected": [r.__dict__ for r in self.rejected],
             "targets": self.targets,
+            "scale_factors": self.scale_factors,
         }
 
-    def write(self, outdir: str | Path, overwrite: bool = False) -> list[Path]:
-        """Write every product and ``coadd_report.json`` into ``outdir``.
-
-        Raises
-        ------
-        OutputExistsError
-            When a product exists and ``overwrite`` is False (nothing is written).
-        """
-        outdir = Path(outdir)
-        paths = [outdir / name for name in self.products]
-        existing = [str(p) for p in [*paths, outdir / "coadd_report.json"] if p.exists()]
-        if existing and not overwrite:
-            raise OutputExistsError(
-                f"{len(existing)} output(s) exist ({', '.join(existing[:3])}); pass --overwrite to replace them"
-            )
-        outdir.mkdir(parents=True, exist_ok=True)
-        for path, (prod, level) in zip(paths, self.products.values(), strict=True):
-            with atomic_path(path, overwrite=True) as tmp:
-                write_product(prod, tmp, level, filename=path.name)
-            log.info("   Wrote %s", path)
-        with atomic_path(outdir / "coadd_report.json", overwrite=True) as tmp:
-            tmp.write_text(json.dumps(self.report(), indent=2, default=str) + "\n")
+    def write(self, folder: RunFolder) -> list[Path]:
+        """Write every product (HASP's names and layout) and ``coadd_report.json`` into ``folder``."""
+        paths = []
+        for name, (prod, level) in self.products.items():
+            paths.append(folder.write(name, lambda p, pr=prod, lv=level, n=name: write_product(pr, p, lv, filename=n)))
+            log.info("   Wrote %s", paths[-1])
+        folder.write_text("coadd_report.json", json.dumps(self.report(), indent=2, default=str) + "\n")
         return paths
 
 
-def run_hasp(
-    indir: str | Path,
-    threshold: float = -50.0,
-    snrmax: float = 20.0,
-    keyword_filtering: bool = True,
-    cross_program: bool = False,
-    grating_table: str | Path | None = None,
-    target_name: str | None = None,
-) -> HaspResult:
+def run_hasp(indir: str | Path, hasp: HaspSection | None = None, scaling: ScalingSection | None = None) -> HaspResult:
     """Make HASP products from a folder of x1d/sx1 files (nothing is written; see :meth:`HaspResult.write`).
 
     Parameters
     ----------
     indir : str or Path
         Folder with ``*_x1d.fits`` / ``*_sx1.fits`` (optionally gzipped).
-    threshold : float
-        Flux-based filtering threshold on ``median(deviation) * sqrt(N)`` (default -50).
-    snrmax : float
-        Largest S/N per pixel assumed in the deviations (default 20).
-    keyword_filtering : bool
-        Apply the keyword filters (STIS PRISM data are always filtered).
-    cross_program : bool
-        Make cross-program products (per lifetime position and abutted) instead of visit/program ones.
-    grating_table : str or Path, optional
-        JSON table of grating priorities and limits (default: the shipped table).
-    target_name : str, optional
-        Target name of cross-program products (default: the folder's name).
+    hasp : HaspSection, optional
+        Threshold, S/N limit, keyword filtering, cross-program products, grating table
+        (default: HASP's own defaults).
+    scaling : ScalingSection, optional
+        With ``enabled``, exposures are first scaled to a common flux (off by default;
+        the factors are in :attr:`HaspResult.scale_factors`).
 
     Returns
     -------
@@ -131,6 +117,8 @@ def run_hasp(
     >>> sorted(result.products)[0]
     'hst_14933_cos_swiftj1357d2-0933_cg140l_ldfd01_cspec.fits'
     """
+    hasp, scaling = hasp or HaspSection(), scaling or ScalingSection()
+    threshold, snrmax = hasp.threshold, hasp.snrmax
     indir = Path(indir)
     if not indir.is_dir():
         raise FileFormatError(f"{indir}: input folder not found")
@@ -138,7 +126,7 @@ def run_hasp(
     if not paths:
         raise FileFormatError(f"{indir}: no *_x1d.fits or *_sx1.fits files (gzipped allowed) to co-add")
     files, skipped = load_inputs(paths)
-    filters = PREFILTERS if keyword_filtering else ("PRISM",)
+    filters = PREFILTERS if hasp.keyword_filtering else ("PRISM",)
     files, removed = prefilter(files, filters)
     result = HaspResult(skipped={**skipped, **removed})
     for path, why in result.skipped.items():
@@ -148,12 +136,15 @@ def run_hasp(
             f"{indir}: none of {len(paths)} file(s) can be co-added: "
             + "; ".join(f"{Path(p).name}: {w}" for p, w in result.skipped.items())
         )
+    if scaling.enabled:
+        result.scale_factors = scale_files(files, scaling.reference)
     result.targets = list(dict.fromkeys(str(f.primary["TARGNAME"]) for f in files))
     if len(result.targets) > 1:
         log.warning("%d targets in %s (%s): one product set per target", len(result.targets), indir, result.targets)
-    table = load_grating_table(grating_table, cross_program)
-    if cross_program:
-        _cross_program(files, result, threshold, snrmax, filters, table, target_name or indir.resolve().name)
+    table = load_grating_table(hasp.grating_table, hasp.cross_program)
+    if hasp.cross_program:
+        target = hasp.target_name or indir.resolve().name
+        _cross_program(files, result, threshold, snrmax, filters, table, target)
     else:
         for kind in ("visit", "proposal"):
             _products(kind, files, result, threshold, snrmax, filters, table)

@@ -1,17 +1,42 @@
-"""Figures of co-adds: inputs vs co-add, S/N gain, comparison with a reference co-add."""
+"""Figures of co-adds: inputs vs co-add, S/N gain, comparison with a reference co-add.
+
+Axis labels use astropy's LaTeX units (the notation of :func:`specola.plotting.plot_spectrum`)
+and y-limits come from percentiles of the good data, so a spike or an airglow line never
+sets the range.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+import astropy.units as u
 import numpy as np
 
 from ..plotting import figure, plot_spectrum
 from ..plotting.style import style
 from ..spectrum import Spectrum
 
-__all__ = ["plot_coadd", "plot_comparison", "plot_inputs", "plot_snr_gain"]
+__all__ = ["figures", "plot_coadd", "plot_comparison", "plot_inputs", "plot_snr_gain"]
+
+
+def _wave_label(unit: u.UnitBase) -> str:
+    return f"Wavelength [{u.Unit(unit).to_string('latex_inline')}]"
+
+
+def _robust_ylim(ax: Any, values: np.ndarray, margin: float = 0.1) -> None:
+    """y-limits from the 0.5-99.5 percentiles of the finite values, widened by ``margin``."""
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    if v.size < 2:
+        return
+    lo, hi = np.percentile(v, [0.5, 99.5])
+    pad = margin * (hi - lo) if hi > lo else abs(hi) * margin or 1.0
+    ax.set_ylim(lo - pad, hi + pad)
+
+
+def _good_flux(spectra: Sequence[Spectrum]) -> np.ndarray:
+    return np.concatenate([s.flux.value[s.good] for s in spectra]) if spectra else np.zeros(0)
 
 
 def plot_coadd(result: Any, ax: Any = None) -> Any:
@@ -23,6 +48,7 @@ def plot_coadd(result: Any, ax: Any = None) -> Any:
             plot_spectrum(spec, ax=ax, label=name)
         if len(result.settings) > 1:
             plot_spectrum(result.spectrum, ax=ax, label="stitched", color="k", errors=False)
+        _robust_ylim(ax, _good_flux([result.spectrum]))
         ax.set_title(f"specola co-add: {result.spectrum.meta.get('target', '')}")
     return ax.figure
 
@@ -36,6 +62,7 @@ def plot_inputs(inputs: Sequence[Spectrum], coadd: Spectrum, ax: Any = None, lab
             good = s.good
             ax.plot(s.wavelength.value[good], s.flux.value[good], lw=0.4, alpha=0.5)
         plot_spectrum(coadd, ax=ax, label=label, color="k", errors=False)
+        _robust_ylim(ax, _good_flux([coadd]))
     return ax.figure
 
 
@@ -46,11 +73,13 @@ def plot_snr_gain(before: Spectrum, after: Spectrum, ax: Any = None) -> Any:
     with style():
         b, a = np.asarray(before.meta["snr"]), np.asarray(after.meta["snr"])
         ok = (b > 0) & (a > 0) & before.good & after.good
-        ax.plot(after.wavelength.value[ok], a[ok] / b[ok], ",", color="k")
+        ratio = a[ok] / b[ok]
+        ax.plot(after.wavelength.value[ok], ratio, ",", color="k")
         ax.axhline(1.0, color="0.5", lw=0.8)
-        ax.set_xlabel(f"Wavelength [{after.wave_unit}]")
+        _robust_ylim(ax, ratio)
+        ax.set_xlabel(_wave_label(after.wave_unit))
         ax.set_ylabel("S/N ratio (after / before)")
-        ax.set_title(f"median S/N gain {np.median(a[ok] / b[ok]):.3f}")
+        ax.set_title(f"median S/N gain {np.median(ratio):.3f}")
     return ax.figure
 
 
@@ -60,6 +89,7 @@ def plot_comparison(spectra: dict[str, Spectrum], reference: Spectrum, wmin: flo
 
     fig, (top, bottom) = figure(2, 1, sharex=True)
     with style():
+        diffs, fluxes = [], []
         for k, (name, spec) in enumerate(spectra.items()):
             colour = PALETTE[(k + 1) % len(PALETTE)]
             part = spec.select(wmin * spec.wave_unit, wmax * spec.wave_unit)
@@ -68,10 +98,44 @@ def plot_comparison(spectra: dict[str, Spectrum], reference: Spectrum, wmin: flo
             ok = part.good & ref.good
             diff = (part.flux - ref.flux).value / np.hypot(part.error.value, ref.error.value)
             bottom.plot(part.wavelength.value[ok], diff[ok], lw=0.6, label=name, color=colour, alpha=0.8)
+            diffs.append(diff[ok])
+            fluxes.append(part.flux.value[part.good])
         ref_part = reference.select(wmin * reference.wave_unit, wmax * reference.wave_unit)
         plot_spectrum(ref_part, ax=top, label="reference", errors=False, color="k", lw=0.5)
+        _robust_ylim(top, np.concatenate(fluxes))
+        _robust_ylim(bottom, np.concatenate(diffs))
+        top.set_xlabel("")
         bottom.axhline(0, color="0.5", lw=0.8)
-        bottom.set_ylabel("(co-add - ref) / sigma")
-        bottom.set_xlabel(f"Wavelength [{reference.wave_unit}]")
+        bottom.set_ylabel(r"(co-add $-$ ref) / $\sigma$")
+        bottom.set_xlabel(_wave_label(reference.wave_unit))
         bottom.legend()
     return fig
+
+
+def figures(result: Any) -> dict[str, Any]:
+    """The figures ``specola coadd --figures`` writes: ``{file name: figure}``.
+
+    A :class:`~specola.coadd.CoaddResult` gives its co-add; a
+    :class:`~specola.coadd.HaspResult` one figure per product.
+    """
+    if hasattr(result, "settings"):
+        name = "specola_" + str(result.spectrum.meta.get("target") or "coadd").lower().replace(" ", "_")
+        return {f"{name}.png": plot_coadd(result)}
+    from ..io.hst import FLAM
+
+    out = {}
+    for name, (prod, _) in result.products.items():
+        w = np.asarray(prod.output_wavelength, float)
+        step = np.diff(w)
+        edges = np.concatenate([[w[0] - step[0] / 2], w[:-1] + step / 2, [w[-1] + step[-1] / 2]]) * u.AA
+        spec = Spectrum.from_edges(
+            edges,
+            np.asarray(prod.output_flux, float) * FLAM,
+            error=np.abs(np.asarray(prod.output_errors, float)) * FLAM,
+            mask=np.asarray(prod.output_exptime) <= 0,
+        )
+        fig, ax = figure()
+        plot_spectrum(spec, ax=ax, label=name.removesuffix(".fits"))
+        _robust_ylim(ax, _good_flux([spec]))
+        out[name.replace(".fits", ".png")] = fig
+    return out

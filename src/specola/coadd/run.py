@@ -1,269 +1,79 @@
-"""specola's co-addition of spectra from any instrument: ``coadd(spectra) -> CoaddResult``."""
+"""The coadd stage: :func:`run` computes what a config asks, :func:`run_to_folder` also writes it.
+
+The HASP-compatible mode needs only numpy and astropy.io.fits; specola's method (and
+its scipy and Spectrum machinery) is imported only when it runs, so that
+``specola coadd -i DIR -o OUT`` starts fast.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-from astropy.io import fits
+from typing import TYPE_CHECKING
 
 from ..config import to_dict
-from ..errors import FileFormatError, SpecolaError, SpectrumError
-from ..io import read_all
+from ..errors import ConfigError
 from ..runs import RunFolder
-from ..spectrum import Spectrum
-from ._hasp_inputs import find_inputs
-from .combine import combine_segments, segment_label, to_spectrum
 from .config import CoaddConfig
-from .grid import choose_grid
-from .scaling import ScaleReport, scale_exposures
-from .stitch import stitch
+from .hasp import HaspResult, run_hasp
 
-__all__ = ["CoaddResult", "coadd", "read_inputs", "run"]
+if TYPE_CHECKING:
+    from .resampled import CoaddResult
 
-log = logging.getLogger(__name__)
-
-
-@dataclass
-class CoaddResult:
-    """A co-add, its per-setting parts, and every decision taken.
-
-    Attributes
-    ----------
-    spectrum : Spectrum
-        The final co-add (stitched when there are several settings). ``meta`` holds
-        ``n_exposures``, ``eff_exptime`` (s), ``dq``, ``snr`` and ``rejected``.
-    settings : dict
-        Setting (e.g. ``"COS/G140L"``) -> its single-setting co-add.
-    rejected : list of dict
-        Rejected segments with reasons.
-    skipped : dict
-        Input -> reason it was not used.
-    scaling : dict
-        Setting -> :class:`ScaleReport` when scaling was on.
-    config : CoaddConfig
-    """
-
-    spectrum: Spectrum
-    settings: dict[str, Spectrum]
-    rejected: list[dict] = field(default_factory=list)
-    skipped: dict[str, str] = field(default_factory=dict)
-    scaling: dict[str, ScaleReport] = field(default_factory=dict)
-    config: CoaddConfig = field(default_factory=CoaddConfig)
-
-    def report(self) -> dict[str, Any]:
-        """JSON-serialisable summary of decisions."""
-        return {
-            "settings": list(self.settings),
-            "rejected": self.rejected,
-            "skipped": self.skipped,
-            "clipped_pixels": {k: v.meta.get("clipped", {}) for k, v in self.settings.items()},
-            "scaling": {k: dataclasses.asdict(v) for k, v in self.scaling.items()},
-            "stitch_factors": self.spectrum.meta.get("stitch_factors", {}),
-        }
-
-    def write(self, run: RunFolder, name: str = "coadd") -> list[Path]:
-        """Write ``<name>.fits`` (and one per setting when stitched), ``<name>_report.json`` and a figure."""
-        from .plots import plot_coadd
-
-        paths = [run.write(f"{name}.fits", lambda p: write_fits(self.spectrum, p))]
-        if len(self.settings) > 1:
-            for setting, spec in self.settings.items():
-                tag = setting.replace("/", "_").lower()
-                paths.append(run.write(f"{name}_{tag}.fits", lambda p, s=spec: write_fits(s, p)))
-        paths.append(run.write_text(f"{name}_report.json", json.dumps(self.report(), indent=2, default=str) + "\n"))
-        paths.append(run.save_figure(f"{name}.png", plot_coadd(self)))
-        return paths
+__all__ = ["run", "run_to_folder"]
 
 
-def write_fits(spectrum: Spectrum, path: Path) -> None:
-    """SCI one-row vector table (HASP's columns plus ``WAVE_LOW``, ``WAVE_HIGH``, ``N_EXPOSURES``, ``DQ``)."""
-    meta = spectrum.meta
-    n = str(len(spectrum))
-    arrays = [
-        ("WAVELENGTH", "D", spectrum.wavelength.value, str(spectrum.wave_unit)),
-        ("WAVE_LOW", "D", spectrum.low.value, str(spectrum.wave_unit)),
-        ("WAVE_HIGH", "D", spectrum.high.value, str(spectrum.wave_unit)),
-        ("FLUX", "E", spectrum.flux.value, str(spectrum.flux_unit)),
-        ("ERROR", "E", spectrum.error.value, str(spectrum.flux_unit)),
-        ("SNR", "E", meta.get("snr", np.zeros(len(spectrum))), None),
-        ("EFF_EXPTIME", "E", meta.get("eff_exptime", np.zeros(len(spectrum))), "s"),
-        ("N_EXPOSURES", "J", meta.get("n_exposures", np.zeros(len(spectrum))), None),
-        ("DQ", "K", meta.get("dq", np.zeros(len(spectrum))), None),
-        ("MASK", "L", spectrum.mask, None),
-    ]
-    cols = [fits.Column(name=c, format=n + f, unit=unit) for c, f, _, unit in arrays]
-    sci = fits.BinTableHDU.from_columns(cols, nrows=1, name="SCI")
-    for c, _, values, _ in arrays:
-        sci.data[c] = values
-    head = fits.Header()
-    head["ORIGIN"] = "specola"
-    head["METHOD"] = ("resample", "specola flux-conserving co-addition")
-    head["TARGNAME"] = str(meta.get("target", ""))
-    rej = meta.get("rejected", [])
-    rows = [(r["segment"], r["reason"]) for r in rej]
-    rtab = fits.BinTableHDU.from_columns(
-        [
-            fits.Column(name="SEGMENT", format="A80", array=[r[0] for r in rows]),
-            fits.Column(name="REASON", format="A160", array=[r[1] for r in rows]),
-        ],
-        name="REJECTED",
-    )
-    fits.HDUList([fits.PrimaryHDU(header=head), sci, rtab]).writeto(path, overwrite=True)
-
-
-def _setting(s: Spectrum) -> str:
-    inst, grating = s.meta.get("instrument"), s.meta.get("grating")
-    return f"{inst}/{grating}" if inst and grating else str(s.meta.get("setting", "all"))
-
-
-def coadd(spectra: Sequence[Spectrum], config: CoaddConfig | None = None) -> CoaddResult:
-    """Co-add spectra with specola's method (the default for Spectrum objects of any instrument).
-
-    Segments are grouped by setting (``meta['instrument']/meta['grating']``), each
-    setting co-added on its own grid, and settings stitched where they overlap.
-
-    Parameters
-    ----------
-    spectra : sequence of Spectrum
-        Inputs with errors (one per segment/order/exposure); ``meta['exposure']``
-        groups segments of one exposure and ``meta['exptime']`` gives weights.
-    config : CoaddConfig, optional
-        Options (default: :class:`CoaddConfig()`).
-
-    Returns
-    -------
-    CoaddResult
-
-    Examples
-    --------
-    >>>     >>> a = Spectrum.from_edges(np.arange(11.0) * u.AA, np.ones(10) * u.Jy, error=np.full(10, 0.1) * u.Jy,
-    ...                         meta={"exposure": "a", "exptime": 100.0})
-    >>> b = a.replace(meta={"exposure": "b", "exptime": 300.0})
-    >>> result = coadd([a, b])
-    >>> float(result.spectrum.meta["eff_exptime"][3])
-    400.0
-    """
-    config = config or CoaddConfig()
-    if not spectra:
-        raise SpectrumError("no spectra to co-add")
-    wave_unit, flux_unit = spectra[0].wave_unit, spectra[0].flux_unit
-    groups: dict[str, list[Spectrum]] = {}
-    for s in spectra:
-        if not s.flux_unit.is_equivalent(flux_unit):
-            raise SpectrumError(f"flux units differ ({s.flux_unit} vs {flux_unit}); convert before co-adding")
-        groups.setdefault(_setting(s), []).append(s.to_wave_unit(wave_unit).to_flux_unit(flux_unit))
-    settings, scaling, rejected = {}, {}, []
-    for setting, segs in groups.items():
-        if config.scaling.enabled:
-            segs, scaling[setting] = scale_exposures(
-                segs, config.scaling.reference, config.scaling.method, config.scaling.degree
-            )
-        step = config.grid.step if config.grid.step > 0 else None
-        edges, kind = choose_grid(segs, config.grid.kind, step, config.grid.pixel_scale)
-        combined = combine_segments(
-            segs,
-            edges,
-            weighting=config.coadd.weighting,
-            min_coverage=config.coadd.min_coverage,
-            max_flux_deviation=config.reject.max_flux_deviation,
-            reject_sigma=config.reject.sigma,
-            sigma_clip_level=config.reject.sigma_clip,
-            two_sided=config.reject.two_sided,
-        )
-        meta = {"setting": setting, "grid": kind, "target": segs[0].meta.get("target", "")}
-        settings[setting] = to_spectrum(combined, wave_unit, flux_unit, meta)
-        rejected += [dict(r.__dict__, setting=setting) for r in combined.rejected]
-        log.info("%s: %d segments on a %s grid of %d pixels", setting, len(segs), kind, len(edges) - 1)
-    if len(settings) == 1:
-        final = next(iter(settings.values()))
-    else:
-        final, _ = stitch(list(settings.values()), scale_overlap=config.stitch.scale_overlap)
-        final.meta["target"] = next(iter(settings.values())).meta.get("target", "")
-    return CoaddResult(final, settings, rejected, {}, scaling, config)
-
-
-def read_inputs(config: CoaddConfig) -> tuple[list[Spectrum], dict[str, str]]:
-    """Read the configured files (or folder), returning spectra and ``{file: reason}`` for skipped ones."""
-    inp = config.input
-    if inp.files:
-        paths = [Path(p) for p in inp.files]
-    elif inp.indir:
-        if not Path(inp.indir).is_dir():
-            raise FileFormatError(f"{inp.indir}: input folder not found")
-        paths = find_inputs(Path(inp.indir))
-        if not paths:
-            raise FileFormatError(f"{inp.indir}: no *_x1d.fits or *_sx1.fits files (gzipped allowed) to co-add")
-    else:
-        raise FileFormatError("no input: give input.indir (-i FOLDER) or input.files")
-    spectra, skipped = [], {}
-    for path in paths:
-        try:
-            segs = read_all(path)
-        except SpecolaError as exc:
-            skipped[str(path)] = str(exc)
-            continue
-        if segs and segs[0].meta.get("format") == "hst_x1d":
-            missing = [k.upper() for k in ("targname", "instrume", "opt_elem") if segs[0].meta.get(k) in (None, "")]
-            if missing:
-                skipped[str(path)] = f"primary header lacks required keyword(s) {', '.join(missing)}"
-                continue
-        bad = [s for s in segs if s.meta.get("exptime", 1.0) is not None and float(s.meta.get("exptime", 1.0)) <= 0]
-        if bad:
-            skipped[str(path)] = f"zero exposure time in {len(bad)} segment(s)"
-            segs = [s for s in segs if s not in bad]
-        if segs and all(not s.good.any() for s in segs):
-            skipped[str(path)] = "every pixel is flagged (DQ & SDQFLAGS)"
-            continue
-        spectra += segs
-    targets = sorted({str(s.meta.get("target", "")) for s in spectra})
-    if inp.target:
-        spectra = [s for s in spectra if s.meta.get("target") == inp.target]
-        if not spectra:
-            raise SpecolaError(f"target {inp.target!r} not among the inputs' targets {targets}")
-    elif len(targets) > 1:
-        raise SpecolaError(
-            f"the inputs hold {len(targets)} targets ({', '.join(targets)}); co-add one at a time with "
-            "-n TARGET (input.target)"
-        )
-    for path, why in skipped.items():
-        log.warning("skipping %s: %s", path, why)
-    if not spectra:
-        raise FileFormatError("no usable inputs: " + "; ".join(f"{Path(p).name}: {w}" for p, w in skipped.items()))
-    return spectra, skipped
-
-
-def run(config: CoaddConfig, outdir: str | Path | None = None, overwrite: bool = False) -> CoaddResult:
-    """Read, co-add with specola's method and (with ``outdir``) write the products.
+def run(config: CoaddConfig) -> CoaddResult | HaspResult:
+    """Co-add what the config names with its method; computes only, writes nothing.
 
     Parameters
     ----------
     config : CoaddConfig
-    outdir : str or Path, optional
-        Run folder to write into (refused when not empty unless ``overwrite``).
-    overwrite : bool
-        Allow replacing files in ``outdir``.
+        ``coadd.method = "hasp"`` (the default) makes HASP-compatible products of the
+        folder ``input.indir``; ``"resample"`` runs specola's method on ``input.indir``
+        or ``input.files``.
 
     Returns
     -------
-    CoaddResult
+    CoaddResult or HaspResult
+        Both have ``write(folder)`` and ``summary()``.
     """
-    folder = RunFolder(outdir, overwrite=overwrite) if outdir is not None else None
+    if config.coadd.method == "hasp":
+        if config.input.files or config.input.indir is None:
+            raise ConfigError("coadd.method = 'hasp' needs input.indir (a folder of HST x1d/sx1 files), not files")
+        return run_hasp(config.input.indir, config.hasp, config.scaling)
+    from .resampled import coadd, read_inputs
+
     spectra, skipped = read_inputs(config)
     result = coadd(spectra, config)
     result.skipped.update(skipped)
-    for s in spectra:
-        label = segment_label(s, 0)
-        if not s.good.any():
-            result.skipped.setdefault(label, "every pixel is flagged")
-    if folder is not None:
-        folder.record(config, seed=None, config_dict=to_dict(config))
-        target = str(result.spectrum.meta.get("target") or "coadd").lower().replace(" ", "_")
-        result.write(folder, name=f"specola_{target}")
+    return result
+
+
+def run_to_folder(
+    config: CoaddConfig, output: str | Path | None = None, *, overwrite: bool = False
+) -> CoaddResult | HaspResult:
+    """Co-add and write the products, ``config.toml`` and ``run.json`` into ``output``.
+
+    Parameters
+    ----------
+    config : CoaddConfig
+    output : str or Path, optional
+        Run folder (default ``coadd-output``); refused when not empty unless ``overwrite``
+        (checked before computing).
+    overwrite : bool
+        Allow replacing files in ``output``.
+
+    Returns
+    -------
+    CoaddResult or HaspResult
+    """
+    folder = RunFolder(output if output is not None else "coadd-output", overwrite=overwrite)
+    result = run(config)
+    folder.record(config, seed=None, config_dict=to_dict(config))
+    result.write(folder)
+    if config.coadd.figures:
+        from .plots import figures
+
+        for name, fig in figures(result).items():
+            folder.save_figure(name, fig)
     return result

@@ -18,11 +18,15 @@ import numpy as np
 from ..errors import ConfigError, SpectrumError
 from ..spectrum import Spectrum
 from .combine import combine_segments, exposure_label
+from .config import CoaddSection, RejectSection
 from .grid import choose_grid
 
 __all__ = ["ScaleReport", "scale_exposures"]
 
 log = logging.getLogger(__name__)
+
+_PLAIN = CoaddSection(weighting="inverse_variance")
+_NO_REJECTION = RejectSection(max_flux_deviation=0.0, sigma_clip=0.0)
 
 
 @dataclass
@@ -50,7 +54,7 @@ def _exposure_spectra(spectra: Sequence[Spectrum], edges: np.ndarray) -> dict[st
         groups.setdefault(exposure_label(s, i), []).append(s)
     out = {}
     for name, segs in groups.items():
-        c = combine_segments(segs, edges, weighting="inverse_variance", max_flux_deviation=0, sigma_clip_level=0)
+        c = combine_segments(segs, edges, _PLAIN, _NO_REJECTION)
         out[name] = c.flux
     return out
 

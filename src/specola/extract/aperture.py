@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .config import ApertureSection
+
 __all__ = ["aperture_extract", "aperture_weights"]
 
 
@@ -51,7 +53,12 @@ def aperture_weights(trace: np.ndarray, n_spatial: int, radius: float, inner: fl
 
 
 def aperture_extract(
-    data: np.ndarray, variance: np.ndarray, trace: np.ndarray, radius: float, mask: np.ndarray | None = None
+    data: np.ndarray,
+    variance: np.ndarray,
+    trace: np.ndarray,
+    radius: float,
+    mask: np.ndarray | None = None,
+    uniform: bool = ApertureSection.uniform,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sum the counts in a fractional-edge aperture.
 
@@ -65,13 +72,16 @@ def aperture_extract(
         Aperture half-width in pixels.
     mask : ndarray of bool, optional
         True for bad pixels; a column with a bad pixel inside the aperture is flagged.
+    uniform : bool
+        Uniformly lit slit: the weighted mean of the good pixels times the aperture length ``2 * radius``
+        (a bad pixel then only flags its column when half the aperture is lost).
 
     Returns
     -------
     flux, var : ndarray
         ``(n_ints, n_dispersion)`` summed counts and variance (``sum w**2 var``).
     bad : ndarray of bool
-        Columns whose aperture touches a bad pixel or leaves the detector.
+        Columns whose aperture touches a bad pixel (``uniform``: loses half its length) or leaves the detector.
 
     Examples
     --------
@@ -85,5 +95,9 @@ def aperture_extract(
         good &= ~mask
     flux = np.sum(np.where(good, w * data, 0.0), axis=1)
     var = np.sum(np.where(good, w**2 * variance, 0.0), axis=1)
-    bad = np.any((w > 0) & ~good, axis=1) | (np.sum(w, axis=1) < 2 * radius - 1e-9)
-    return flux, var, bad
+    edge = np.sum(w, axis=1) < 2 * radius - 1e-9
+    if uniform:
+        length = np.sum(np.where(good, w, 0.0), axis=1)
+        scale = 2 * radius / np.where(length > 0, length, np.inf)
+        return flux * scale, var * scale**2, (length < radius) | edge
+    return flux, var, np.any((w > 0) & ~good, axis=1) | edge

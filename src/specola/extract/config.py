@@ -52,14 +52,33 @@ class TraceSection:
     degree: int = option(2, minimum=0, maximum=7, help="trace polynomial degree")
     sigma: float = option(4.0, minimum=0.0, help="clipping threshold for outlying centroids")
     min_snr: float = option(5.0, minimum=0.0, help="bins below this S/N are not traced")
-    shifts: bool = option(False, help="fit a spatial offset per integration (time series)")
+    method: str = option(
+        "centroid", choices=("centroid", "deconvolve"), help="centroids, or Richardson-Lucy + centring"
+    )
+    kernel_radius: int = option(10, minimum=1, help="half-length of the deconvolution kernel (pixels)")
+    num_iter: int = option(100, minimum=1, help="Richardson-Lucy iterations")
+    knots: int = option(8, minimum=1, help="spline knots of the deconvolved master trace")
+    shifts: bool = option(True, help="fit a spatial offset per integration (time series; robust template fit)")
+    edge: float = option(
+        1.0, minimum=0.0, help="columns whose aperture comes closer than this to the frame edge are flagged"
+    )
 
 
 @dataclass(frozen=True)
 class BackgroundSection:
-    """Per-column polynomial background in windows beside the trace."""
+    """Background in windows beside the trace, and 1/f stripes."""
 
     enabled: bool = option(True, help="fit and subtract a background")
+    method: str = option(
+        "columns",
+        choices=("columns", "rows", "median", "photutils"),
+        help="polynomial along each dispersion column, along each spatial row, column median, or photutils 2-D",
+    )
+    destripe: str = option(
+        "none", choices=("none", "columns", "rows", "both"), help="1/f stripes: median offset per column and/or row"
+    )
+    box_size: tuple[int, ...] = option((10, 2), minimum=1, help="photutils box (rows, columns)")
+    estimator: str = option("median", choices=("median", "mmm"), help="photutils background estimator")
     inner: float = option(8.0, minimum=0.0, help="windows start this far from the trace (pixels)")
     outer: float = option(20.0, minimum=0.0, help="windows end this far from the trace (pixels)")
     degree: int = option(1, minimum=0, maximum=5, help="polynomial degree along the column")
@@ -72,16 +91,22 @@ class ApertureSection:
     """Boxcar extraction."""
 
     radius: float = option(4.0, minimum=0.5, help="aperture half-width (pixels, fractional edges)")
+    uniform: bool = option(False, help="uniformly lit slit: mean of the good pixels times the aperture length")
 
 
 @dataclass(frozen=True)
 class PsfSection:
     """Spatial profile fitted over the pixel table."""
 
-    kind: str = option("bivariate", choices=("univariate", "bivariate", "windowed"), help="profile model")
-    oversample: float = option(1.0, minimum=0.1, maximum=10.0, help="knots per pixel along the slit")
-    knot_columns: int = option(6, minimum=1, help="interior knots along the dispersion (bivariate)")
-    column_radius: int = option(50, minimum=2, help="column half-window of each windowed fit")
+    kind: str = option(
+        "auto",
+        choices=("auto", "empirical", "univariate", "bivariate", "windowed"),
+        help="profile model; auto = empirical unless the trace crosses a pixel within the column window",
+    )
+    oversample: float = option(1.0, minimum=0.1, maximum=10.0, help="knots per pixel along the slit (splines)")
+    knot_columns: int = option(6, minimum=0, help="interior knots along the dispersion (bivariate)")
+    column_radius: int = option(10, minimum=0, help="column half-window of the empirical and windowed profiles")
+    time_terms: bool = option(True, help="fit shift and width terms per integration (time series)")
     clip: float = option(5.0, minimum=0.0, help="outlier threshold while fitting (sigma; 0 = none)")
     niter: int = option(5, minimum=0, help="clipping iterations")
     min_snr: float = option(10.0, minimum=0.0, help="columns whose aperture S/N is lower are not fitted")
@@ -94,7 +119,7 @@ class OptimalSection:
     enabled: bool = option(True, help="run optimal extraction (else aperture only)")
     clip: float = option(5.0, minimum=0.0, help="outlier threshold (sigma; 0 = none)")
     max_reject: int = option(10, minimum=0, help="most pixels rejected per column")
-    variance: str = option("auto", choices=("auto", "data", "model"), help="pixel variances (auto: model for raw)")
+    variance: str = option("model", choices=("data", "model"), help="pixel variances: from the model (Horne) or data")
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,14 @@ of the normalised profile ``P`` to the background-subtracted counts ``D``::
 
     f = sum(M P D / V) / sum(M P**2 / V),   var(f) = 1 / sum(M P**2 / V)
 
-over the aperture pixels (``M`` = 1 for good pixels). With ``variance =
-"model"`` the pixel variances are re-estimated from the model,
-``V = (read_noise/gain)**2 + max(f P + sky, 0) / gain`` (Horne's step 6), which
-avoids the bias of variances measured from the noisy data themselves. Each
-iteration rejects, per column, the single worst pixel whose residual exceeds
-``clip`` standard deviations, until none does; pixels rejected early that agree
-with the final model are then given back.
+over the aperture pixels (``M`` = 1 for good pixels). With a
+:class:`VarianceModel` the pixel variances come from the model,
+``V = floor + scale * max(f P + sky, 0)`` (Horne's step 6), which avoids the
+bias of weights measured from the noisy data themselves. Each iteration
+rejects, per column, the single worst pixel whose residual exceeds ``clip``
+standard deviations, until none does (only the columns that still have an
+outlier are iterated, so a cube costs little more than one pass); pixels
+rejected while a worse one still dragged the fit are then given back.
 """
 
 from __future__ import annotations
@@ -20,9 +21,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .trace import nanmedian
+from .config import OptimalSection
 
-__all__ = ["OptimalResult", "optimal_extract"]
+__all__ = ["OptimalResult", "VarianceModel", "optimal_extract"]
+
+
+@dataclass(frozen=True, eq=False)
+class VarianceModel:
+    """Pixel variance as a function of the expected counts: ``floor + scale * max(expected, 0)``.
+
+    Attributes
+    ----------
+    floor : ndarray or float
+        Read-noise (and other count-independent) variance, broadcastable to ``(n_spatial, n_dispersion)``.
+    scale : float
+        Variance per unit of expected signal (``1 / gain`` for counts in ADU).
+    """
+
+    floor: np.ndarray | float
+    scale: float
+
+    def __call__(self, expected: np.ndarray) -> np.ndarray:
+        """Variance of pixels whose expected counts (source + sky) are ``expected``."""
+        return self.floor + self.scale * np.maximum(expected, 0.0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,8 +54,8 @@ class OptimalResult:
     ----------
     flux, variance : ndarray
         ``(n_ints, n_dispersion)``.
-    model : ndarray
-        ``(n_ints, n_spatial, n_dispersion)`` synthetic frames ``f * P``.
+    profile : ndarray
+        ``(n_ints, n_spatial, n_dispersion)`` normalised profile used.
     outliers : ndarray of bool
         Pixels rejected as outliers (cosmic rays, hot pixels).
     weights : ndarray
@@ -45,10 +66,54 @@ class OptimalResult:
 
     flux: np.ndarray
     variance: np.ndarray
-    model: np.ndarray
+    profile: np.ndarray
     outliers: np.ndarray
     weights: np.ndarray
     bad: np.ndarray
+
+    @property
+    def model(self) -> np.ndarray:
+        """Synthetic frames ``f * P`` (for residual images)."""
+        return self.flux[:, None, :] * self.profile
+
+
+def _solve(d, p, v, m, axis):
+    w = np.where(m, p / v, 0.0)
+    den = np.sum(w * p, axis=axis)
+    ok = den > 0
+    f = np.sum(w * d, axis=axis) / np.where(ok, den, np.inf)
+    return f, den
+
+
+def _reject_columns(d, p, v, floor, sky, m, vmodel, clip, max_reject, f0):
+    """Horne's loop on a compact set of columns ``(n, n_rows)``; returns the variances and the outlier mask.
+
+    It starts with every pixel off the robust flux ``f0`` by more than ``clip`` sigma rejected (a cosmic ray on
+    the profile core would otherwise drag the first fit and hide itself), then rejects the worst pixel per
+    column per pass.
+    """
+    out = m & ((d - f0[:, None] * p) ** 2 > clip**2 * v)
+    for _ in range(max_reject):
+        f, _ = _solve(d, p, v, m & ~out, -1)
+        model = f[:, None] * p
+        if vmodel is not None:
+            v = floor + vmodel.scale * np.maximum(model + sky, 0.0)
+        z2 = np.where(m & ~out, (d - model) ** 2 / v, 0.0)
+        worst = np.argmax(z2, axis=-1)
+        hit = z2[np.arange(len(worst)), worst] > clip**2
+        if not hit.any():
+            break
+        out[np.nonzero(hit)[0], worst[hit]] = True
+    f, _ = _solve(d, p, v, m & ~out, -1)
+    model = f[:, None] * p
+    if vmodel is not None:
+        v = floor + vmodel.scale * np.maximum(model + sky, 0.0)
+    # give back pixels rejected while a worse outlier still dragged the fit
+    out &= (d - model) ** 2 / v > clip**2
+    f, _ = _solve(d, p, v, m & ~out, -1)
+    if vmodel is not None:
+        v = floor + vmodel.scale * np.maximum(f[:, None] * p + sky, 0.0)
+    return v, out
 
 
 def optimal_extract(
@@ -57,11 +122,11 @@ def optimal_extract(
     mask: np.ndarray,
     profile: np.ndarray,
     aperture: np.ndarray,
-    clip: float = 5.0,
-    max_reject: int = 10,
+    clip: float = OptimalSection.clip,
+    max_reject: int = OptimalSection.max_reject,
     sky: np.ndarray | None = None,
-    gain: float | None = None,
-    read_noise: float = 0.0,
+    variance_model: VarianceModel | None = None,
+    start: np.ndarray | None = None,
 ) -> OptimalResult:
     """Extract by weighted profile fitting, rejecting outliers column by column.
 
@@ -80,11 +145,12 @@ def optimal_extract(
     max_reject : int
         Most pixels rejected per column.
     sky : ndarray, optional
-        Subtracted background, for the model variance.
-    gain : float, optional
-        e⁻/ADU; when given, pixel variances come from the model (Horne 1986).
-    read_noise : float
-        Read noise in electrons (model variance).
+        Subtracted background (part of the expected counts of the variance model).
+    variance_model : VarianceModel, optional
+        When given, pixel variances come from the model (Horne 1986) instead of ``variance``.
+    start : ndarray, optional
+        ``(n_ints, n_dispersion)`` robust starting fluxes (free of cosmic rays, e.g. a median over
+        integrations): they set the first variances and the first outlier cut.
 
     Returns
     -------
@@ -98,57 +164,46 @@ def optimal_extract(
     >>> round(float(res.flux[0, 0]), 6)
     500.0
     """
-    use = (aperture > 0) & ~mask & np.isfinite(data) & np.isfinite(variance)
+    use = (aperture > 0) & ~mask & np.isfinite(data) & np.isfinite(variance) & (profile > 0)
     d = np.where(use, data, 0.0)
-    v = np.where(use, variance, 1.0)
-    sky = np.zeros_like(d) if sky is None else sky
-    outliers = np.zeros_like(use)
-    p2 = profile**2
-    if clip > 0:
-        # robust first pass: a cosmic ray on the profile peak would drag a least-squares fit, so compare
-        # every pixel with the median of D / P over the profile core and reject all discrepant ones at once
-        core = use & (profile >= 0.25 * np.max(np.where(use, profile, 0.0), axis=1, keepdims=True)) & (profile > 0)
-        ratio = np.where(core, d / np.where(core, profile, 1.0), np.nan)
-        f0 = np.nan_to_num(nanmedian(ratio, axis=1))
-        v0 = v if gain is None else (read_noise / gain) ** 2 + np.maximum(f0[:, None, :] * profile + sky, 0.0) / gain
-        outliers = use & ((d - f0[:, None, :] * profile) ** 2 > clip**2 * v0)
-    for step in range(max_reject + 2):
-        m = use & ~outliers
-        denom = np.sum(np.where(m, p2 / v, 0.0), axis=1)
-        ok = denom > 0
-        f = np.where(ok, np.sum(np.where(m, profile * d / v, 0.0), axis=1) / np.where(ok, denom, 1.0), 0.0)
-        model = f[:, None, :] * profile
-        if gain is not None:
-            v = np.where(use, (read_noise / gain) ** 2 + np.maximum(model + sky, 0.0) / gain, 1.0)
-        if clip <= 0 or step > max_reject:
-            break
-        z2 = np.where(m, (d - model) ** 2 / v, 0.0)
-        worst = np.argmax(z2, axis=1)
-        zmax = np.take_along_axis(z2, worst[:, None, :], axis=1)[:, 0, :]
-        hit = zmax > clip**2
-        if not hit.any():
-            if gain is None or step > 0:
-                break
-            continue
-        ii, cc = np.nonzero(hit)
-        outliers[ii, worst[ii, cc], cc] = True
-    if clip > 0 and outliers.any():
-        # give back pixels rejected while a worse outlier still dragged the fit (they agree with the final model)
-        restore = outliers & ((d - model) ** 2 / v <= clip**2)
-        if restore.any():
-            outliers &= ~restore
-            m = use & ~outliers
-            denom = np.sum(np.where(m, p2 / v, 0.0), axis=1)
-            ok = denom > 0
-            f = np.where(ok, np.sum(np.where(m, profile * d / v, 0.0), axis=1) / np.where(ok, denom, 1.0), 0.0)
-            if gain is not None:
-                v = np.where(use, (read_noise / gain) ** 2 + np.maximum(f[:, None, :] * profile + sky, 0.0) / gain, 1.0)
+    sky_full = np.zeros((1, 1, 1)) if sky is None else sky
+    floor = np.zeros((1, 1)) if variance_model is None else np.broadcast_to(variance_model.floor, data.shape[1:])
+    if start is None:
+        start, _ = _solve(d, profile, np.ones_like(d), use, 1)
+    if variance_model is None:
+        v = np.where(use, variance, 1.0)
+        f, _ = _solve(d, profile, v, use, 1)
+    else:
+        f = start
+        for _ in range(2):
+            v = np.where(use, variance_model(f[:, None, :] * profile + sky_full), 1.0)
+            f, _ = _solve(d, profile, v, use, 1)
+    outliers = np.zeros(use.shape, bool)
+    if clip > 0 and max_reject > 0:
+        z2 = np.where(use, (d - f[:, None, :] * profile) ** 2 / v, 0.0)
+        z2s = np.where(use, (d - start[:, None, :] * profile) ** 2 / v, 0.0)
+        ii, cc = np.nonzero((np.max(z2, axis=1) > clip**2) | (np.max(z2s, axis=1) > clip**2))
+        if ii.size:
+            sky_act = np.broadcast_to(sky_full, data.shape)[ii, :, cc]
+            v_act, out = _reject_columns(
+                d[ii, :, cc],
+                profile[ii, :, cc],
+                v[ii, :, cc],
+                0.0 if variance_model is None else floor[:, cc].T,
+                sky_act,
+                use[ii, :, cc],
+                variance_model,
+                clip,
+                max_reject,
+                start[ii, cc],
+            )
+            outliers[ii, :, cc] = out
+            v[ii, :, cc] = v_act
     m = use & ~outliers
-    denom = np.sum(np.where(m, p2 / v, 0.0), axis=1)
-    ok = denom > 0
-    weights = np.where(m, profile / v, 0.0) / np.where(ok, denom, 1.0)[:, None, :]
-    flux = np.sum(weights * d, axis=1)
-    var = np.where(ok, 1.0 / np.where(ok, denom, 1.0), np.inf)
+    f, den = _solve(d, profile, v, m, 1)
+    ok = den > 0
+    weights = np.where(m, profile / v, 0.0) / np.where(ok, den, np.inf)[:, None, :]
+    var = np.where(ok, 1.0 / np.where(ok, den, 1.0), np.inf)
     lost = np.sum(np.where((aperture > 0) & ~m, aperture * profile, 0.0), axis=1)
     bad = ~ok | (lost > 0.5)
-    return OptimalResult(flux, var, flux[:, None, :] * profile, outliers, weights, bad)
+    return OptimalResult(np.where(ok, f, np.nan), var, profile, outliers, weights, bad)

@@ -28,6 +28,7 @@ import numpy as np
 from scipy.interpolate import LSQBivariateSpline, LSQUnivariateSpline
 
 from ..errors import SpectrumError
+from .config import PsfSection
 
 __all__ = ["PixelTable", "ProfileModel", "fit_profile", "pixel_table"]
 
@@ -64,7 +65,7 @@ def pixel_table(
     radius: float,
     norm: np.ndarray,
     norm_var: np.ndarray,
-    min_snr: float = 10.0,
+    min_snr: float = PsfSection.min_snr,
 ) -> PixelTable:
     """Collect the normalised pixels within ``radius`` of the trace.
 
@@ -220,41 +221,29 @@ def _fit_2d(
     raise SpectrumError("psf: the pixel table cannot support a bivariate spline; lower psf.knot_columns")
 
 
-def fit_profile(
-    table: PixelTable,
-    kind: str = "univariate",
-    radius: float = 5.0,
-    oversample: float = 1.0,
-    knot_columns: int = 6,
-    column_radius: int = 50,
-    clip: float = 5.0,
-    niter: int = 5,
-) -> ProfileModel:
+def fit_profile(table: PixelTable, radius: float, kind: str, config: PsfSection | None = None) -> ProfileModel:
     """Fit a spline profile to a pixel table with iterative sigma clipping.
 
     Parameters
     ----------
     table : PixelTable
         From :func:`pixel_table`.
-    kind : {"univariate", "bivariate", "windowed"}
-        Profile model (see the module docstring).
     radius : float
         Half-width of the profile window (pixels).
-    oversample : float
-        Knots per pixel in distance (1 = one knot per pixel).
-    knot_columns : int
-        Interior knots along the dispersion (``bivariate``).
-    column_radius : int
-        Half-width in columns of each ``windowed`` fit (blocks are ``column_radius`` wide).
-    clip : float
-        Rejection threshold in standard deviations (0 = none).
-    niter : int
-        Maximum clipping iterations.
+    kind : {"univariate", "bivariate", "windowed"}
+        Profile model (see the module docstring).
+    config : PsfSection, optional
+        ``oversample`` (knots per pixel in distance), ``knot_columns`` (interior knots along the dispersion,
+        bivariate), ``column_radius`` (half-width in columns of each windowed fit), ``clip`` and ``niter``
+        (outlier threshold in standard deviations, 0 = none, and clipping iterations).
 
     Returns
     -------
     ProfileModel
     """
+    cfg = config or PsfSection()
+    oversample, knot_columns, column_radius = cfg.oversample, cfg.knot_columns, max(cfg.column_radius, 2)
+    clip, niter = cfg.clip, cfg.niter
     if len(table) < 20:
         raise SpectrumError(
             f"psf: only {len(table)} pixels with a well-measured normalisation; lower psf.min_snr or use "

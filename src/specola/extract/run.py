@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,14 +19,15 @@ from typing import Any
 import astropy.units as u
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, SpecolaWarning, SpectrumError
 from ..io.frames import Frames, read_frames
 from ..spectrum import Spectrum, SpectrumSeries
 from .aperture import aperture_extract, aperture_weights
-from .background import BackgroundFit, fit_background
+from .background import BackgroundFit, destripe, fit_background
 from .calibrate import raw_variance, subtract_bias
 from .config import ExtractConfig
-from .optimal import OptimalResult, optimal_extract
+from .empirical import EmpiricalProfile, fit_empirical_profile
+from .optimal import OptimalResult, VarianceModel, optimal_extract
 from .psf import PixelTable, ProfileModel, fit_profile, pixel_table
 from .trace import Trace, nanmedian, trace_frames
 from .wavelength import series_columns, wavelength_at_trace
@@ -54,7 +56,9 @@ class ExtractResult:
     trace : Trace
         Trace in the extracted sub-frame (add ``columns[0]`` for detector columns along x).
     background : BackgroundFit or None
-    profile : ProfileModel or None
+    sky : ndarray
+        Subtracted background and 1/f stripes (broadcastable to the frames).
+    profile : EmpiricalProfile or ProfileModel or None
     table : PixelTable or None
     optimal : OptimalResult or None
     wavelength : Quantity or None
@@ -78,7 +82,8 @@ class ExtractResult:
     unit: u.UnitBase
     trace: Trace
     background: BackgroundFit | None
-    profile: ProfileModel | None
+    sky: np.ndarray
+    profile: EmpiricalProfile | ProfileModel | None
     table: PixelTable | None
     optimal: OptimalResult | None
     wavelength: u.Quantity | None
@@ -121,6 +126,48 @@ class ExtractResult:
         return write_products(self, run)
 
 
+def _warn(message: str) -> None:
+    warnings.warn(message, SpecolaWarning, stacklevel=3)
+
+
+def check_frames(frames: Frames) -> Frames:
+    """Validate shapes and mask unusable pixels (non-finite data or variance, negative variance), with a warning.
+
+    Parameters
+    ----------
+    frames : Frames
+
+    Returns
+    -------
+    Frames
+        With those pixels added to ``mask``.
+
+    Raises
+    ------
+    SpectrumError
+        If ``data`` is not ``(n_ints, n_spatial, n_dispersion)`` or ``variance``/``mask`` differ in shape.
+    """
+    data = np.asarray(frames.data, float)
+    if data.ndim != 3 or min(data.shape) < 1:
+        raise SpectrumError(f"frames.data: expected a (n_ints, n_spatial, n_dispersion) cube, got shape {data.shape}")
+    for name in ("variance", "mask"):
+        a = getattr(frames, name)
+        if a is not None and np.shape(a) != data.shape:
+            raise SpectrumError(f"frames.{name}: shape {np.shape(a)} differs from data {data.shape}")
+    mask = np.asarray(frames.mask, bool) | ~np.isfinite(data)
+    variance = frames.variance
+    if variance is not None:
+        variance = np.asarray(variance, float)
+        negative = variance < 0
+        if negative.any():
+            _warn(f"{int(negative.sum())} pixels with a negative variance masked")
+        mask |= ~np.isfinite(variance) | negative
+    n_new = int(mask.sum() - np.asarray(frames.mask, bool).sum())
+    if n_new:
+        log.info("%d non-finite or negative-variance pixels masked", n_new)
+    return dataclasses.replace(frames, data=data, variance=variance, mask=mask)
+
+
 def _restrict(frames: Frames, cfg: ExtractConfig) -> tuple[Frames, np.ndarray]:
     n_ints, _, n_disp = frames.shape
     cols = cfg.input.columns
@@ -130,20 +177,26 @@ def _restrict(frames: Frames, cfg: ExtractConfig) -> tuple[Frames, np.ndarray]:
             raise ConfigError(f"{name}: give [start, stop) within 0..{n}, got {list(rng)}")
     c0, c1 = cols if cols else (0, n_disp)
     i0, i1 = ints if ints else (0, n_ints)
-    sub = lambda a: None if a is None else a[i0:i1, :, c0:c1]
-    wmap = None if frames.wavelength is None else frames.wavelength
+
+    def sub(a: np.ndarray | None) -> np.ndarray | None:
+        return None if a is None else a[i0:i1, :, c0:c1]
+
     times = None if frames.times is None else frames.times[i0:i1]
     out = dataclasses.replace(
         frames, data=sub(frames.data), variance=sub(frames.variance), mask=sub(frames.mask), times=times
     )
-    return dataclasses.replace(out, wavelength=wmap), np.arange(c0, c1)
+    return out, np.arange(c0, c1)
 
 
-def _calibrate(frames: Frames, cfg: ExtractConfig) -> tuple[Frames, float | None, float]:
-    """Bias-subtract raw frames and give them a variance; returns (frames, gain or None, read noise)."""
+def _calibrate(frames: Frames, cfg: ExtractConfig) -> tuple[Frames, VarianceModel | None]:
+    """Bias-subtract raw frames (on the full frame, overscan included) and give them a variance.
+
+    Returns the frames and the model of their pixel variance (None with ``optimal.variance = "data"``).
+    """
     det = cfg.detector
+    want_model = cfg.optimal.variance == "model"
     if frames.variance is not None:
-        return frames, None, 0.0
+        return frames, fit_variance_model(frames) if want_model else None
     gain = det.gain or float(frames.meta.get("gain", 0) or 0)
     if not gain > 0:
         raise ConfigError(
@@ -154,7 +207,223 @@ def _calibrate(frames: Frames, cfg: ExtractConfig) -> tuple[Frames, float | None
     data, bias = subtract_bias(frames.data, det.bias, det.bias_level, det.bias_region)
     var = raw_variance(data, gain, rn)
     meta = {**frames.meta, "gain": gain, "read_noise": rn, "bias_median": float(np.median(bias))}
-    return dataclasses.replace(frames, data=data, variance=var, meta=meta), gain, rn
+    out = dataclasses.replace(frames, data=data, variance=var, meta=meta)
+    return out, VarianceModel((rn / gain) ** 2, 1.0 / gain) if want_model else None
+
+
+def fit_variance_model(frames: Frames) -> VarianceModel | None:
+    """Model of a variance plane as ``floor + scale * max(data, 0)`` (Horne's variance for calibrated cubes).
+
+    The scale is a least-squares fit over the good pixels; the floor is, per pixel, the mean over integrations
+    of ``variance - scale * max(data, 0)`` (a single value for fewer than 5 integrations). Returns None (data
+    variances are used) when the plane does not grow with the counts.
+
+    Parameters
+    ----------
+    frames : Frames
+
+    Returns
+    -------
+    VarianceModel or None
+    """
+    good = ~frames.mask
+    d = np.maximum(np.where(good, frames.data, 0.0), 0.0)
+    v = np.where(good, frames.variance, 0.0)
+    step = max(good.size // 400_000, 1)
+    dd, vv = d.ravel()[::step][good.ravel()[::step]], v.ravel()[::step][good.ravel()[::step]]
+    if dd.size < 10 or np.ptp(dd) <= 0:
+        return None
+    a = np.vstack([np.ones_like(dd), dd]).T
+    (floor, scale), *_ = np.linalg.lstsq(a, vv, rcond=None)
+    if not scale > 0:
+        log.warning("variance plane does not grow with the counts: data variances used")
+        return None
+    if frames.n_ints >= 5:
+        resid = np.where(good, v - scale * d, 0.0)
+        n = good.sum(axis=0)
+        floor = np.where(n > 0, resid.sum(axis=0) / np.maximum(n, 1), max(floor, 0.0))
+    return VarianceModel(np.maximum(floor, 0.0), float(scale))
+
+
+def _trace_and_background(frames: Frames, cfg: ExtractConfig) -> tuple[Trace, BackgroundFit | None, np.ndarray]:
+    """First trace, 1/f stripes, background and the final trace; returns (trace, background, sky incl. stripes)."""
+    data, var, mask = frames.data, frames.variance, frames.mask
+    bc = cfg.background
+    if bc.outer <= bc.inner:
+        raise ConfigError(f"background.outer ({bc.outer}) must exceed background.inner ({bc.inner})")
+    if not (bc.enabled or bc.destripe != "none"):
+        return trace_frames(data, var, mask, cfg.trace), None, np.zeros((1, 1, 1))
+    # a first trace on frames with a crude per-column sky (median of each column) removed
+    crude = data - np.nan_to_num(nanmedian(np.where(mask, np.nan, data), axis=1, keepdims=True))
+    first = trace_frames(crude, var, mask, cfg.trace, shifts=False)
+    sky = np.zeros((1, 1, 1))
+    if bc.destripe != "none":
+        _, sky = destripe(data, mask, first.positions, bc.inner, bc.destripe)
+    background = None
+    if bc.enabled:
+        background = fit_background(data - sky, var, mask, first.positions, bc)
+        sky = sky + np.nan_to_num(background.model)
+        n_fail = int(background.failed.sum())
+        if n_fail:
+            _warn(f"background: {n_fail} column(s) without enough sky pixels; they are masked")
+    trace = trace_frames(data - sky, var, mask, cfg.trace, guess=float(np.median(first.positions)))
+    return trace, background, sky
+
+
+def _edge_columns(trace: Trace, n_spatial: int, cfg: ExtractConfig) -> np.ndarray:
+    """Columns whose aperture comes within ``trace.edge`` pixels of the frame edge (flagged, never clamped)."""
+    radius = cfg.aperture.radius
+    if 2 * radius > n_spatial:
+        raise ConfigError(f"aperture.radius = {radius} px: the aperture is wider than the frame's {n_spatial} rows")
+    pos = trace.positions
+    if not np.any((pos >= -0.5) & (pos <= n_spatial - 0.5)):
+        raise SpectrumError(f"trace: lies outside the frame's {n_spatial} rows; set trace.guess")
+    near = (pos - radius < cfg.trace.edge - 0.5) | (pos + radius > n_spatial - 0.5 - cfg.trace.edge)
+    if near.any():
+        _warn(f"trace: {int(near.any(axis=0).sum())} column(s) with the aperture at the frame edge; flagged")
+    return near
+
+
+def _choose_kind(cfg: ExtractConfig, trace: Trace) -> str:
+    kind = cfg.psf.kind
+    if kind != "auto":
+        return kind
+    # the empirical profile lives in pixel rows: good while the trace moves < 0.5 px across the column window
+    mean = trace.positions.mean(axis=0)
+    h = max(cfg.psf.column_radius, 1)
+    drift = np.abs(mean[2 * h :] - mean[: -2 * h]) if mean.size > 2 * h else np.zeros(1)
+    return "empirical" if drift.size == 0 or np.max(drift) < 0.5 else "windowed"
+
+
+def _profile_pass(
+    sub: np.ndarray,
+    var: np.ndarray,
+    good: np.ndarray,
+    pos: np.ndarray,
+    weights: np.ndarray,
+    norm: np.ndarray,
+    norm_var: np.ndarray,
+    kind: str,
+    cfg: ExtractConfig,
+) -> tuple[Any, PixelTable | None, np.ndarray]:
+    """One profile fit normalised by ``norm``: (profile model, pixel table or None, normalised profile frames)."""
+    pc = cfg.psf
+    if kind == "empirical":
+        # a noise-free normalisation for a time series (noise in it would bias the shift/width terms)
+        smooth = robust_flux(norm) if sub.shape[0] >= 5 else norm
+        prof = fit_empirical_profile(
+            sub, var, good, smooth, weights, pc.column_radius, pc.time_terms and sub.shape[0] >= 3
+        )
+        return prof, None, prof.frames(weights)
+    radius = cfg.aperture.radius + 0.5
+    table = pixel_table(sub, var, ~good, pos, radius, norm, norm_var, pc.min_snr)
+    model = fit_profile(table, radius, kind, pc)
+    return model, table, model.frames(pos, sub.shape[1], weights)
+
+
+def robust_flux(flux: np.ndarray) -> np.ndarray:
+    """Fluxes free of cosmic rays to start outlier rejection from.
+
+    A time series: each column's median over integrations times each integration's median ratio to it
+    (keeps a transit); a single frame: a running median over 5 columns.
+
+    Parameters
+    ----------
+    flux : ndarray
+        ``(n_ints, n_dispersion)`` (aperture sums, NaN allowed).
+
+    Returns
+    -------
+    ndarray
+    """
+    f = np.where(np.isfinite(flux), flux, np.nan)
+    if f.shape[0] >= 5:
+        col = nanmedian(f, axis=0)
+        ratio = nanmedian(f / np.where(col != 0, col, np.nan), axis=1)
+        out = np.nan_to_num(ratio)[:, None] * col[None, :]
+    else:
+        from scipy.ndimage import median_filter
+
+        out = median_filter(np.nan_to_num(f), size=(1, 5), mode="nearest")
+    return np.nan_to_num(out)
+
+
+def _optimal(
+    frames: Frames,
+    sky: np.ndarray,
+    trace: Trace,
+    ap: tuple[np.ndarray, np.ndarray, np.ndarray],
+    vmodel: VarianceModel | None,
+    cfg: ExtractConfig,
+) -> tuple[OptimalResult, Any, PixelTable | None]:
+    """Two passes of profile fit + optimal extraction.
+
+    Pass 1 normalises by the aperture sums; pass 2 by the optimal fluxes, with the outliers of pass 1 masked
+    (an outlier inside the aperture spoils its column's aperture sum).
+    """
+    pos = trace.positions
+    n_spatial = frames.shape[1]
+    # only the rows the aperture reaches take part (a cube of 32 rows shrinks to ~2 * radius + 3)
+    r0 = int(max(np.floor(np.nanmin(pos) - cfg.aperture.radius - 1), 0))
+    r1 = int(min(np.ceil(np.nanmax(pos) + cfg.aperture.radius + 2), n_spatial))
+    rows = slice(r0, r1)
+    sky_rows = np.broadcast_to(sky, frames.shape)[:, rows]
+    sub = frames.data[:, rows] - sky_rows
+    var, mask = frames.variance[:, rows], frames.mask[:, rows]
+    pos = pos - r0
+    if vmodel is not None and np.ndim(vmodel.floor) == 2:
+        vmodel = VarianceModel(vmodel.floor[rows], vmodel.scale)
+    weights = aperture_weights(pos, r1 - r0, cfg.aperture.radius)
+    kind = _choose_kind(cfg, trace)
+    norm, norm_var = ap[0], ap[1]
+    start = robust_flux(norm)
+    good = ~mask & np.isfinite(sub)
+    opt = None
+    for _ in range(2):
+        profile, table, prof = _profile_pass(sub, var, good, pos, weights, norm, norm_var, kind, cfg)
+        opt = optimal_extract(
+            sub,
+            var,
+            mask,
+            prof,
+            weights,
+            cfg.optimal.clip,
+            cfg.optimal.max_reject,
+            sky=None if vmodel is None else sky_rows,
+            variance_model=vmodel,
+            start=start,
+        )
+        norm, norm_var = np.nan_to_num(opt.flux), opt.variance
+        start = norm
+        good = ~mask & ~opt.outliers & np.isfinite(sub)
+    log.info("optimal (%s profile): %d outliers rejected", kind, int(opt.outliers.sum()))
+
+    def pad(a: np.ndarray) -> np.ndarray:
+        out = np.zeros(frames.shape, a.dtype)
+        out[:, rows] = a
+        return out
+
+    opt = dataclasses.replace(opt, profile=pad(opt.profile), outliers=pad(opt.outliers), weights=pad(opt.weights))
+    if isinstance(profile, EmpiricalProfile):
+        profile = dataclasses.replace(profile, row0=r0)
+    if table is not None:
+        table = dataclasses.replace(table, row=table.row + r0)
+    return opt, profile, table
+
+
+def _series(flux, err, bad, columns, wavelength, frames, meta) -> SpectrumSeries | None:
+    if wavelength is None:
+        return None
+    idx, low, high = series_columns(wavelength)
+    return SpectrumSeries(
+        low,
+        high,
+        flux[:, idx] * frames.unit,
+        err[:, idx] * frames.unit,
+        bad[:, idx] | ~np.isfinite(flux[:, idx]),
+        times=frames.times,
+        meta={**meta, "columns": columns[idx].tolist()},
+    )
 
 
 def extract(frames: Frames, config: ExtractConfig | None = None) -> ExtractResult:
@@ -172,73 +441,40 @@ def extract(frames: Frames, config: ExtractConfig | None = None) -> ExtractResul
     ExtractResult
     """
     cfg = config or ExtractConfig()
+    frames = check_frames(frames)
+    frames, vmodel = _calibrate(frames, cfg)
     frames, columns = _restrict(frames, cfg)
-    frames, gain, rn = _calibrate(frames, cfg)
-    data, var, mask = frames.data, frames.variance, frames.mask.copy()
-    n_spatial = data.shape[1]
-    tc, bc = cfg.trace, cfg.background
-    guess = None if tc.guess < 0 else float(tc.guess)
-    trace_args = dict(
-        halfwidth=tc.halfwidth, bin_columns=tc.bin_columns, degree=tc.degree, sigma=tc.sigma, min_snr=tc.min_snr
-    )
-    background = None
-    sky = np.zeros_like(data)
-    if bc.enabled:
-        # a first trace on frames with a crude per-column sky (median of each column) removed
-        crude = data - np.nan_to_num(nanmedian(np.where(mask, np.nan, data), axis=1, keepdims=True))
-        first = trace_frames(crude, var, mask, guess=guess, **trace_args)
-        if bc.outer <= bc.inner:
-            raise ConfigError(f"background.outer ({bc.outer}) must exceed background.inner ({bc.inner})")
-        background = fit_background(data, var, mask, first.positions, bc.inner, bc.outer, bc.degree, bc.sigma, bc.niter)
-        sky = background.model
-        guess = float(np.median(first.positions))
-    sub = data - sky
-    trace = trace_frames(sub, var, mask, guess=guess, fit_shifts=tc.shifts, **trace_args)
-    pos = trace.positions
-    radius = cfg.aperture.radius
-    weights = aperture_weights(pos, n_spatial, radius)
-    ap_flux, ap_var, ap_bad = aperture_extract(sub, var, pos, radius, mask)
-    profile = table = opt = None
+    if vmodel is not None and np.ndim(vmodel.floor) == 2:
+        c0, c1 = columns[0], columns[-1] + 1
+        vmodel = VarianceModel(vmodel.floor[:, c0:c1], vmodel.scale)
+    trace, background, sky = _trace_and_background(frames, cfg)
+    edge = _edge_columns(trace, frames.shape[1], cfg)
+    sub, var, mask = frames.data - sky, frames.variance, frames.mask
+    pos, radius = trace.positions, cfg.aperture.radius
+    ap_flux, ap_var, ap_bad = aperture_extract(sub, var, pos, radius, mask, cfg.aperture.uniform)
+    failed = edge | (background.failed if background is not None else False)
+    opt = profile = table = None
     if cfg.optimal.enabled:
-        pc = cfg.psf
-        use_model = cfg.optimal.variance == "model" or (cfg.optimal.variance == "auto" and gain is not None)
-        if use_model and gain is None:
-            raise ConfigError("optimal.variance = 'model' needs a raw frame with detector.gain")
-        # pass 1 normalises the pixel table by the aperture sums; pass 2 by the optimal fluxes, with the
-        # outliers of pass 1 masked (an outlier inside the aperture would spoil its column's aperture sum)
-        norm, norm_var, fit_mask = ap_flux, ap_var, mask
-        for _ in range(2):
-            table = pixel_table(sub, var, fit_mask, pos, radius + 0.5, norm, norm_var, pc.min_snr)
-            profile = fit_profile(
-                table, pc.kind, radius + 0.5, pc.oversample, pc.knot_columns, pc.column_radius, pc.clip, pc.niter
-            )
-            prof = profile.frames(pos, n_spatial, weights)
-            opt = optimal_extract(
-                sub,
-                var,
-                mask,
-                prof,
-                weights,
-                cfg.optimal.clip,
-                cfg.optimal.max_reject,
-                sky=sky,
-                gain=gain if use_model else None,
-                read_noise=rn,
-            )
-            norm, norm_var, fit_mask = opt.flux, opt.variance, mask | opt.outliers
+        opt, profile, table = _optimal(frames, sky, trace, (ap_flux, ap_var, ap_bad), vmodel, cfg)
         # aperture sums with bad pixels and outliers replaced by the profile model
+        weights = aperture_weights(pos, sub.shape[1], radius)
         bad_pix = mask | opt.outliers
         fixed = np.where(bad_pix, opt.model, sub)
         ap_flux = np.sum(weights * np.where(np.isfinite(fixed), fixed, 0.0), axis=1)
-        lost = np.sum(np.where(bad_pix, weights * prof, 0.0), axis=1)
+        lost = np.sum(np.where(bad_pix, weights * opt.profile, 0.0), axis=1)
         ap_bad = (lost > 0.5) | (np.sum(weights, axis=1) < 2 * radius - 1e-9)
-    if background is not None:
-        ap_var = ap_var + background.extra_variance(weights)
-    if opt is not None:
+        if background is not None:
+            ap_var = ap_var + background.extra_variance(weights)
         opt_var = opt.variance + (0.0 if background is None else background.extra_variance(opt.weights))
-        flux, err, bad = opt.flux, np.sqrt(opt_var), opt.bad
+        flux, err, bad = opt.flux, np.sqrt(opt_var), opt.bad | failed
     else:
-        flux, err, bad = ap_flux, np.sqrt(ap_var), ap_bad
+        if background is not None:
+            ap_var = ap_var + background.extra_variance(aperture_weights(pos, sub.shape[1], radius))
+        flux, err, bad = ap_flux, np.sqrt(ap_var), ap_bad | failed
+    ap_bad = ap_bad | failed
+    n_dead = int(np.all(bad, axis=0).sum())
+    if n_dead:
+        _warn(f"{n_dead} of {bad.shape[1]} column(s) unusable in every integration; masked")
     wl = cfg.wavelength
     wavelength = wavelength_at_trace(
         wl.source, columns, np.mean(pos, axis=0), frames.wavelength, wl.coefficients, wl.unit
@@ -247,40 +483,30 @@ def extract(frames: Frames, config: ExtractConfig | None = None) -> ExtractResul
         **frames.meta,
         "stage": "extract",
         "method": "optimal" if opt is not None else "aperture",
+        "profile": getattr(profile, "kind", "none"),
         "aperture_radius": radius,
         "flux_note": "counts summed over the aperture per detector column",
     }
-    series = None
-    if wavelength is not None:
-        idx, low, high = series_columns(wavelength)
-        series = SpectrumSeries(
-            low,
-            high,
-            flux[:, idx] * frames.unit,
-            err[:, idx] * frames.unit,
-            bad[:, idx] | ~np.isfinite(flux[:, idx]),
-            times=frames.times,
-            meta={**meta, "columns": columns[idx].tolist()},
-        )
     return ExtractResult(
-        cfg,
-        columns,
-        flux,
-        err,
-        bad,
-        ap_flux,
-        np.sqrt(ap_var),
-        ap_bad,
-        frames.unit,
-        trace,
-        background,
-        profile,
-        table,
-        opt,
-        wavelength,
-        series,
-        frames,
-        meta,
+        config=cfg,
+        columns=columns,
+        flux=flux,
+        error=err,
+        mask=bad,
+        aperture_flux=ap_flux,
+        aperture_error=np.sqrt(ap_var),
+        aperture_mask=ap_bad,
+        unit=frames.unit,
+        trace=trace,
+        background=background,
+        sky=sky,
+        profile=profile,
+        table=table,
+        optimal=opt,
+        wavelength=wavelength,
+        series=_series(flux, err, bad, columns, wavelength, frames, meta),
+        frames=frames,
+        meta=meta,
     )
 
 

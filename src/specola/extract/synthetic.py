@@ -2,9 +2,13 @@
 
 The source has a tilted, gently curved trace and a two-Gaussian profile (a core
 whose width changes along the dispersion plus broad wings, like a Moffat
-profile), integrated exactly over each pixel. The sky has a smooth gradient and
-emission lines; counts get Poisson noise in electrons, Gaussian read noise and
-a bias level (in ADU), then cosmic rays and dead/hot pixels.
+profile), integrated exactly over each pixel with ``erf`` (not the extraction's
+own code path). In a time series the trace jitters and the core "breathes"
+(its width changes from integration to integration). The sky has a smooth
+gradient and emission lines; 1/f-like stripes (an offset per integration and
+dispersion column, constant along the slit) can be added; counts get Poisson
+noise in electrons, Gaussian read noise and a bias level (in ADU), then cosmic
+rays and dead/hot pixels.
 """
 
 from __future__ import annotations
@@ -62,6 +66,8 @@ class SyntheticFrames:
         Pixels hit by cosmic rays; dead/hot pixels (also set in ``frames.mask``).
     gain, read_noise, bias : float
         e⁻/ADU, e⁻, ADU.
+    meta : dict
+        ``width`` and ``shifts`` per integration (breathing, jitter) and ``variance``, the true pixel variance (ADU²).
     """
 
     frames: Frames
@@ -98,6 +104,9 @@ def synthetic_frames(
     n_cosmics: int = 20,
     n_bad: int = 10,
     jitter: float = 0.0,
+    breathing: float = 0.0,
+    stripes: float = 0.0,
+    wing_fraction: float = 0.1,
     depth: float = 0.0,
     with_variance: bool = False,
     seed: int | None = 0,
@@ -126,6 +135,12 @@ def synthetic_frames(
         Cosmic-ray hits per integration, dead/hot pixels (fixed, flagged in the mask).
     jitter : float
         RMS spatial shift between integrations (pixels).
+    breathing : float
+        RMS fractional change of the core width between integrations.
+    stripes : float
+        RMS of the 1/f stripes in electrons (one offset per integration and dispersion column).
+    wing_fraction : float
+        Share of the light in the broad wings (twice the core width).
     depth : float
         Fractional transit depth applied to the middle third of the integrations.
     with_variance : bool
@@ -144,7 +159,8 @@ def synthetic_frames(
     base = centre + slope * x + curvature * (x - n_cols / 2) ** 2
     trace = base[None, :] + shifts[:, None]
     sig = sigma + sigma_slope * x / 100.0
-    profile = np.stack([pixel_profile(n_spatial, trace[i], sig) for i in range(n_ints)])
+    width = 1 + (rng.normal(0.0, breathing, n_ints) if breathing > 0 else np.zeros(n_ints))
+    profile = np.stack([pixel_profile(n_spatial, trace[i], sig * width[i], wing_fraction) for i in range(n_ints)])
     blaze = peak_flux * (0.25 + 0.75 * np.exp(-0.5 * ((x - 0.55 * n_cols) / (0.35 * n_cols)) ** 2))
     blaze = blaze * (1 - 0.3 * np.exp(-0.5 * ((x - 0.3 * n_cols) / 4.0) ** 2))  # an absorption line
     scale = np.ones(n_ints)
@@ -157,6 +173,8 @@ def synthetic_frames(
         sky = sky + 5 * sky_level * np.exp(-0.5 * ((x[None, :] - pos) / 1.2) ** 2)
     expected = flux_e[:, None, :] * profile + sky[None]
     counts = rng.poisson(expected).astype(float) + rng.normal(0.0, read_noise, expected.shape)
+    if stripes > 0:
+        counts = counts + rng.normal(0.0, stripes, (n_ints, 1, n_cols))
     adu = counts / gain + bias
     cosmics = np.zeros(adu.shape, bool)
     for i in range(n_ints):
@@ -171,12 +189,23 @@ def synthetic_frames(
     mask = np.broadcast_to(bad, adu.shape).copy()
     meta = {"instrument": "synthetic", "gain": gain, "read_noise": read_noise}
     if with_variance:
-        variance = (expected + read_noise**2) / gain**2
+        # a pipeline's variance plane: Poisson term from the noisy counts (as the JWST ramp fit does), read noise
+        variance = (np.maximum(counts, 0.0) + read_noise**2) / gain**2
         frames = Frames(adu - bias, variance, mask, unit=_adu(), meta=meta)
     else:
         frames = Frames(adu, None, mask, unit=_adu(), meta=meta)
     return SyntheticFrames(
-        frames, trace, profile, flux_e / gain, sky / gain, cosmics & ~bad[None], bad, gain, read_noise, bias
+        frames,
+        trace,
+        profile,
+        flux_e / gain,
+        sky / gain,
+        cosmics & ~bad[None],
+        bad,
+        gain,
+        read_noise,
+        bias,
+        {"width": width, "shifts": shifts, "variance": (expected + read_noise**2 + stripes**2) / gain**2},
     )
 
 

@@ -17,8 +17,9 @@ import numpy as np
 
 from ..errors import SpectrumError
 from .aperture import aperture_weights
+from .config import TraceSection
 
-__all__ = ["Trace", "centroids", "trace_frames"]
+__all__ = ["Trace", "centroids", "fit_shifts", "trace_frames"]
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,8 @@ def centroids(
         ok = total > 0
         new = np.where(ok, (wp * r).sum(axis=0) / np.where(ok, total, 1.0), np.nan)
         err = np.where(ok, np.sqrt((w**2 * (r - new) ** 2 * np.nan_to_num(variance)).sum(axis=0)) / total, np.nan)
-        new = np.clip(new, halfwidth, n_spatial - 1 - halfwidth)
+        # a window that leaves the frame gives a biased centre: no centre there (never clamped)
+        new = np.where((new - halfwidth < -0.5) | (new + halfwidth > n_spatial - 0.5), np.nan, new)
         done = np.nanmax(np.abs(new - c), initial=0.0) < 1e-4
         c = new
         if done:
@@ -124,14 +126,9 @@ def trace_frames(
     data: np.ndarray,
     variance: np.ndarray,
     mask: np.ndarray,
+    config: TraceSection | None = None,
     guess: float | None = None,
-    halfwidth: float = 5.0,
-    bin_columns: int = 8,
-    degree: int = 2,
-    sigma: float = 4.0,
-    niter: int = 5,
-    fit_shifts: bool = False,
-    min_snr: float = 5.0,
+    shifts: bool | None = None,
 ) -> Trace:
     """Trace a spectrum on background-subtracted frames.
 
@@ -141,29 +138,26 @@ def trace_frames(
         ``(n_ints, n_spatial, n_dispersion)``.
     mask : ndarray of bool
         True for bad pixels.
+    config : TraceSection, optional
+        Centroid window (``halfwidth``), column binning, polynomial degree, clipping, S/N threshold.
     guess : float, optional
-        Starting row; default: the peak of the median spatial profile.
-    halfwidth : float
-        Centroid window half-width (pixels).
-    bin_columns : int
-        Columns median-combined per centroid.
-    degree : int
-        Polynomial degree.
-    sigma : float
-        Clipping threshold for outlying centroids (in robust standard deviations).
-    niter : int
-        Clipping iterations.
-    fit_shifts : bool
-        Fit a constant spatial offset per integration.
-    min_snr : float
-        Bins whose windowed S/N is below this are not used.
+        Starting row (overrides ``config.guess``); default: the peak of the median spatial profile.
+    shifts : bool, optional
+        Fit a spatial offset per integration (default ``config.shifts``; cubes only), see :func:`fit_shifts`.
 
     Returns
     -------
     Trace
     """
+    cfg = config or TraceSection()
+    halfwidth, bin_columns, degree, sigma, min_snr = cfg.halfwidth, cfg.bin_columns, cfg.degree, cfg.sigma, cfg.min_snr
+    niter = 5
+    if guess is None and cfg.guess >= 0:
+        guess = float(cfg.guess)
     n_ints, n_spatial, n_disp = data.shape
     clean = np.where(mask, np.nan, data)
+    if cfg.method == "deconvolve":
+        return _deconvolved(clean, cfg, guess)
     good = (~mask).sum(axis=0)
     stack = np.median(data, axis=0) if n_ints > 1 else data[0]
     var_stack = np.median(variance, axis=0) / n_ints
@@ -208,17 +202,85 @@ def trace_frames(
     keep = usable & ~clipped
     rms = float(1.4826 * np.median(np.abs(resid[keep])))
     poly = np.polynomial.polynomial.polyval(_scale(np.arange(n_disp, dtype=float), domain), coef)
-    shifts = np.zeros(n_ints)
-    if fit_shifts and n_ints > 1:
-        good_cols = np.zeros(n_disp, bool)
-        for a, b, k in zip(edges[:-1], edges[1:], keep, strict=True):
-            good_cols[a:b] = k
-        for i in range(n_ints):
-            prof_i = np.nan_to_num(clean[i][:, good_cols])
-            ci, ei = centroids(prof_i, variance[i][:, good_cols], poly[good_cols], halfwidth)
-            ok = np.isfinite(ci) & np.isfinite(ei) & (ei > 0)
-            shifts[i] = np.sum((ci - poly[good_cols])[ok] / ei[ok] ** 2) / np.sum(1 / ei[ok] ** 2)
-        shifts -= np.median(shifts)
+    offsets = np.zeros(n_ints)
+    if (cfg.shifts if shifts is None else shifts) and n_ints > 2:
+        offsets = fit_shifts(clean, variance, poly, halfwidth)
     log.info("trace: %d of %d bins kept, rms %.3f px", int(keep.sum()), nb, rms)
     c_out = np.where(usable, c, np.nan)
-    return Trace(poly[None, :] + shifts[:, None], coef, domain, cols, c_out, err, clipped, shifts, rms)
+    return Trace(poly[None, :] + offsets[:, None], coef, domain, cols, c_out, err, clipped, offsets, rms)
+
+
+def _deconvolved(clean: np.ndarray, cfg: TraceSection, guess: float | None) -> Trace:
+    """Trace by Richardson-Lucy deconvolution + centring: a master shape and one offset per integration."""
+    from .deconvolve import trace_spectra
+
+    n_ints, n_spatial, n_disp = clean.shape
+    g = float(np.argmax(nanmedian(clean, axis=(0, 2)))) if guess is None else guess
+    y0 = int(max(g - 3 * cfg.halfwidth, 0))
+    y1 = int(min(g + 3 * cfg.halfwidth + 1, n_spatial))
+    xs, ypos = trace_spectra(np.nan_to_num(clean), 0, n_disp, y0, y1, clip=cfg.sigma, nknots=cfg.knots)
+    master = np.median(ypos, axis=0)
+    offsets = np.median(ypos - master, axis=1)
+    domain = (0.0, float(n_disp - 1))
+    coef = np.polynomial.polynomial.polyfit(_scale(xs.astype(float), domain), master, cfg.degree)
+    rms = float(1.4826 * np.median(np.abs(master - np.polynomial.polynomial.polyval(_scale(xs, domain), coef))))
+    nan = np.full(n_disp, np.nan)
+    return Trace(ypos, coef, domain, xs.astype(float), master, nan, np.zeros(n_disp, bool), offsets, rms)
+
+
+def fit_shifts(
+    data: np.ndarray, variance: np.ndarray, trace: np.ndarray, halfwidth: float, clip: float = 5.0, niter: int = 4
+) -> np.ndarray:
+    """Spatial offset of every integration against the median frame (robust, scale-free template fit).
+
+    Each integration is fitted as ``a_i S(r - s_i)``, with ``S`` the median of all integrations,
+    expanded to second order in ``s_i`` (Gauss-Newton), over the pixels within ``halfwidth + 1`` of
+    the trace; pixels more than ``clip`` sigma off the model (cosmic rays) are left out.
+
+    Parameters
+    ----------
+    data : ndarray
+        ``(n_ints, n_spatial, n_dispersion)`` background-subtracted frames, NaN for bad pixels.
+    variance : ndarray
+        Same shape.
+    trace : ndarray
+        ``(n_dispersion,)`` trace rows.
+    halfwidth : float
+        Half-width of the fitted window.
+    clip, niter : float, int
+        Outlier threshold (sigma) and Gauss-Newton iterations.
+
+    Returns
+    -------
+    ndarray
+        ``(n_ints,)`` offsets in pixels, median zero.
+    """
+    r0 = int(max(np.floor(np.nanmin(trace) - halfwidth - 2), 0))
+    r1 = int(min(np.ceil(np.nanmax(trace) + halfwidth + 3), data.shape[1]))
+    data, variance, trace = data[:, r0:r1], variance[:, r0:r1], trace - r0
+    n_ints, n_spatial, _ = data.shape
+    window = aperture_weights(trace, n_spatial, halfwidth + 1.0) > 0
+    good = window[None] & np.isfinite(data) & np.isfinite(variance) & (variance > 0)
+    d = np.where(good, data, 0.0)
+    w = np.where(good, 1.0 / np.where(good, variance, 1.0), 0.0)
+    tmpl = np.nan_to_num(nanmedian(np.where(good, data, np.nan), axis=0))
+    g1 = np.gradient(tmpl, axis=0)
+    g2 = np.gradient(g1, axis=0)
+    amp = np.sum(w * d * tmpl, axis=(1, 2)) / np.maximum(np.sum(w * tmpl**2, axis=(1, 2)), 1e-300)
+    s = np.zeros(n_ints)
+    for step in range(niter):
+        sh = s[:, None, None]
+        t = tmpl - sh * g1 + 0.5 * sh**2 * g2
+        dt = -g1 + sh * g2
+        a = amp[:, None, None]
+        r = d - a * t
+        if step >= 1:
+            w = np.where(r**2 * w > clip**2, 0.0, w)
+        j1, j2 = t, a * dt
+        h11, h12, h22 = (np.sum(w * x * y, axis=(1, 2)) for x, y in ((j1, j1), (j1, j2), (j2, j2)))
+        b1, b2 = np.sum(w * j1 * r, axis=(1, 2)), np.sum(w * j2 * r, axis=(1, 2))
+        det = h11 * h22 - h12**2
+        ok = det > 0
+        amp = amp + np.where(ok, (h22 * b1 - h12 * b2) / np.where(ok, det, 1.0), 0.0)
+        s = s + np.clip(np.where(ok, (h11 * b2 - h12 * b1) / np.where(ok, det, 1.0), 0.0), -0.5, 0.5)
+    return s - np.median(s)

@@ -13,9 +13,15 @@ from ..errors import SpectrumError
 log = logging.getLogger(__name__)
 
 
-def knot_vector(x: np.ndarray, spacing: float, degree: int = 3, min_points: int = 4) -> np.ndarray:
-    """Full knot vector with interior knots every ``spacing`` (x units), merging spans with too few points."""
-    lo, hi = float(x.min()), float(x.max())
+def knot_vector(
+    x: np.ndarray, spacing: float, degree: int = 3, min_points: int = 4, span: tuple[float, float] | None = None
+) -> np.ndarray:
+    """Full knot vector with interior knots every ``spacing`` (x units), merging spans with too few points.
+
+    ``span`` (default the range of ``x``) may reach beyond the data (e.g. across a masked band at
+    the end of a spectrum): the end spans then merge until they hold ``min_points`` points.
+    """
+    lo, hi = (float(x.min()), float(x.max())) if span is None else span
     n = max(int(np.floor((hi - lo) / spacing)), 1)
     interior = list(np.linspace(lo, hi, n + 1)[1:-1])
     # drop interior knots until every span between knots holds at least min_points data points
@@ -77,7 +83,9 @@ def fit_spline(
     """Fit ``y(x)`` with a cubic B-spline by weighted least squares, clipping outliers iteratively.
 
     The coefficient covariance is ``(B^T W B)^-1``, multiplied by the reduced
-    chi-square when that exceeds 1 (the errors were underestimated).
+    chi-square when that exceeds 1 (the errors were underestimated). The spline spans
+    every finite point, unusable (masked) ones too, so a masked band at an end is bridged
+    by the last span, with the growing uncertainty its covariance gives.
     """
     x, y, sigma = (np.asarray(a, float) for a in (x, y, sigma))
     ok = np.isfinite(x) & np.isfinite(y) & np.isfinite(sigma) & (sigma > 0)
@@ -85,7 +93,8 @@ def fit_spline(
         ok &= usable
     if ok.sum() < 2 * (degree + 1):
         raise SpectrumError(f"only {int(ok.sum())} usable points to fit; unmask more pixels or widen the range")
-    knots = knot_vector(x[ok], spacing, degree)
+    finite = np.isfinite(x) & np.isfinite(y)
+    knots = knot_vector(x[ok], spacing, degree, span=(float(x[finite].min()), float(x[finite].max())))
     used = ok.copy()
     for iteration in range(max_iter + 1):
         b = BSpline.design_matrix(np.clip(x[used], knots[0], knots[-1]), knots, degree).toarray()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..config import option
 
@@ -21,9 +22,10 @@ __all__ = [
 class StandardSection:
     """The observed standard star (counts)."""
 
-    file: str = option("", help="observed standard-star spectrum in counts (any format specola reads)")
+    file: Path | None = option(None, help="observed standard-star spectrum in counts (any format specola reads)")
     method: str = option("calspec", choices=("calspec", "template"), help="reference spectrum or template fit")
-    reference: str = option("", help="CALSPEC file or bundled name (method = calspec), e.g. bd_17d4708_stisnic_007")
+    reference: str = option("", help="bundled CALSPEC standard (method = calspec), e.g. bd_17d4708_stisnic_007")
+    reference_file: Path | None = option(None, help="CALSPEC FITS file of the standard (instead of reference)")
     exptime: float = option(0.0, minimum=0.0, help="exposure time in s (0: from the file's meta, or per-second data)")
     airmass: float = option(0.0, minimum=0.0, help="airmass of the standard (0: above the atmosphere)")
 
@@ -32,13 +34,22 @@ class StandardSection:
 class TemplateSection:
     """Template fit of the star (method = template)."""
 
-    grid: tuple[str, ...] = option((), help="grid files (CK04/Kurucz93 CDBS FITS); empty: bundled CK04 subset")
+    grid: tuple[Path, ...] = option((), help="grid files or folders (CK04, BOSZ...); empty: bundled CK04 subset")
+    format: str = option("", help="grid format name (specola.grids.grid_formats()); empty: sniffed from the files")
+    wave_file: Path | None = option(None, help="shared wavelength file of the grid (BOSZ 2024); default: beside them")
     resolution: float = option(1000.0, minimum=0.0, help="instrument resolving power R (0: no convolution)")
-    knot_spacing: float = option(800.0, minimum=1.0, help="response spline knot spacing in A")
+    knot_spacing: float = option(400.0, minimum=1.0, help="response spline knot spacing in A")
     max_rv: float = option(500.0, minimum=0.0, help="radial-velocity search range in km/s")
     teff: tuple[float, float] = option((3500.0, 50000.0), help="Teff range kept from the grid")
     logg: tuple[float, float] = option((0.0, 5.0), help="log g range kept")
     metallicity: tuple[float, float] = option((-5.0, 1.0), help="[M/H] range kept")
+    ebv: float = option(0.0, minimum=0.0, help="interstellar E(B-V) (the start value when fit_ebv)")
+    fit_ebv: bool = option(False, help="fit E(B-V) jointly with the stellar parameters")
+    max_ebv: float = option(0.5, minimum=0.0, help="upper bound of a fitted E(B-V)")
+    r_v: float = option(3.1, minimum=1.0, help="R_V of the Cardelli-Clayton-Mathis (1989) extinction law")
+    tension_sigma: float = option(3.0, minimum=0.0, help="warn when colour and spectrum Teff differ by more sigma")
+    teff_systematic: float = option(80.0, minimum=0.0, help="systematic Teff error (K) of each estimate in that test")
+    model_error: float = option(0.01, minimum=0.0, help="fractional accuracy of the grid's SED shape, added to errors")
 
 
 @dataclass(frozen=True)
@@ -55,10 +66,10 @@ class PhotometrySection:
 class SensitivitySection:
     """The sensitivity fit."""
 
-    knot_spacing: float = option(300.0, minimum=0.1, help="spline knot spacing in A")
+    knot_spacing: float = option(200.0, minimum=0.1, help="spline knot spacing in A")
     line_half_width_kms: float = option(1500.0, minimum=0.0, help="mask half-width around stellar lines (km/s)")
     clip: float = option(4.0, minimum=0.0, help="sigma clipping threshold (0 disables)")
-    extinction: str = option("", help="extinction table (A, mag/airmass); empty: bundled La Silla curve")
+    extinction: Path | None = option(None, help="extinction table (A, mag/airmass); default: bundled La Silla curve")
     resolution: float = option(0.0, minimum=0.0, help="R to convolve the CALSPEC reference to (0: none)")
 
 
@@ -66,7 +77,7 @@ class SensitivitySection:
 class ScienceSection:
     """Spectra to calibrate with the sensitivity."""
 
-    files: tuple[str, ...] = option((), help="science spectra in counts")
+    files: tuple[Path, ...] = option((), help="science spectra in counts")
     exptime: float = option(0.0, minimum=0.0, help="exposure time in s (0: from each file's meta)")
     airmass: float = option(0.0, minimum=0.0, help="airmass of the science exposures")
 

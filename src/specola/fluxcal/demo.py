@@ -59,20 +59,18 @@ def demo(run_folder: RunFolder | str | Path, overwrite: bool = False) -> dict[st
     write(std.replace(meta={"target": "BD+17 4708", "exptime": 60.0}), inputs / "standard.fits", overwrite=True)
     write(sci.replace(meta={"target": "science", "exptime": 900.0}), inputs / "science.fits", overwrite=True)
     folder.record(seed=SEED, demo="fluxcal")
-    # BD+17 4708's CALSPEC file flags 6280-6365 A (DATAQUAL = 0) but has fluxes there: use them for photometry
-    whole = star.replace(mask=star.flux.value <= 0)
-    mags = [synthetic_magnitude(whole, b, "Vega") for b in GAIA]
+    mags = [synthetic_magnitude(star, b, "Vega") for b in GAIA]
     common = {
-        "science": ScienceSection(files=("inputs/science.fits",), exptime=900.0, airmass=1.7),
+        "science": ScienceSection(files=(inputs / "science.fits",), exptime=900.0, airmass=1.7),
     }
     configs = {
         "calspec": FluxcalConfig(
-            standard=StandardSection(file="inputs/standard.fits", method="calspec",
+            standard=StandardSection(file=inputs / "standard.fits", method="calspec",
                                      reference="bd_17d4708_stisnic_007", exptime=60.0, airmass=1.3),
             **common,
         ),
         "template": FluxcalConfig(
-            standard=StandardSection(file="inputs/standard.fits", method="template", exptime=60.0, airmass=1.3),
+            standard=StandardSection(file=inputs / "standard.fits", method="template", exptime=60.0, airmass=1.3),
             template=TemplateSection(resolution=1000.0, logg=(3.5, 5.0)),
             photometry=PhotometrySection(bands=GAIA, magnitudes=tuple(mags), errors=(0.003, 0.003, 0.003)),
             **common,
@@ -83,7 +81,7 @@ def demo(run_folder: RunFolder | str | Path, overwrite: bool = False) -> dict[st
     truth = star.scale(0.1).convolve_to_resolution(1000)
     for name, config in configs.items():
         sub = RunFolder(folder.path / name, overwrite=True)
-        result = run(config, base=folder.path)
+        result = run(config)
         sub.record(config, seed=SEED, stage="fluxcal", demo=True)
         result.write(sub)
         results[name] = result

@@ -7,9 +7,18 @@ from typing import Any
 import astropy.units as u
 import numpy as np
 
-from ..plotting import figure, style
+from ..plotting import (
+    binned_mean,
+    figure,
+    flux_label,
+    residual_panel,
+    robust_limits,
+    style,
+    unit_label,
+    wavelength_label,
+)
 from ..plotting.style import PALETTE
-from .sensitivity import Sensitivity
+from .sensitivity import SENSITIVITY_UNIT, Sensitivity
 
 __all__ = ["plot_photometry", "plot_sensitivity", "plot_template_fit"]
 
@@ -50,40 +59,54 @@ def plot_sensitivity(sens: Sensitivity, axes: Any = None, truth: np.ndarray | No
         top.fill_between(w, fit * np.exp(-err), fit * np.exp(err), color=PALETTE[0], alpha=0.3, lw=0)
         if truth is not None:
             top.plot(w, truth, "--", color=PALETTE[7], lw=0.8, label="truth")
-        top.set_ylabel("S [(ct/s/Å) / (erg/s/cm²/Å)]")
-        top.set_ylim(0, np.nanpercentile(np.where(used, s, np.nan), 99.5) * 1.3)
+        top.set_ylabel(unit_label("Sensitivity", SENSITIVITY_UNIT))
+        top.set_ylim(*robust_limits(s, mask=~used, include_zero=True))
         top.legend(loc="best")
-        top.set_title(f"sensitivity from {sens.meta.get('standard', 'standard')}")
+        title = f"sensitivity from {sens.meta.get('standard', 'standard')}"
+        if sens.systematic is not None:
+            title += f" (band: incl. template shape, median ±{100 * np.nanmedian(err):.1f}%)"
+        top.set_title(title, fontsize=8)
+        if sens.meta.get("tension"):
+            top.text(0.01, 0.03, "WARNING: " + sens.meta["tension"], transform=top.transAxes, color="red",
+                     fontsize=6, wrap=True)  # fmt: skip
         resid = 100 * (s / fit - 1)
-        bottom.plot(w[used], resid[used], ".", ms=2, color=PALETTE[5])
+        bottom.plot(w[used], resid[used], ".", ms=1.5, color="0.6", label="per pixel")
+        bx, by, be = binned_mean(w[used], resid[used], 40)
+        bottom.errorbar(bx, by, be, fmt="o-", ms=2.5, lw=1.0, color=PALETTE[1], label="binned mean")
+        bottom.legend(loc="upper right", fontsize=6, ncols=2)
         bottom.fill_between(w, -100 * err, 100 * err, color=PALETTE[0], alpha=0.3, lw=0)
         if truth is not None:
             bottom.plot(w, 100 * (truth / fit - 1), "--", color=PALETTE[7], lw=0.8)
         bottom.axhline(0, color="0.3", lw=0.6)
-        lim = np.nanpercentile(np.abs(resid[used]), 99) if used.any() else 1.0
+        lim = np.nanpercentile(np.abs(resid[used]), 95) if used.any() else 1.0
+        lim = max(lim, 100 * float(np.nanmax(err)) if np.isfinite(err).any() else 0.0, 0.5)
         bottom.set_ylim(-1.3 * lim, 1.3 * lim)
-        bottom.set_ylabel("data/fit − 1 [%]")
-        bottom.set_xlabel("Wavelength [Å]")
+        bottom.set_ylabel("data / fit − 1 [%]")
+        bottom.set_xlabel(wavelength_label(u.AA))
     return top.figure
 
 
 def plot_template_fit(fit: Any, observed: Any, axes: Any = None) -> Any:
-    """Observed star against the fitted template times response, with normalised residuals.
+    """Star against template x response, binned residuals, and the template-shape uncertainty.
+
+    The third panel shows the fractional uncertainty of the scaled template (from the parameter
+    covariance): it enters the calibration's error, so a poorly constrained template does not look
+    clean. A disagreement between colours and spectrum is printed in red.
 
     Parameters
     ----------
     fit : TemplateFit
     observed : Spectrum
         The star the template was fitted to.
-    axes : pair of Axes, optional
+    axes : three Axes, optional
 
     Returns
     -------
     matplotlib Figure
     """
     if axes is None:
-        _, axes = figure(2, 1, sharex=True, height_ratios=(3, 1), figsize=(7.0, 5.0))
-    top, bottom = axes
+        _, axes = figure(3, 1, sharex=True, height_ratios=(3, 1.2, 1), figsize=(7.0, 6.2))
+    top, middle, bottom = axes
     s = observed.to_wave_unit(u.AA)
     w = s.wavelength.value
     good = ~fit.model.mask & s.good
@@ -92,24 +115,32 @@ def plot_template_fit(fit: Any, observed: Any, axes: Any = None) -> Any:
     with style():
         top.plot(w, data, color=PALETTE[7], lw=0.6, label="star")
         top.plot(w, model, color=PALETTE[1], lw=0.8, label="template × response")
-        label = ", ".join(f"{k} {v:.4g}±{fit.errors[k]:.2g}" for k, v in fit.params.items())
-        top.set_title(f"{label}; RV {fit.rv:.1f}±{fit.rv_error:.1f} km/s", fontsize=8)
-        top.set_ylabel(f"Flux [{s.flux_unit.to_string()}]")
-        top.legend()
-        bottom.plot(w, (data - model) / s.error.value, ".", ms=1.5, color=PALETTE[0])
+        label = ", ".join(fit.value_text(k) for k in fit.params)
+        top.set_title(f"{label}\n{fit.value_text('rv')}, {fit.value_text('ebv')}", fontsize=8)
+        if fit.tension:
+            top.text(0.01, 0.03, "WARNING: " + fit.tension, transform=top.transAxes, color="red", fontsize=6,
+                     wrap=True, va="bottom")  # fmt: skip
+        lo, hi = robust_limits(data, include_zero=True)
+        top.set_ylim(lo, hi)
+        top.set_ylabel(flux_label(s.flux_unit))
+        top.legend(loc="upper right")
+        residual_panel(middle, w, (data - model) / s.error.value, mask=~good, nbins=40)
+        if fit.template_log_error is not None:
+            bottom.fill_between(w, -100 * fit.template_log_error, 100 * fit.template_log_error, color=PALETTE[1],
+                                alpha=0.4, lw=0)  # fmt: skip
         bottom.axhline(0, color="0.3", lw=0.6)
-        bottom.set_ylim(-5, 5)
-        bottom.set_ylabel("(data − model)/σ")
-        bottom.set_xlabel("Wavelength [Å]")
+        bottom.set_ylabel("template\nshape σ [%]")
+        bottom.set_xlabel(wavelength_label(u.AA))
     return top.figure
 
 
-def plot_photometry(scale: Any, photometry: Any, ax: Any = None) -> Any:
-    """Synthetic (scaled template) against observed magnitudes, band by band.
+def plot_photometry(fit: Any, photometry: Any, ax: Any = None) -> Any:
+    """Synthetic (scaled, reddened template) against observed magnitudes, band by band.
 
     Parameters
     ----------
-    scale : ScaleResult
+    fit : TemplateFit
+        A fit with photometry (``fit.photometry``).
     photometry : Photometry
     ax : Axes, optional
 
@@ -123,14 +154,18 @@ def plot_photometry(scale: Any, photometry: Any, ax: Any = None) -> Any:
         _, ax = figure(figsize=(5.0, 3.2))
     bands = list(photometry.bands)
     pivots = [load_bandpass(b).pivot_wavelength.value for b in bands]
+    synthetic, residuals = fit.photometry["synthetic"], fit.photometry["residuals"]
     with style():
         ax.errorbar(pivots, photometry.magnitudes, photometry.errors, fmt="o", color=PALETTE[7], label="observed")
-        ax.plot(pivots, [scale.synthetic[b] for b in bands], "s", mfc="none", color=PALETTE[1], label="synthetic")
-        for x, b in zip(pivots, bands, strict=True):
-            ax.annotate(f"{b}\n{1000 * scale.residuals[b]:+.0f} mmag", (x, scale.synthetic[b]), fontsize=6,
-                        textcoords="offset points", xytext=(4, 6))  # fmt: skip
+        ax.plot(pivots, [synthetic[b] for b in bands], "s", mfc="none", color=PALETTE[1], label="synthetic")
+        for x, b, e in zip(pivots, bands, photometry.errors, strict=True):
+            pull = residuals[b] / e
+            colour = "red" if abs(pull) > 3 else "black"
+            ax.annotate(f"{b}\n{1000 * residuals[b]:+.0f} mmag ({pull:+.1f}σ)", (x, synthetic[b]), fontsize=6,
+                        textcoords="offset points", xytext=(4, 6), color=colour)  # fmt: skip
         ax.invert_yaxis()
-        ax.set_xlabel("Pivot wavelength [Å]")
-        ax.set_ylabel(f"{photometry.system} magnitude")
+        ax.set_xlabel(unit_label("Pivot wavelength", u.AA))
+        ax.set_ylabel(f"{photometry.system} magnitude [mag]")
+        ax.set_title(f"photometry: chi2 = {fit.photometry['chi2']:.1f} for {len(bands)} bands", fontsize=8)
         ax.legend()
     return ax.figure

@@ -16,14 +16,20 @@ import astropy.units as u
 import numpy as np
 
 from ..errors import ConfigError
-from ..grids import StellarGrid
 from ..spectrum import Spectrum
+from .config import SensitivitySection, TemplateSection
 from .photometry import FLAM, synthetic_magnitude
+from .reddening import reddening
 from .sensitivity import Sensitivity, fit_sensitivity
 from .standards import Extinction
 from .template import TemplateFit
 
 __all__ = ["Photometry", "ScaleResult", "scale_to_photometry", "template_sensitivity"]
+
+
+#: Magnitudes at or above this, and errors at or above SENTINEL_ERROR, are catalogue placeholders (99.9, 9.99).
+SENTINEL_MAG = 50.0
+SENTINEL_ERROR = 9.9
 
 
 @dataclass(frozen=True)
@@ -38,12 +44,21 @@ class Photometry:
         Magnitudes and their 1-sigma errors (> 0).
     system : {"AB", "Vega"}
         System of the magnitudes (Gaia and 2MASS catalogues are Vega).
+    star : str
+        Name of the star (for messages).
+
+    Raises
+    ------
+    ConfigError
+        Mismatched lengths, NaN or sentinel magnitudes (>= 50, e.g. 99.9), non-positive or sentinel
+        errors (>= 9.9): one line naming the star and band.
     """
 
     bands: Sequence[str]
     magnitudes: Sequence[float]
     errors: Sequence[float]
     system: str = "Vega"
+    star: str = ""
 
     def __post_init__(self) -> None:
         n = len(self.bands)
@@ -52,8 +67,12 @@ class Photometry:
                 f"photometry needs one magnitude and one error per band; got {n} bands, "
                 f"{len(self.magnitudes)} magnitudes, {len(self.errors)} errors"
             )
-        if any(not e > 0 for e in self.errors):
-            raise ConfigError(f"photometric errors must be > 0, got {list(self.errors)}")
+        who = f"photometry of {self.star or 'the standard'}"
+        for band, mag, err in zip(self.bands, self.magnitudes, self.errors, strict=True):
+            if not np.isfinite(mag) or not -30.0 < mag < SENTINEL_MAG:
+                raise ConfigError(f"{who}: band {band} magnitude {mag} is NaN or a catalogue sentinel; drop the band")
+            if not (np.isfinite(err) and 0 < err < SENTINEL_ERROR):
+                raise ConfigError(f"{who}: band {band} error {err} must be finite, > 0 and < {SENTINEL_ERROR}")
         if self.system.upper() not in ("AB", "VEGA"):
             raise ConfigError(f"photometric system must be 'AB' or 'Vega', got {self.system!r}")
 
@@ -105,38 +124,49 @@ def scale_to_photometry(template: Spectrum, photometry: Photometry) -> ScaleResu
 def template_sensitivity(
     observed: Spectrum,
     fit: TemplateFit,
-    grid: StellarGrid,
-    photometry: Photometry,
     exptime: float | u.Quantity | None = None,
     airmass: float = 0.0,
     extinction: Extinction | None = None,
-    knot_spacing: float = 300.0,
-    clip: float = 4.0,
-) -> tuple[Sensitivity, ScaleResult]:
-    """Sensitivity from a star with a fitted template scaled to its photometry.
+    knot_spacing: float = SensitivitySection.knot_spacing,
+    line_half_width_kms: float = SensitivitySection.line_half_width_kms,
+    clip: float = SensitivitySection.clip,
+    model_error: float = TemplateSection.model_error,
+    extra_mask: tuple[tuple[float, float], ...] = (),
+) -> Sensitivity:
+    """Sensitivity from a star with a template fitted jointly to its spectrum and photometry.
+
+    The reference is the fitted template, reddened by the fitted E(B-V) and scaled to the
+    photometry (``fit.scale``). Its uncertainty enters the sensitivity's errors: the scale's
+    (``scale_log_error``), the shape's from the parameter covariance (``fit.template_log_error``)
+    and ``model_error``, the grid's own accuracy of the SED shape.
 
     Parameters
     ----------
     observed : Spectrum
         The star in counts.
     fit : TemplateFit
-        Its template fit (:func:`~specola.fluxcal.template.fit_template`).
-    grid : StellarGrid
-        The full-range grid the fit used (for synthetic photometry outside the spectrum).
-    photometry : Photometry
-        The star's magnitudes.
-    exptime, airmass, extinction, knot_spacing, clip
+        Its template fit with photometry (:func:`~specola.fluxcal.template.fit_template`).
+    exptime, airmass, extinction, knot_spacing, line_half_width_kms, clip, extra_mask
         As in :func:`~specola.fluxcal.sensitivity.fit_sensitivity`.
+    model_error : float
+        Fractional accuracy of the grid's SED shape.
 
     Returns
     -------
-    (Sensitivity, ScaleResult)
-        The sensitivity includes the scale's error (``scale_log_error``).
+    Sensitivity
+
+    Raises
+    ------
+    ConfigError
+        The fit had no photometry (no absolute scale).
     """
-    wide = grid.spectrum(**fit.params)
-    scaled = scale_to_photometry(wide, photometry)
-    reference = fit.template.scale(scaled.scale)
-    reference = reference.replace(flux=reference.flux.to(FLAM), meta={"target": "scaled template"})
+    if not fit.photometry:
+        raise ConfigError("a template calibration needs photometry: give [photometry] bands and magnitudes")
+    t = fit.template
+    w = t.wavelength.to_value(u.AA)
+    red = reddening(w, fit.ebv, fit.meta.get("r_v", TemplateSection.r_v))
+    flux = (t.flux * fit.scale * red).to(FLAM)
+    reference = Spectrum(t.low, t.high, flux, meta={"target": "scaled template"})
     sens = fit_sensitivity(
         observed,
         reference,
@@ -144,8 +174,12 @@ def template_sensitivity(
         airmass=airmass,
         extinction=extinction,
         knot_spacing=knot_spacing,
-        line_half_width_kms=0.0,
+        line_half_width_kms=line_half_width_kms,
         clip=clip,
+        extra_mask=extra_mask,
     )
-    meta = dict(sens.meta, template=dict(fit.params), rv=fit.rv, scale=scaled.scale, band_residuals=scaled.residuals)
-    return Sensitivity(sens.spline, sens.points, meta, scale_log_error=scaled.log_error), scaled
+    shape = np.hypot(fit.template_log_error, model_error)
+    meta = dict(sens.meta, template=dict(fit.params), rv=fit.rv, ebv=fit.ebv, scale=fit.scale,
+                band_residuals=fit.photometry["residuals"], tension=fit.tension)  # fmt: skip
+    scale_err = 0.4 * np.log(10) * fit.photometry["dm_error"]
+    return Sensitivity(sens.spline, sens.points, meta, scale_log_error=float(scale_err), systematic=(w, shape))

@@ -23,6 +23,7 @@ import numpy as np
 from ..errors import SpectrumError
 from ..spectrum import Spectrum
 from ._spline import SplineFit, fit_spline
+from .config import SensitivitySection
 from .photometry import FLAM
 from .standards import Extinction
 
@@ -126,12 +127,16 @@ class Sensitivity:
         How it was made (standard, airmass, extinction source, chi2...).
     scale_log_error : float
         Fractional uncertainty common to all wavelengths (e.g. a photometric scale), added in quadrature.
+    systematic : (ndarray, ndarray), optional
+        Wavelengths (A) and a fractional uncertainty there (e.g. of a template's shape), interpolated
+        and added in quadrature.
     """
 
     spline: SplineFit
     points: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
     scale_log_error: float = 0.0
+    systematic: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def wave_range(self) -> u.Quantity:
@@ -145,8 +150,11 @@ class Sensitivity:
 
     def log_error(self, wavelength: u.Quantity) -> np.ndarray:
         """1-sigma uncertainty of ``ln S`` (the fractional uncertainty of S)."""
-        err = self.spline.error(u.Quantity(wavelength).to_value(u.AA, u.spectral()))
-        return np.hypot(err, self.scale_log_error)
+        w = u.Quantity(wavelength).to_value(u.AA, u.spectral())
+        err = np.hypot(self.spline.error(w), self.scale_log_error)
+        if self.systematic is not None:
+            err = np.hypot(err, np.interp(w, *self.systematic))
+        return err
 
     def calibrate(
         self,
@@ -205,11 +213,11 @@ def fit_sensitivity(
     exptime: float | u.Quantity | None = None,
     airmass: float = 0.0,
     extinction: Extinction | None = None,
-    knot_spacing: float = 300.0,
-    line_half_width_kms: float = 1500.0,
+    knot_spacing: float = SensitivitySection.knot_spacing,
+    line_half_width_kms: float = SensitivitySection.line_half_width_kms,
     telluric: bool | None = None,
     resolution: Any = None,
-    clip: float = 4.0,
+    clip: float = SensitivitySection.clip,
     extra_mask: tuple[tuple[float, float], ...] = (),
 ) -> Sensitivity:
     """Fit the sensitivity from an observed standard star and its reference spectrum.
@@ -250,6 +258,9 @@ def fit_sensitivity(
         atm = extinction.transmission(rate.wavelength, airmass)
         rate = rate.scale(1.0 / atm)
     ref = reference.to_wave_unit(u.AA)
+    dq = np.asarray(ref.meta.get("dataqual", []))
+    if dq.size == len(ref):  # CALSPEC pixels of lower quality: kept for photometry, not fitted
+        ref = ref.replace(mask=ref.mask | (dq == 0))
     if ref.flux_unit != FLAM:
         ref = ref.to_flux_unit(FLAM)
     lo, hi = max(rate.low[0], ref.low[0]), min(rate.high[-1], ref.high[-1])

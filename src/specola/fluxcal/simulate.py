@@ -22,7 +22,20 @@ from ..spectrum import Spectrum
 from .photometry import FLAM
 from .standards import Extinction
 
-__all__ = ["cos_throughput", "observe", "optical_throughput", "perturbed", "photon_sensitivity"]
+__all__ = [
+    "SKY_LINES",
+    "cos_throughput",
+    "observe",
+    "optical_throughput",
+    "perturbed",
+    "photon_sensitivity",
+    "rippled_throughput",
+    "with_sky_residuals",
+]
+
+#: Bright night-sky emission lines (A, air): [O I] 5577, Na D, [O I] 6300/6364 and OH lines.
+SKY_LINES = (5577.3, 5889.9, 5895.9, 6300.3, 6363.8, 6863.9, 7276.4, 7340.9, 7821.5, 8344.6, 8399.2, 8430.2,
+             8827.1, 8885.8, 8919.6, 8988.4, 9001.4)  # fmt: skip
 
 #: Default collecting area: a 2-m aperture.
 AREA = np.pi * (100.0 * u.cm) ** 2
@@ -37,6 +50,24 @@ def optical_throughput(wavelength: np.ndarray) -> np.ndarray:
     """A smooth ground-based throughput: blue cut-off near 3700 A, broad peak at 6000 A (0.35)."""
     w = np.asarray(wavelength, float)
     return 0.35 * np.exp(-(((w - 6000.0) / 3000.0) ** 2)) / (1.0 + np.exp(-(w - 3700.0) / 250.0))
+
+
+def rippled_throughput(wavelength: np.ndarray) -> np.ndarray:
+    """A harder throughput: steep blue cut-off at 3900 A (80 A wide), a 2% ripple of period 600 A, red fall-off."""
+    w = np.asarray(wavelength, float)
+    ripple = 1.0 + 0.02 * np.sin(2 * np.pi * w / 600.0)
+    return 0.3 * np.exp(-(((w - 6200.0) / 3500.0) ** 2)) * ripple / (1.0 + np.exp(-(w - 3900.0) / 80.0))
+
+
+def with_sky_residuals(counts: Spectrum, rng: np.random.Generator, amplitude: float = 5.0) -> Spectrum:
+    """Counts with sky-subtraction residuals at :data:`SKY_LINES`: +-``amplitude`` sigma, 2 pixels wide."""
+    w = counts.wavelength.to_value(u.AA)
+    extra = np.zeros(w.size)
+    for line in SKY_LINES:
+        j = int(np.searchsorted(w, line))
+        if 0 < j < w.size - 1:
+            extra[j - 1 : j + 1] += amplitude * rng.choice([-1.0, 1.0]) * counts.error.value[j - 1 : j + 1]
+    return counts.replace(flux=(counts.flux.value + extra) * counts.flux_unit)
 
 
 def cos_throughput() -> Callable[[np.ndarray], np.ndarray]:

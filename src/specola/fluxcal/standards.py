@@ -2,7 +2,7 @@
 
 CALSPEC FITS tables (Bohlin, Gordon & Tremblay 2014, PASP 126, 711) hold
 ``WAVELENGTH`` [A], ``FLUX``, ``STATERROR``, ``SYSERROR`` [erg/s/cm^2/A] and
-``DATAQUAL`` (0 = bad). :func:`read_calspec` reads them through
+``DATAQUAL`` (0 = lower quality, e.g. the ground-affected O2 6280 A region). :func:`read_calspec` reads them through
 :func:`specola.io.read` with the statistical error per pixel; the systematic
 error (correlated over wide ranges, ~1%) is kept in ``meta['syserror']``.
 
@@ -12,6 +12,7 @@ An extinction curve is a two-column table (wavelength [A], extinction
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,6 @@ from astropy.io import fits
 
 from ..data import data_path
 from ..errors import FileFormatError, SpectrumError
-from ..io import read
 from ..spectrum import Spectrum
 
 __all__ = ["Extinction", "load_extinction", "read_calspec", "standard_path"]
@@ -32,17 +32,22 @@ FLAM = u.erg / u.s / u.cm**2 / u.AA
 def standard_path(name: str) -> Path:
     """Path of a bundled CALSPEC file by its stem, e.g. ``"alpha_lyr_stis_011"`` or ``"bd_17d4708_stisnic_007"``.
 
+    A unique prefix is accepted (``"alpha_lyr"``); an ambiguous one is an error.
+
     Raises
     ------
     FileFormatError
-        When no bundled file has that name (the message lists them).
+        When no bundled file has that name, or several do (the message lists them).
     """
     folder = data_path("fluxcal", "calspec")
-    hits = sorted(folder.glob(f"{name}*.fits*"))
-    if not hits:
-        known = sorted(p.name.split(".")[0] for p in folder.glob("*.fits*"))
-        raise FileFormatError(f"no bundled CALSPEC standard {name!r}; bundled: {', '.join(known)}")
-    return hits[0]
+    known = sorted(p.name.split(".")[0] for p in folder.glob("*.fits*"))
+    if name in known:
+        return next(folder.glob(f"{name}.fits*"))
+    hits = [k for k in known if k.startswith(name)] if name else []
+    if len(hits) != 1:
+        what = f"matches {', '.join(hits)}; give one of them" if hits else f"bundled: {', '.join(known)}"
+        raise FileFormatError(f"CALSPEC standard {name!r} is {'ambiguous' if hits else 'unknown'}: {what}")
+    return next(folder.glob(f"{hits[0]}.fits*"))
 
 
 def read_calspec(path: str | Path) -> Spectrum:
@@ -56,7 +61,11 @@ def read_calspec(path: str | Path) -> Spectrum:
     Returns
     -------
     Spectrum
-        Pixels with ``DATAQUAL == 0`` or zero flux are masked; ``meta['syserror']`` holds SYSERROR.
+        Pixels with non-finite or non-positive flux are masked; a NaN STATERROR becomes 0 (unknown
+        statistical error, the pixel is kept). ``meta['syserror']`` holds SYSERROR and
+        ``meta['dataqual']`` DATAQUAL: pixels with ``DATAQUAL == 0`` stay unmasked (synthetic
+        photometry uses them, as synphot does) and :func:`~specola.fluxcal.sensitivity.fit_sensitivity`
+        leaves them out of the fit.
 
     Examples
     --------
@@ -65,26 +74,32 @@ def read_calspec(path: str | Path) -> Spectrum:
     Unit("erg / (Angstrom s cm2)")
     """
     path = Path(path)
-    spec = read(path, format="table", error_col="STATERROR", flux_unit=FLAM, wave_unit=u.AA)
-    if spec.flux_unit != FLAM:
-        spec = spec.replace(flux=spec.flux.value * FLAM, error=None if spec.error is None else spec.error.value * FLAM)
-    with fits.open(path) as hdul:
-        table = hdul[1].data
-        names = [n.upper() for n in table.names]
-        wave = np.asarray(table["WAVELENGTH"], float)
-        order = np.argsort(wave)
-        sys = np.asarray(table["SYSERROR"], float)[order] if "SYSERROR" in names else None
-        dq = np.asarray(table["DATAQUAL"])[order] if "DATAQUAL" in names else None
-        target = hdul[0].header.get("TARGETID", path.name.split(".")[0])
-    if len(order) != len(spec):
-        raise FileFormatError(f"{path}: unexpected rows (duplicated or invalid wavelengths)")
-    bad = spec.flux.value <= 0
-    if dq is not None:
-        bad |= dq == 0
-    meta = dict(spec.meta, target=str(target), source=str(path))
+    try:
+        with fits.open(path) as hdul, warnings.catch_warnings():
+            warnings.simplefilter("ignore", fits.verify.VerifyWarning)  # CALSPEC's float TNULLn keywords
+            table = hdul[1].data
+            names = [n.upper() for n in table.names]
+            column = {n.upper(): n for n in table.names}
+            wave = np.asarray(table[column["WAVELENGTH"]], float)
+            flux = np.asarray(table[column["FLUX"]], float)
+            error = np.asarray(table[column["STATERROR"]], float) if "STATERROR" in names else np.zeros(wave.size)
+            sys = np.asarray(table[column["SYSERROR"]], float) if "SYSERROR" in names else None
+            dq = np.asarray(table[column["DATAQUAL"]]) if "DATAQUAL" in names else None
+            target = hdul[0].header.get("TARGETID", path.name.split(".")[0])
+    except (OSError, KeyError, IndexError, TypeError) as exc:
+        raise FileFormatError(f"{path}: not a CALSPEC table with WAVELENGTH and FLUX columns ({exc})") from None
+    order = np.argsort(wave)
+    if np.any(np.diff(wave[order]) <= 0) or not np.all(np.isfinite(wave)):
+        raise FileFormatError(f"{path}: duplicated or invalid wavelengths")
+    flux, error = flux[order], np.nan_to_num(error[order], nan=0.0)
+    meta = {"target": str(target), "source": str(path)}
     if sys is not None:
-        meta["syserror"] = sys
-    return spec.replace(mask=spec.mask | bad, meta=meta)
+        meta["syserror"] = sys[order]
+    if dq is not None:
+        meta["dataqual"] = dq[order]
+    bad = ~np.isfinite(flux) | (flux <= 0)
+    return Spectrum.from_centres(wave[order] * u.AA, np.where(bad, 0.0, flux) * FLAM, error=error * FLAM,
+                                 mask=bad, meta=meta)  # fmt: skip
 
 
 @dataclass(frozen=True, eq=False)

@@ -24,11 +24,17 @@ import astropy.units as u
 import numpy as np
 from scipy.interpolate import BSpline
 from scipy.optimize import minimize
+from scipy.stats.distributions import chi2 as _chi2
 
 from ..errors import GridError, SpectrumError
 from ..grids import StellarGrid
+from ..plotting.labels import format_value
 from ..spectrum import Spectrum
 from ._spline import knot_vector
+from .colours import SyntheticColours
+from .config import TemplateSection
+from .reddening import ccm89
+from .rv import cross_correlate_rv
 from .sensitivity import TELLURIC_BANDS
 
 __all__ = ["TemplateFit", "TemplateSet", "fit_template", "prepare_templates"]
@@ -94,7 +100,7 @@ def prepare_templates(
     step_kms : float
         Fine bin width in km/s (a few times smaller than the observed pixels).
     max_rv : float
-        Largest |RV| (km/s) the set must allow.
+        Largest ``|RV|`` (km/s) the set must allow.
     **ranges : (float, float)
         Parameter ranges kept, e.g. ``Teff=(5500, 6750)``, ``logg=(3.5, 5)``, ``M_H=(-1, 0)``.
 
@@ -119,19 +125,34 @@ class TemplateFit:
     Attributes
     ----------
     params, errors : dict
-        Best-fitting grid parameters and their 1-sigma errors.
+        Best-fitting grid parameters and their 1-sigma errors (spectrum and colours jointly when
+        photometry was given).
     rv, rv_error : float
         Radial velocity and its 1-sigma error (km/s).
     chi2, ndof : float, int
-        Minimum chi-square and degrees of freedom.
+        Spectral chi-square at the optimum and its degrees of freedom.
     template : Spectrum
-        The unscaled model (surface flux) on the observed pixels, Doppler shifted.
+        The unscaled, unreddened model (surface flux) on the observed pixels, Doppler shifted.
     model : Spectrum
-        Template times the fitted response: the best fit to the data.
+        Reddened template times the fitted response: the best fit to the data.
     response : ndarray
         The fitted multiplicative response ``P`` on the observed pixels.
+    ebv, ebv_error : float
+        Interstellar E(B-V) (given or fitted; error 0 when given) with the CCM89 law.
+    at_edge : tuple of str
+        Parameters whose optimum lies on the grid or search-range edge.
+    bounds : dict
+        ``(low, high, step)`` of each fitted quantity (grid axes, ``rv``, ``ebv``), for reporting.
+    photometry : dict
+        With photometry: ``dm`` (m_obs - m_syn of the unscaled model), ``dm_error``, ``synthetic``
+        (scaled model magnitudes per band), ``residuals`` (synthetic - observed), ``chi2``.
+    template_log_error : ndarray
+        Fractional 1-sigma error of the scaled, reddened template on the observed pixels from the
+        uncertainty of the parameters (covariance propagated, scale re-fitted to the photometry).
+    tension : str
+        Empty, or a sentence saying how colours and spectrum disagree.
     meta : dict
-        Node scan and optimiser details.
+        Spectrum-only and colour-only estimates, node scan and optimiser details.
     """
 
     params: dict
@@ -143,31 +164,64 @@ class TemplateFit:
     template: Spectrum
     model: Spectrum
     response: np.ndarray
+    ebv: float = 0.0
+    ebv_error: float = 0.0
+    at_edge: tuple = ()
+    bounds: dict = field(default_factory=dict)
+    photometry: dict = field(default_factory=dict)
+    template_log_error: np.ndarray | None = None
+    tension: str = ""
     meta: dict = field(default_factory=dict)
 
+    @property
+    def scale(self) -> float:
+        """Factor bringing the (reddened) surface-flux template onto the star's apparent flux (1 without photometry)."""
+        return 10 ** (-0.4 * self.photometry["dm"]) if self.photometry else 1.0
+
+    def value_text(self, name: str) -> str:
+        """``name = value +- error`` of a parameter, ``rv`` or ``ebv``, saying when it sits on a grid edge."""
+        value, error = {"rv": (self.rv, self.rv_error), "ebv": (self.ebv, self.ebv_error)}.get(
+            name, (self.params.get(name), self.errors.get(name))
+        )
+        if name == "ebv" and name not in self.bounds:
+            return f"E(B-V) = {self.ebv:.3f} (fixed)"
+        lo, hi, step = self.bounds.get(name, (None, None, None))
+        label = {"rv": "RV", "ebv": "E(B-V)"}.get(name, name)
+        return format_value(value, error if error else None, bounds=None if lo is None else (lo, hi), step=step,
+                            name=label, unit="km/s" if name == "rv" else "")  # fmt: skip
+
     def summary(self) -> str:
-        """One line with the parameters and their errors."""
-        parts = [f"{k} = {v:.4g} +/- {self.errors[k]:.2g}" for k, v in self.params.items()]
-        parts.append(f"RV = {self.rv:.1f} +/- {self.rv_error:.1f} km/s")
-        return ", ".join(parts) + f"; chi2/ndof = {self.chi2:.1f}/{self.ndof}"
+        """One line with the parameters and their errors (``at grid edge`` where the optimum is on one)."""
+        parts = [self.value_text(k) for k in (*self.params, "rv", "ebv")]
+        line = ", ".join(parts) + f"; chi2/ndof = {self.chi2:.1f}/{self.ndof}"
+        return line + (f"; WARNING: {self.tension}" if self.tension else "")
 
 
 class _Problem:
-    """Arrays of one fit: data, weights, response basis."""
+    """Arrays of one fit: data, weights, response basis, reddening curve."""
 
-    def __init__(self, spectrum: Spectrum, templates: TemplateSet, knot_spacing: float, mask_telluric: bool):
+    def __init__(
+        self,
+        spectrum: Spectrum,
+        templates: TemplateSet,
+        knot_spacing: float,
+        mask: tuple[tuple[float, float], ...],
+        r_v: float,
+    ):
         s = spectrum.to_wave_unit(u.AA)
         if s.error is None:
             raise SpectrumError("template fitting needs a spectrum with errors")
+        if not np.any(np.isfinite(s.flux.value) & s.good):
+            raise SpectrumError("the standard-star spectrum has no finite, unmasked pixel (all NaN or masked)")
         w = s.wavelength.value
-        good = s.good & (s.error.value > 0)
-        if mask_telluric:
-            for lo, hi in TELLURIC_BANDS:
-                good &= ~((w > lo) & (w < hi))
+        good = s.good & np.isfinite(s.flux.value) & np.isfinite(s.error.value) & (s.error.value > 0)
+        for lo, hi in mask:
+            good &= ~((s.high.value > lo) & (s.low.value < hi))
         if good.sum() < 20:
             raise SpectrumError(f"only {int(good.sum())} good pixels to fit a template to")
         self.low, self.high = s.low.value[good], s.high.value[good]
         self.y, self.sigma = s.flux.value[good], s.error.value[good]
+        self.k = ccm89(w, r_v)
         self.good = good
         self.spectrum = s
         self.templates = templates
@@ -175,8 +229,8 @@ class _Problem:
         self.knots = knots
         self.basis = BSpline.design_matrix(np.clip(w[good], knots[0], knots[-1]), knots, 3).toarray()
 
-    def solve(self, params: np.ndarray | tuple, rv: float) -> tuple[float, np.ndarray, np.ndarray]:
-        m = self.templates.model(params, rv, self.low, self.high)
+    def solve(self, params: tuple, rv: float, ebv: float) -> tuple[float, np.ndarray, np.ndarray]:
+        m = self.templates.model(params, rv, self.low, self.high) * 10.0 ** (-0.4 * ebv * self.k[self.good])
         if not np.all(np.isfinite(m)):
             return np.inf, m, np.zeros(self.basis.shape[1])
         a = self.basis * (m / self.sigma)[:, None]
@@ -184,62 +238,137 @@ class _Problem:
         resid = self.y / self.sigma - a @ coef
         return float(resid @ resid), m, coef
 
-    def chi2(self, params: np.ndarray | tuple, rv: float) -> float:
-        return self.solve(params, rv)[0]
+    def chi2(self, params: tuple, rv: float, ebv: float) -> float:
+        return self.solve(params, rv, ebv)[0]
 
 
-def _node_scan(problem: _Problem, rv: float) -> tuple[tuple[float, ...], float]:
-    grid = problem.templates.grid
-    present = grid.present
-    best, best_chi2 = None, np.inf
-    for index in zip(*np.nonzero(present), strict=True):
-        node = tuple(float(a[i]) for a, i in zip(grid.axes.values(), index, strict=True))
-        c = problem.chi2(node, rv)
-        if c < best_chi2:
-            best, best_chi2 = node, c
-    return best, best_chi2
+def chi2_sf(value: float, ndof: int) -> float:
+    """Probability of a chi-square at least ``value`` for ``ndof`` degrees of freedom."""
+    return float(_chi2.sf(value, ndof))
 
 
-def _rv_scan(problem: _Problem, params: tuple, max_rv: float, step: float) -> float:
-    velocities = np.arange(-max_rv, max_rv + step / 2, step)
-    chi2 = np.array([problem.chi2(params, v) for v in velocities])
-    return float(velocities[int(np.argmin(chi2))])
+def _nodes(grid: StellarGrid) -> list[tuple[float, ...]]:
+    return [tuple(float(a[i]) for a, i in zip(grid.axes.values(), index, strict=True))
+            for index in zip(*np.nonzero(grid.present), strict=True)]  # fmt: skip
 
 
-def _curvature_errors(f, x0: np.ndarray, steps: np.ndarray, scale: float) -> np.ndarray:
-    """1-sigma errors from the chi-square Hessian (central differences); diagonal fallback."""
+def _hessian(f, x0: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """Central-difference Hessian of ``f`` at ``x0``."""
     n = x0.size
     f0 = f(x0)
     hess = np.zeros((n, n))
+    eye = np.diag(steps)
     for i in range(n):
-        ei = np.zeros(n)
-        ei[i] = steps[i]
-        hess[i, i] = (f(x0 + ei) - 2 * f0 + f(x0 - ei)) / steps[i] ** 2
+        hess[i, i] = (f(x0 + eye[i]) - 2 * f0 + f(x0 - eye[i])) / steps[i] ** 2
         for j in range(i):
-            ej = np.zeros(n)
-            ej[j] = steps[j]
-            hess[i, j] = hess[j, i] = (f(x0 + ei + ej) - f(x0 + ei - ej) - f(x0 - ei + ej) + f(x0 - ei - ej)) / (
-                4 * steps[i] * steps[j]
-            )
+            hess[i, j] = hess[j, i] = (
+                f(x0 + eye[i] + eye[j]) - f(x0 + eye[i] - eye[j]) - f(x0 - eye[i] + eye[j]) + f(x0 - eye[i] - eye[j])
+            ) / (4 * steps[i] * steps[j])
+    return hess
+
+
+def _covariance(hess: np.ndarray) -> np.ndarray:
+    """``2 H^-1`` of a chi-square Hessian; the diagonal inverse where H is not positive definite."""
     try:
         cov = 2.0 * np.linalg.inv(hess)
         if np.all(np.diag(cov) > 0) and np.all(np.isfinite(cov)):
-            return np.sqrt(np.diag(cov) * scale)
+            return cov
     except np.linalg.LinAlgError:
         pass
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.sqrt(np.where(np.diag(hess) > 0, 2.0 / np.diag(hess), np.inf) * scale)
+        return np.diag(np.where(np.diag(hess) > 0, 2.0 / np.diag(hess), np.inf))
+
+
+class _Objective:
+    """Joint chi-square of the spectrum (normalised to a reduced chi-square of 1) and the colours."""
+
+    def __init__(self, problem: _Problem, colours: SyntheticColours | None, n_par: int, fit_ebv: bool, ebv: float):
+        self.p, self.colours, self.n_par, self.fit_ebv, self.ebv = problem, colours, n_par, fit_ebv, ebv
+        self.spec_norm = 1.0
+        self.use_spectrum, self.use_colours = True, colours is not None
+
+    def split(self, x: np.ndarray) -> tuple[tuple, float, float]:
+        return tuple(x[: self.n_par]), float(x[self.n_par]), float(x[self.n_par + 1]) if self.fit_ebv else self.ebv
+
+    def parts(self, x: np.ndarray) -> tuple[float, float]:
+        params, rv, ebv = self.split(x)
+        spec = self.p.chi2(params, rv, ebv) / self.spec_norm if self.use_spectrum else 0.0
+        phot = self.colours.chi2(params, ebv)[0] if self.use_colours else 0.0
+        return spec, phot
+
+    def __call__(self, x: np.ndarray) -> float:
+        total = sum(self.parts(x))
+        return total if np.isfinite(total) else 1e30
+
+
+def _minimise(objective: _Objective, start: np.ndarray, scales: np.ndarray, lows: np.ndarray, highs: np.ndarray):
+    def f(z: np.ndarray) -> float:
+        x = z * scales
+        if np.any(x < lows) or np.any(x > highs):
+            return 1e30 * (1 + float(np.sum(np.clip(lows - x, 0, None) + np.clip(x - highs, 0, None))))
+        return objective(x)
+
+    z0 = start / scales
+    simplex = z0 + np.vstack([np.zeros(z0.size), 0.3 * np.eye(z0.size)])
+    res = minimize(f, z0, method="Nelder-Mead",
+                   options={"initial_simplex": simplex, "xatol": 1e-3, "fatol": 1e-3, "maxiter": 3000})  # fmt: skip
+    return np.clip(res.x * scales, lows, highs), res
+
+
+def _errors(objective: _Objective, x: np.ndarray, scales: np.ndarray, lows: np.ndarray, highs: np.ndarray):
+    """Covariance from the curvature, evaluated one step inside the bounds for parameters on an edge."""
+    steps = 0.05 * scales
+    centre = np.clip(x, lows + steps, highs - steps)
+    return _covariance(_hessian(objective, centre, steps)), centre
+
+
+def _template_log_error(objective: _Objective, x: np.ndarray, cov: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """Fractional error of the scaled, reddened template per observed pixel from the parameter covariance."""
+    p, colours, n = objective.p, objective.colours, objective.n_par
+    s = p.spectrum
+    idx = [*range(n)] + ([n + 1] if objective.fit_ebv else [])
+
+    def log_template(v: np.ndarray) -> np.ndarray:
+        params, rv, ebv = objective.split(v)
+        m = p.templates.model(params, rv, s.low.value, s.high.value) * 10.0 ** (-0.4 * ebv * p.k)
+        dm = colours.chi2(params, ebv)[1] if colours is not None else 0.0
+        return np.log(np.clip(m, 1e-300, None)) - 0.4 * np.log(10) * dm
+
+    jac = np.empty((len(s), len(idx)))
+    for col, i in enumerate(idx):
+        e = np.zeros(x.size)
+        e[i] = steps[i]
+        jac[:, col] = (log_template(x + e) - log_template(x - e)) / (2 * steps[i])
+    sub = cov[np.ix_(idx, idx)]
+    sub = np.where(np.isfinite(sub), sub, 0.0)
+    return np.sqrt(np.clip(np.einsum("ij,jk,ik->i", jac, sub, jac), 0.0, None))
 
 
 def fit_template(
     spectrum: Spectrum,
     templates: TemplateSet,
-    knot_spacing: float = 800.0,
-    max_rv: float = 500.0,
-    rv_step: float | None = None,
-    mask_telluric: bool = True,
+    photometry: Any = None,
+    grid: StellarGrid | None = None,
+    knot_spacing: float = TemplateSection.knot_spacing,
+    max_rv: float = TemplateSection.max_rv,
+    ebv: float = TemplateSection.ebv,
+    fit_ebv: bool = TemplateSection.fit_ebv,
+    max_ebv: float = TemplateSection.max_ebv,
+    r_v: float = TemplateSection.r_v,
+    mask: tuple[tuple[float, float], ...] = TELLURIC_BANDS,
+    tension_sigma: float = TemplateSection.tension_sigma,
+    teff_systematic: float = TemplateSection.teff_systematic,
 ) -> TemplateFit:
-    """Fit grid parameters, radial velocity and a smooth response to a stellar spectrum.
+    """Fit grid parameters, E(B-V), radial velocity and a smooth response to a star, jointly with its colours.
+
+    The spectrum's chi-square (lines: its continuum shape is taken by the response spline),
+    normalised to a reduced chi-square of 1 at the best node, is added to the chi-square of the
+    photometric colours (:class:`~specola.fluxcal.colours.SyntheticColours`): colours fix the
+    temperature/reddening combination, the lines break the degeneracy. The fit starts from the best
+    node (an FFT cross-correlation gives the first RV) and moves continuously between nodes
+    (multilinear interpolation). Separate spectrum-only and colour-only temperatures are compared;
+    when they disagree by more than ``tension_sigma`` combined sigma the fit says so (``tension``,
+    logged as a warning).
 
     Parameters
     ----------
@@ -247,14 +376,28 @@ def fit_template(
         The star (counts or any flux unit, with errors).
     templates : TemplateSet
         From :func:`prepare_templates` (covering the spectrum and ``max_rv``).
+    photometry : Photometry, optional
+        The star's magnitudes; without them only the spectrum constrains the parameters.
+    grid : StellarGrid, optional
+        Full-wavelength grid for the synthetic photometry (needed with ``photometry``).
     knot_spacing : float
         Knot spacing (A) of the multiplicative response spline; wider is stiffer.
     max_rv : float
         Velocity search range (km/s).
-    rv_step : float, optional
-        Velocity scan step (km/s); default a third of the median pixel width.
-    mask_telluric : bool
-        Leave the telluric bands out.
+    ebv : float
+        E(B-V) (the start value when fitted).
+    fit_ebv : bool
+        Fit E(B-V) in ``[0, max_ebv]``.
+    max_ebv : float
+        Upper bound of a fitted E(B-V).
+    r_v : float
+        R_V of the CCM89 extinction law.
+    mask : sequence of (start, end)
+        Wavelength intervals (A) left out (default the telluric bands).
+    tension_sigma : float
+        Threshold of the colour-vs-spectrum Teff comparison.
+    teff_systematic : float
+        Systematic error (K) of each Teff estimate in that comparison (the grid's own physics).
 
     Returns
     -------
@@ -263,60 +406,138 @@ def fit_template(
     Raises
     ------
     SpectrumError
-        Too few good pixels, or no spectrum errors.
+        Too few good pixels, an all-NaN spectrum, no spectrum errors, or a grid that misses a band.
     """
-    p = _Problem(spectrum, templates, knot_spacing, mask_telluric)
-    pix_kms = float(np.median((p.high - p.low) / (0.5 * (p.high + p.low)))) * C_KMS
-    rv_step = rv_step or pix_kms / 3
+    p = _Problem(spectrum, templates, knot_spacing, tuple(mask), r_v)
+    colours = None
+    if photometry is not None:
+        if grid is None:
+            raise GridError("fit_template with photometry needs the full-wavelength grid (grid=)")
+        colours = SyntheticColours(grid, photometry, r_v)
     axes = templates.grid.axes
-    mid = tuple(float(a[len(a) // 2]) for a in axes.values())
-    node, _ = _node_scan(p, 0.0)
-    rv0 = _rv_scan(p, node or mid, max_rv, rv_step)
-    node, chi2_node = _node_scan(p, rv0)
-    if node is None:
-        raise GridError("no grid model fits the spectrum (every node gave a non-finite chi-square)")
-    scales = np.array([np.median(np.diff(a)) if a.size > 1 else 1.0 for a in axes.values()] + [pix_kms])
-    lows = np.array([a[0] for a in axes.values()] + [-max_rv])
-    highs = np.array([a[-1] for a in axes.values()] + [max_rv])
-
-    def objective(z: np.ndarray) -> float:
-        x = z * scales
-        if np.any(x < lows) or np.any(x > highs):
-            return 1e30
-        c = p.chi2(tuple(x[:-1]), x[-1])
-        return c if np.isfinite(c) else 1e30
-
-    start = np.array([*node, rv0]) / scales
-    simplex = start + np.vstack([np.zeros(start.size), 0.3 * np.eye(start.size)])
-    res = minimize(objective, start, method="Nelder-Mead",
-                   options={"initial_simplex": simplex, "xatol": 1e-3, "fatol": 1e-3, "maxiter": 4000})  # fmt: skip
-    x = res.x * scales
-    chi2, _, coef = p.solve(tuple(x[:-1]), x[-1])
-    ndof = int(p.y.size - coef.size - x.size)
-    red = max(chi2 / max(ndof, 1), 1.0)
-    steps = scales * 0.05
-    errors = _curvature_errors(lambda v: p.chi2(tuple(v[:-1]), v[-1]), x, steps, red)
     names = templates.names
-    edge = [k for k, v, lo, hi in zip((*names, "rv"), x, lows, highs, strict=True)
-            if min(v - lo, hi - v) < 1e-3 * scales[list((*names, "rv")).index(k)]]  # fmt: skip
-    if edge:
-        log.warning("template fit ends on the edge of the grid/search range in %s: widen the grid; the errors of "
-                    "those parameters are unknown (NaN)", ", ".join(edge))  # fmt: skip
-        for k in edge:
-            errors[list((*names, "rv")).index(k)] = np.nan
-    params = {k: float(v) for k, v in zip(names, x[:-1], strict=True)}
-    errs = {k: float(v) for k, v in zip(names, errors[:-1], strict=True)}
+    n = len(names)
+    obj = _Objective(p, colours, n, fit_ebv, ebv)
+    pix_kms = float(np.median((p.high - p.low) / (0.5 * (p.high + p.low)))) * C_KMS
+    nodes = _nodes(templates.grid)
+    if not nodes:
+        raise GridError("the template grid has no model in the selected parameter ranges")
+    # first RV: cross-correlate against the best node at rest
+    spec0 = np.array([p.chi2(nd, 0.0, ebv) for nd in nodes])
+    if not np.any(np.isfinite(spec0)):
+        raise GridError("no grid model fits the spectrum (every node gave a non-finite chi-square)")
+    best0 = nodes[int(np.nanargmin(spec0))]
     s = p.spectrum
-    full = templates.model(tuple(x[:-1]), x[-1], s.low.value, s.high.value)
+    model0 = templates.model(best0, 0.0, s.low.value, s.high.value)
+    tmpl0 = Spectrum(s.low, s.high, model0 * templates.grid.flux_unit)
+    observed0 = s.replace(mask=~p.good)
+    try:
+        rv0 = cross_correlate_rv(observed0, tmpl0, max_rv)
+    except SpectrumError as exc:
+        log.warning("cross-correlation failed (%s); starting from RV = 0", exc)
+        rv0 = 0.0
+    ebv_grid = np.linspace(0.0, max_ebv, 11) if fit_ebv else np.array([ebv])
+    spec_n = np.array([p.chi2(nd, rv0, ebv) for nd in nodes])
+    ndof = int(p.y.size - p.basis.shape[1] - n - 1 - int(fit_ebv))
+    obj.spec_norm = max(float(np.nanmin(spec_n)) / max(ndof, 1), 1.0)
+    if colours is not None:
+        phot_n = np.array([[colours.chi2(nd, e)[0] for e in ebv_grid] for nd in nodes])
+        ebv_n = ebv_grid[np.argmin(np.where(np.isfinite(phot_n), phot_n, np.inf), axis=1)]
+        phot_n = np.min(np.where(np.isfinite(phot_n), phot_n, np.inf), axis=1)
+    else:
+        phot_n, ebv_n = np.zeros(len(nodes)), np.full(len(nodes), ebv)
+    total = spec_n / obj.spec_norm + phot_n
+    k = int(np.nanargmin(np.where(np.isfinite(total), total, np.nan)))
+    scales = np.array([np.median(np.diff(a)) if a.size > 1 else 1.0 for a in axes.values()] + [pix_kms]
+                      + ([0.05] if fit_ebv else []))  # fmt: skip
+    lows = np.array([a[0] for a in axes.values()] + [-max_rv] + ([0.0] if fit_ebv else []))
+    highs = np.array([a[-1] for a in axes.values()] + [max_rv] + ([max_ebv] if fit_ebv else []))
+    start = np.array([*nodes[k], rv0] + ([ebv_n[k]] if fit_ebv else []))
+    x, res = _minimise(obj, start, scales, lows, highs)
+    cov, centre = _errors(obj, x, scales, lows, highs)
+    errors = np.sqrt(np.diag(cov))
+    keys = (*names, "rv", *(("ebv",) if fit_ebv else ()))
+    edge = tuple(key for key, v, lo, hi, sc in zip(keys, x, lows, highs, scales, strict=True)
+                 if min(v - lo, hi - v) < 1e-3 * sc)  # fmt: skip
+    if edge:
+        log.warning("template fit ends on the edge of the grid/search range in %s: widen the grid; their errors "
+                    "are the curvature one step inside the edge", ", ".join(edge))  # fmt: skip
+    params, rv, ebv_fit = obj.split(x)
+    chi2, _, coef = p.solve(params, rv, ebv_fit)
+    tension, meta = "", {"start_node": nodes[k], "start_rv": rv0, "spec_norm": obj.spec_norm,
+                         "optimizer": res.message, "pixel_kms": pix_kms, "n_templates": len(nodes), "r_v": r_v,
+                         "node_scores": [{"params": nd, "spectrum_chi2": float(a), "colour_chi2": float(b)}
+                                         for nd, a, b in zip(nodes, spec_n, phot_n, strict=True)]}  # fmt: skip
+    phot = {}
+    if colours is not None:
+        tension, extra = _compare(obj, x, scales, lows, highs, names, tension_sigma, teff_systematic)
+        meta.update(extra)
+        c2, dm, syn = colours.chi2(params, ebv_fit)
+        n_free = 2  # the scale and (mostly) Teff
+        if len(syn) > n_free and chi2_sf(c2, len(syn) - n_free) < 1e-3:
+            miss = (f"the template's colours miss the photometry (chi2 = {c2:.1f} for {len(syn)} bands); "
+                    "the star may lie outside the grid or a magnitude is wrong")  # fmt: skip
+            log.warning("template fit: %s", miss)
+            tension = f"{tension}; {miss}" if tension else miss
+        err_mag = colours.scale_mag_error * np.sqrt(max(1.0, c2 / max(len(syn) - 1, 1)))
+        phot = {"dm": dm, "dm_error": float(err_mag), "chi2": c2, "bands": colours.bands,
+                "synthetic": {b: float(m + dm) for b, m in zip(colours.bands, syn, strict=True)},
+                "residuals": {b: float(m + dm - o) for b, m, o in zip(colours.bands, syn, colours.observed,
+                                                                       strict=True)}}  # fmt: skip
+    tle = _template_log_error(obj, centre, cov, 0.05 * scales)
     w = s.wavelength.value
+    full = templates.model(params, rv, s.low.value, s.high.value)
     knots = p.knots
     resp_full = BSpline.design_matrix(np.clip(w, knots[0], knots[-1]), knots, 3).toarray() @ coef
-    unit = templates.grid.flux_unit
-    template = Spectrum(s.low, s.high, full * unit, meta={"model": dict(params), "rv": float(x[-1])})
-    fitted = Spectrum(s.low, s.high, full * resp_full * s.flux_unit, mask=~p.good)
-    log.info("template fit: %s", ", ".join(f"{k}={v:.4g}" for k, v in params.items()))
-    return TemplateFit(
-        params, errs, float(x[-1]), float(errors[-1]), chi2, ndof, template, fitted, resp_full,
-        meta={"at_grid_edge": edge, "start_node": node, "start_rv": rv0, "node_chi2": chi2_node,
-              "optimizer": res.message, "pixel_kms": pix_kms},
+    template = Spectrum(
+        s.low, s.high, full * templates.grid.flux_unit, meta={"model": dict(zip(names, params, strict=True)), "rv": rv}
+    )
+    red = 10.0 ** (-0.4 * ebv_fit * p.k)
+    fitted = Spectrum(s.low, s.high, full * red * resp_full * s.flux_unit, mask=~p.good)
+    out = TemplateFit(
+        params={k2: float(v) for k2, v in zip(names, params, strict=True)},
+        errors={k2: float(v) for k2, v in zip(names, errors[:n], strict=True)},
+        rv=rv, rv_error=float(errors[n]), chi2=chi2, ndof=ndof, template=template, model=fitted,
+        response=resp_full, ebv=ebv_fit, ebv_error=float(errors[n + 1]) if fit_ebv else 0.0, at_edge=edge,
+        bounds={k2: (float(lo), float(hi), 0.05 * float(sc)) for k2, lo, hi, sc in zip(keys, lows, highs, scales,
+                                                                                       strict=True)},
+        photometry=phot, template_log_error=tle, tension=tension, meta=meta,
     )  # fmt: skip
+    log.info("template fit: %s", out.summary())
+    return out
+
+
+def _compare(
+    obj: _Objective, x: np.ndarray, scales, lows, highs, names, tension_sigma: float, teff_systematic: float
+) -> tuple[str, dict]:
+    """Teff from the spectrum alone and from the colours alone (other parameters at the joint optimum)."""
+    i = names.index("Teff") if "Teff" in names else 0
+    estimates = {}
+    for label, spec, col in (("spectrum", True, False), ("colours", False, True)):
+        obj.use_spectrum, obj.use_colours = spec, col
+        free = np.zeros(x.size, bool)
+        free[i] = True
+        if spec:
+            free[obj.n_par] = True  # RV with the spectrum
+
+        def f(v: np.ndarray, free=free) -> float:
+            y = x.copy()
+            y[free] = v
+            return obj(y)
+
+        sub_x, _ = _minimise(f, x[free], scales[free], lows[free], highs[free])
+        cov, _ = _errors(f, sub_x, scales[free], lows[free], highs[free])
+        estimates[label] = (float(sub_x[0]), float(np.sqrt(cov[0, 0])))
+    obj.use_spectrum, obj.use_colours = True, True
+    (ts, es), (tc, ec) = estimates["spectrum"], estimates["colours"]
+    es, ec = np.hypot(es, teff_systematic), np.hypot(ec, teff_systematic)
+    combined = np.hypot(es, ec)
+    sigma = abs(ts - tc) / combined if np.isfinite(combined) and combined > 0 else 0.0
+    meta = {"teff_spectrum": (ts, es), "teff_colours": (tc, ec), "tension_sigma": sigma}
+    text = ""
+    if sigma > tension_sigma:
+        text = (f"colours and spectrum disagree: {names[i]} {ts:.0f} +/- {es:.0f} from the spectrum, "
+                f"{tc:.0f} +/- {ec:.0f} from the colours ({sigma:.1f} sigma); check the photometry, E(B-V) "
+                "and the grid")  # fmt: skip
+        log.warning("template fit: %s", text)
+    return text, meta

@@ -1,15 +1,16 @@
 """BT-Settl / BT-Cond grids in the pandas (PyTables) HDF5 table layout of ucdmcmc / SPLAT.
 
-Each file holds a table under key ``models`` with columns ``model``, ``teff``,
-``logg``, ``z`` ([M/H]), ``enrich`` ([alpha/M]) and ``flux`` (one array per row),
-on the wavelengths of a companion ``wave_<INSTRUMENT>.csv`` (one column
-``wave`` in micron). Flux is surface flux in erg/s/cm^2/um.
+Each file holds a pandas "fixed" frame under key ``models`` with columns ``model``,
+``teff``, ``logg``, ``z`` ([M/H]), ``enrich`` ([alpha/M]) and ``flux`` (one array per
+row), on the wavelengths of a companion ``wave_<INSTRUMENT>.csv`` (one column
+``wave`` in micron). Flux is surface flux in erg/s/cm^2/um. The frame is read with
+h5py and a data-only decoder of its object columns (:mod:`._pandas_hdf`): nothing
+in the file is unpickled or run.
 """
 
 from __future__ import annotations
 
 import re
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import numpy as np
 
 from ..errors import FileFormatError, GridError
 from ._common import ModelFile, assemble, check_flux, check_wave
+from ._pandas_hdf import read_fixed_frame
 from .core import StellarGrid
 from .registry import register_loader
 
@@ -97,33 +99,33 @@ def load_btsettl(paths: list[Path], wave_file: str | Path | None = None, **_: An
         Axes Teff, logg and, where they vary, [M/H] and [alpha/M]; surface flux
         in erg/s/cm^2/um on the file's wavelengths.
     """
-    import pandas as pd
-
     table = next(p for p in paths if p.suffix.lower() in (".h5", ".hdf5"))
     wave_path = _wave_file(table, paths, wave_file)
     wave = _read_wave(wave_path)
-    with warnings.catch_warnings():
-        # The flux arrays are pickled by numpy < 2, whose unpickling names numpy.core: harmless here.
-        warnings.filterwarnings("ignore", message="numpy.core.numeric is deprecated", category=DeprecationWarning)
-        frame = pd.read_hdf(table, key="models")
+    frame = read_fixed_frame(table, "models")
     need = {"teff", "logg", "flux"}
-    if not need <= set(frame.columns):
-        raise FileFormatError(f"{table}: table lacks columns {sorted(need - set(frame.columns))}")
+    if not need <= set(frame):
+        raise FileFormatError(f"{table}: table lacks columns {sorted(need - set(frame))}")
+    nrows = len(frame["teff"])
+    if nrows == 0:
+        raise GridError(f"{table}: the table holds no models")
+    axes = {"Teff": "teff", "logg": "logg", "[M/H]": "z", "[alpha/M]": "enrich"}
+    try:
+        values = {a: np.asarray(frame[c], float) if c in frame else np.zeros(nrows) for a, c in axes.items()}
+    except (TypeError, ValueError) as exc:
+        raise FileFormatError(f"{table}: a parameter column is not numeric ({exc})") from None
     models, fluxes = [], []
-    for i, row in enumerate(frame.itertuples(index=False)):
-        params = {
-            "Teff": float(row.teff),
-            "logg": float(row.logg),
-            "[M/H]": float(getattr(row, "z", 0.0)),
-            "[alpha/M]": float(getattr(row, "enrich", 0.0)),
-        }
+    for i in range(nrows):
+        params = {a: float(v[i]) for a, v in values.items()}
         where = f"{table}[row {i}: Teff={params['Teff']:g}, logg={params['logg']:g}]"
-        flux = np.asarray(row.flux, float)
+        flux = frame["flux"][i]
+        if not isinstance(flux, np.ndarray) or flux.dtype.kind not in "fiu":
+            raise FileFormatError(f"{where}: flux is {type(flux).__name__}, not a numeric array")
         if flux.shape != wave.shape:
             raise GridError(f"{where}: {flux.size} flux values for {wave.size} wavelengths in {wave_path}")
         fluxes.append(check_flux(flux, where))
         models.append(ModelFile(table, params, column=f"row {i}"))
-    name = str(frame["model"].iloc[0]) if "model" in frame.columns else table.stem
+    name = str(frame["model"][0]) if "model" in frame else table.stem
     m = _NAME.search(table.name)
     meta = {
         "name": f"{name}_{m.group('instrument')}" if m else name,

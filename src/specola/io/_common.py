@@ -1,12 +1,15 @@
-"""Helpers shared by the readers: FITS sniffing, building spectra from columns, meta encoding."""
+"""Helpers shared by the readers: checked gunzip, FITS sniffing, building spectra from columns, meta encoding."""
 
 from __future__ import annotations
 
 import contextlib
-import gzip
+import csv
+import functools
+import io
 import json
 import logging
 import warnings
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,21 +18,96 @@ import astropy.units as u
 import numpy as np
 from astropy.io import fits
 
-from ..errors import FileFormatError
+from ..errors import ChecksumWarning, FileFormatError, UnknownUnitWarning
 from ..spectrum import Spectrum, edges_from_centres
 
 log = logging.getLogger(__name__)
 
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz")
+_GZIP_MAGIC = b"\x1f\x8b"
+#: A gzip stream may expand to at most this many bytes ...
+MAX_GUNZIP_BYTES = 4 * 2**30
+#: ... and, beyond 32 MiB, to at most this many times its compressed size (real spectra stay far below; a run of
+#: zeros reaches ~1000).
+MAX_GUNZIP_RATIO = 100
+_CHUNK = 2**20
 
 
-def head_bytes(path: Path, n: int = 2880) -> bytes:
-    """First ``n`` bytes of a file, transparently gunzipped."""
+def is_gzip(path: Path) -> bool:
+    """True when the file starts with the gzip magic bytes."""
     with open(path, "rb") as fh:
-        start = fh.read(2)
-    opener = gzip.open if start == b"\x1f\x8b" else open
-    with opener(path, "rb") as fh:
-        return fh.read(n)
+        return fh.read(2) == _GZIP_MAGIC
+
+
+def head_bytes(path: Path, n: int = 1024) -> bytes:
+    """First ``n`` bytes of a file, gunzipping only as much of the stream as that needs (for sniffing)."""
+    with open(path, "rb") as fh:
+        raw = fh.read(max(n, 64 * 1024))
+    if not raw.startswith(_GZIP_MAGIC):
+        return raw[:n]
+    try:
+        return zlib.decompressobj(wbits=31).decompress(raw, n)
+    except zlib.error:
+        return b""
+
+
+def gunzip(path: Path) -> bytes:
+    """The whole decompressed content of a gzip file, read to its trailer (CRC and length checked).
+
+    Raises
+    ------
+    FileFormatError
+        Truncated or corrupt stream, or one that expands beyond :data:`MAX_GUNZIP_BYTES` or
+        :data:`MAX_GUNZIP_RATIO` times its size (a decompression bomb); refused as soon as the limit is passed.
+    """
+    stat = Path(path).stat()
+    return _gunzip(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=1)  # sniffers and the reader share one decompression of the file just read
+def _gunzip(path: str, size: int, _mtime: int) -> bytes:
+    limit = min(MAX_GUNZIP_BYTES, max(32 * 2**20, MAX_GUNZIP_RATIO * size))
+    out: list[bytes] = []
+    total = 0
+    with open(path, "rb") as fh:
+        pending = fh.read(_CHUNK)
+        while pending:  # one gzip member per pass (concatenated members are allowed)
+            d = zlib.decompressobj(wbits=31)
+            while not d.eof:
+                if not pending:
+                    pending = fh.read(_CHUNK)
+                try:
+                    chunk = d.decompress(pending, _CHUNK)
+                except zlib.error as exc:
+                    raise FileFormatError(f"{path}: corrupt gzip stream ({exc})") from None
+                if not chunk and not pending and not d.eof:
+                    raise FileFormatError(f"{path}: truncated gzip stream (ends before its trailer)")
+                pending = d.unconsumed_tail
+                total += len(chunk)
+                if total > limit:
+                    raise FileFormatError(
+                        f"{path}: gzip stream expands beyond {limit / 2**20:.0f} MiB from {size / 2**20:.2f} MiB "
+                        "(a decompression bomb?); refusing it"
+                    )
+                out.append(chunk)
+            pending = d.unused_data.lstrip(b"\x00") or fh.read(_CHUNK)
+            if pending and not pending.startswith(_GZIP_MAGIC[: len(pending)]):
+                raise FileFormatError(f"{path}: trailing garbage after the gzip stream")
+    return b"".join(out)
+
+
+def read_text(path: Path) -> str:
+    """Text of a (possibly gzipped) file, decompressed with :func:`gunzip`'s checks."""
+    data = gunzip(path) if is_gzip(path) else Path(path).read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FileFormatError(f"{path}: not a UTF-8 text file ({exc})") from None
+
+
+def fits_source(path: Path) -> Path | io.BytesIO:
+    """What to hand ``fits.open``: the path, or the checked decompression of a gzipped file."""
+    return io.BytesIO(gunzip(path)) if is_gzip(path) else path
 
 
 def is_fits(path: Path) -> bool:
@@ -39,32 +117,82 @@ def is_fits(path: Path) -> bool:
 
 @contextlib.contextmanager
 def open_fits(path: Path) -> Iterator[fits.HDUList]:
-    """Open a FITS file fully (every HDU read), turning truncation or corruption into FileFormatError."""
+    """Open a FITS file fully (every HDU read), turning truncation or corruption into FileFormatError.
+
+    A gzipped file is decompressed to its trailer first, so a truncated ``.fits.gz`` fails instead of
+    giving fewer HDUs. CHECKSUM/DATASUM keywords are verified where present (:class:`ChecksumWarning`).
+    """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            hdul = fits.open(path, memmap=False)
+            hdul = fits.open(fits_source(path), memmap=False, checksum=True)
             hdul.readall()
-        except (OSError, ValueError, EOFError, IndexError) as exc:
+        except FileFormatError:
+            raise
+        except (OSError, ValueError, EOFError, IndexError, TypeError, KeyError) as exc:
             raise FileFormatError(f"{path}: corrupt or truncated FITS file ({exc})") from None
-    damaged = [str(w.message) for w in caught if "truncated" in str(w.message) or "corrupt" in str(w.message)]
+    messages = [str(w.message) for w in caught]
+    damaged = [m for m in messages if "truncated" in m or "corrupt" in m]
     if damaged:
         hdul.close()
         raise FileFormatError(f"{path}: corrupt or truncated FITS file ({damaged[0].splitlines()[0]})")
-    for w in caught:
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    for w, text in zip(caught, messages, strict=True):
+        if "Checksum verification failed" in text or "Datasum verification failed" in text:
+            warnings.warn(f"{path}: {text.splitlines()[0]}; the data may be damaged", ChecksumWarning, stacklevel=3)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     with hdul:
         yield hdul
 
 
 def fits_extnames(path: Path) -> list[str]:
     """Upper-case EXTNAMEs of a FITS file (headers only)."""
-    with fits.open(path, memmap=False) as hdul:
+    with fits.open(fits_source(path), memmap=False) as hdul:
         return [h.name.upper() for h in hdul]
 
 
-def parse_unit(text: Any, default: u.UnitBase | None = None) -> u.UnitBase | None:
-    """Parse a unit string as written in FITS/ECSV files; unknown or empty -> ``default``."""
+def check_rows(path: Path, text: str, delimiter: str | None) -> None:
+    """Raise :class:`FileFormatError` unless every data row of a text table is complete.
+
+    ``delimiter`` is the CSV separator, or None for whitespace-separated text (where
+    only the numeric rows are compared). A file ending mid-line counts as truncated.
+    """
+    if text and not text.endswith("\n"):
+        raise FileFormatError(
+            f"{path}: ends mid-line, so it looks truncated (if it is complete, end it with a newline)"
+        )
+    lines = [(i + 1, line) for i, line in enumerate(text.splitlines()) if line.strip() and not line.startswith("#")]
+    if delimiter is None:
+        rows = [(n, line.split()) for n, line in lines if _number(line.split()[0])]
+    else:
+        rows = [
+            (n, r) for (n, _), r in zip(lines, csv.reader([ln for _, ln in lines], delimiter=delimiter), strict=True)
+        ]
+    if not rows:
+        return
+    width = len(rows[0][1])
+    short = [n for n, r in rows if len(r) != width]
+    if short:
+        raise FileFormatError(
+            f"{path}: line {short[0]} has a different number of fields than the header ({width})"
+            + (f" ({len(short)} such lines)" if len(short) > 1 else "")
+            + "; the file is truncated or malformed"
+        )
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def parse_unit(text: Any, default: u.UnitBase | None = None, where: Any = None) -> u.UnitBase | None:
+    """Parse a unit string as written in FITS/ECSV files; empty -> ``default``.
+
+    An unknown unit gives ``default`` and an :class:`UnknownUnitWarning` naming it and ``where``.
+    """
     if isinstance(text, u.UnitBase):
         return text
     if text is None or str(text).strip() == "":
@@ -75,7 +203,10 @@ def parse_unit(text: Any, default: u.UnitBase | None = None) -> u.UnitBase | Non
         "angstroms": "Angstrom",
         "microns": "um",
         "micron": "um",
-        "flam": "erg / (s cm2 Angstrom)",  # synphot/CDBS name of f_lambda (CALSPEC)
+        "flam": "erg / (s cm2 Angstrom)",  # synphot/CDBS names (CALSPEC, STScI tables)
+        "fnu": "erg / (s cm2 Hz)",
+        "photlam": "ph / (s cm2 Angstrom)",
+        "photnu": "ph / (s cm2 Hz)",
     }
     s = aliases.get(s.lower(), s)
     for fmt in ("fits", "generic", "vounit"):
@@ -83,7 +214,12 @@ def parse_unit(text: Any, default: u.UnitBase | None = None) -> u.UnitBase | Non
             return u.Unit(s, format=fmt)
         except ValueError:
             continue
-    log.warning("unit %r not understood; using %s", text, default)
+    warnings.warn(
+        f"{where or 'file'}: unit {s!r} not understood; using {default if default is not None else 'no unit'} "
+        "(pass the unit explicitly, e.g. flux_unit=)",
+        UnknownUnitWarning,
+        stacklevel=2,
+    )
     return default
 
 
@@ -101,10 +237,13 @@ def spectrum_from_columns(
     """Build a Spectrum from column arrays, dropping rows with no usable wavelength and sorting.
 
     Edges come from ``low``/``high`` when given, else from the centres. Rows with
-    non-finite or non-positive wavelengths are dropped (they cannot carry edges);
+    non-finite or zero wavelengths (padding) are dropped; a negative one is an error;
     decreasing wavelength order is reversed.
     """
     wave = u.Quantity(wave)
+    with np.errstate(invalid="ignore"):
+        if np.any(wave.value < 0):
+            raise FileFormatError(f"{path}: {int(np.sum(wave.value < 0))} negative wavelength(s); the file is damaged")
     keep = np.isfinite(wave.value) & (wave.value > 0)
     if low is not None:
         keep &= np.isfinite(u.Quantity(low).value) & np.isfinite(u.Quantity(high).value)

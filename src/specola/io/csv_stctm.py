@@ -8,14 +8,16 @@ in erg/s/cm^2/micron (the peer multiplies by 1e10 on reading).
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
-from ..errors import FileFormatError
+from ..errors import FileFormatError, NegativeErrorWarning
 from ..spectrum import Spectrum, edges_from_centres
+from ._common import check_rows, head_bytes, read_text
 from .registry import register_reader
 
 __all__ = ["BASIC_FLUX_UNIT", "read_basic", "read_mr_csv"]
@@ -26,15 +28,17 @@ _MR_FLUX_UNIT = u.Unit(u.erg / u.s / u.cm**2 / u.um)
 
 
 def _header(path: Path) -> list[str]:
-    with open(path, encoding="utf-8", errors="strict") as fh:
-        for line in fh:
-            if line.strip() and not line.startswith("#"):
-                return [c.strip() for c in line.split(",")]
+    text = head_bytes(path, 1024).decode("utf-8", errors="strict")
+    for line in text.splitlines()[:-1] or text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            return [c.strip() for c in line.split(",")]
     return []
 
 
 def _table(path: Path, needed: set[str]) -> Table:
-    table = Table.read(path, format="ascii.csv")
+    text = read_text(path)
+    check_rows(path, text, ",")
+    table = Table.read(text, format="ascii.csv")
     missing = needed - set(table.colnames)
     if missing:
         raise FileFormatError(f"{path}: missing column(s) {', '.join(sorted(missing))}; found {table.colnames}")
@@ -43,21 +47,37 @@ def _table(path: Path, needed: set[str]) -> Table:
     return table
 
 
+def _warn_negative(path: Path, table: Table, names: tuple[str, ...]) -> None:
+    """Negative errors are masked by :class:`Spectrum`; say so, naming the column and rows."""
+    for name in names:
+        values = np.asarray(table[name], float)
+        with np.errstate(invalid="ignore"):
+            bad = np.flatnonzero(values < 0)
+        if bad.size:
+            warnings.warn(
+                f"{path}: {bad.size} negative value(s) in {name} (first at data row {bad[0] + 1}); "
+                "those pixels are masked (errors must be >= 0)",
+                NegativeErrorWarning,
+                stacklevel=3,
+            )
+
+
 def read_basic(path: Path) -> list[Spectrum]:
-    """Read a ``basic`` CSV spectrum (rows with NaN flux are kept and masked)."""
+    """Read a ``basic`` CSV spectrum (rows with NaN flux or a negative error are kept and masked)."""
     t = _table(path, {"wave", "yval", "yerrLow", "yerrUpp"})
     col = lambda n: np.asarray(t[n], float)
     if {"waveMin", "waveMax"} <= set(t.colnames):
         low, high = col("waveMin"), col("waveMax")
     else:
         low, high = edges_from_centres(col("wave"))
+    _warn_negative(path, t, ("yerrLow", "yerrUpp"))
     return [
         Spectrum(
             low * u.um,
             high * u.um,
             col("yval") * BASIC_FLUX_UNIT,
-            error_low=np.abs(col("yerrLow")) * BASIC_FLUX_UNIT,
-            error_high=np.abs(col("yerrUpp")) * BASIC_FLUX_UNIT,
+            error_low=col("yerrLow") * BASIC_FLUX_UNIT,
+            error_high=col("yerrUpp") * BASIC_FLUX_UNIT,
             meta={"source_file": str(path), "format": "basic"},
         )
     ]
@@ -67,6 +87,7 @@ def read_mr_csv(path: Path) -> list[Spectrum]:
     """Read an ``MR_csv`` spectrum (bin edges given; flux in erg/s/cm^2/micron)."""
     t = _table(path, {"spec", "err", "wave_low", "wave_high"})
     col = lambda n: np.asarray(t[n], float)
+    _warn_negative(path, t, ("err",))
     return [
         Spectrum(
             col("wave_low") * u.um,

@@ -122,8 +122,8 @@ def _read_arm(path: Path, hdul: fits.HDUList, arm: str, row: int, meta: dict, de
     ivar = np.ones(n) if ivar is None else ivar.reshape(-1, n)[row].astype(float)
     bits = get(f"{arm}_MASK")
     bits = np.zeros(n, int) if bits is None else bits.reshape(-1, n)[row]
-    wave_unit = parse_unit(wave_hdu.header.get("BUNIT"), u.AA)
-    flux_unit = parse_unit(hdul[f"{arm}_FLUX"].header.get("BUNIT"), _DEFAULT_UNIT)
+    wave_unit = parse_unit(wave_hdu.header.get("BUNIT"), u.AA, f"{path}[{arm}_WAVELENGTH]")
+    flux_unit = parse_unit(hdul[f"{arm}_FLUX"].header.get("BUNIT"), _DEFAULT_UNIT, f"{path}[{arm}_FLUX]")
     with np.errstate(divide="ignore", invalid="ignore"):
         error = np.where(ivar > 0, 1.0 / np.sqrt(ivar), np.nan)
     m = dict(meta, arm=arm, source_file=str(path))

@@ -39,9 +39,9 @@ def read_dja(path: Path) -> list[Spectrum]:
         if missing:
             raise FileFormatError(f"{path}: SPEC1D lacks column(s) {', '.join(sorted(missing))}")
         cols = data.columns
-        unit = lambda n, d: parse_unit(cols[names[n]].unit, d)
+        unit = lambda n, d: parse_unit(cols[names[n]].unit, d, f"{path} column {names[n]!r}")
         wave = np.asarray(data[names["wave"]], float) * unit("wave", u.um)
-        funit = unit("flux", parse_unit(hdr.get("BUNIT"), u.uJy))
+        funit = unit("flux", parse_unit(hdr.get("BUNIT"), u.uJy, f"{path} BUNIT"))
         flux = np.asarray(data[names["flux"]], float) * funit
         err = np.asarray(data[names["err"]], float) * unit("err", funit)
     with np.errstate(invalid="ignore"):

@@ -28,6 +28,7 @@ from astropy.io import fits
 
 from ..errors import FileFormatError
 from ..spectrum import Spectrum, edges_from_centres
+from ._common import fits_source, open_fits
 from .registry import register_reader
 
 __all__ = ["FLAM", "read_hasp_product", "read_hst_x1d"]
@@ -56,7 +57,7 @@ _VARIANCE = ("VARIANCE_COUNTS", "VARIANCE_BKG", "VARIANCE_FLAT")
 
 
 def _is_hst_x1d(path: Path) -> bool:
-    with fits.open(path, memmap=False) as hdul:
+    with fits.open(fits_source(path), memmap=False) as hdul:
         head = hdul[0].header
         if head.get("TELESCOP") != "HST" or head.get("INSTRUME") not in ("COS", "STIS") or "OPT_ELEM" not in head:
             return False
@@ -64,7 +65,7 @@ def _is_hst_x1d(path: Path) -> bool:
 
 
 def _is_hasp_product(path: Path) -> bool:
-    with fits.open(path, memmap=False) as hdul:
+    with fits.open(fits_source(path), memmap=False) as hdul:
         if len(hdul) < 2 or hdul[1].name != "SCI" or not hasattr(hdul[1], "columns"):
             return False
         names = set(hdul[1].columns.names)
@@ -137,7 +138,7 @@ def read_hst_x1d(path: Path, sdqflags: int | None = None) -> list[Spectrum]:
     """
     path = Path(path)
     out: list[Spectrum] = []
-    with fits.open(path, memmap=False) as hdul:
+    with open_fits(path) as hdul:
         primary = hdul[0].header
         base = {k.lower(): primary.get(k) for k in _PRIMARY_KEYS}
         missing = [k for k in ("INSTRUME", "OPT_ELEM") if primary.get(k) is None]
@@ -194,7 +195,7 @@ def read_hasp_product(path: Path) -> list[Spectrum]:
         header values and the provenance table rows (``provenance``).
     """
     path = Path(path)
-    with fits.open(path, memmap=False) as hdul:
+    with open_fits(path) as hdul:
         row = hdul["SCI"].data[0]
         wave = np.asarray(row["WAVELENGTH"], float)
         exptime = np.asarray(row["EFF_EXPTIME"], float)

@@ -80,7 +80,7 @@ def _read_table(path: Path, hdu, base: dict, flux_col: str, error_col: str, dq_b
     missing = {"WAVELENGTH", flux_col} - set(names)
     if missing:
         raise FileFormatError(f"{path}: {_EXT} (EXTVER {hdu.ver}) lacks column(s) {', '.join(sorted(missing))}")
-    unit = lambda c, d: parse_unit(cols[names[c]].unit, d)
+    unit = lambda c, d: parse_unit(cols[names[c]].unit, d, f"{path} column {names[c]!r}")
     wave_unit = unit("WAVELENGTH", u.um)
     flux_unit = unit(flux_col, u.Jy if flux_col == "FLUX" else u.MJy / u.sr)
     meta = dict(base, extver=int(hdu.ver))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 from pathlib import Path
 
@@ -10,7 +9,7 @@ from astropy.io import fits
 from astropy.table import Table
 
 from ..spectrum import Spectrum
-from ._common import _decode, head_bytes, is_fits, meta_from_json, open_fits
+from ._common import _decode, check_rows, fits_source, head_bytes, is_fits, meta_from_json, open_fits, read_text
 from .registry import register_reader
 from .table import spectrum_from_table
 
@@ -19,17 +18,16 @@ __all__ = ["read_specola"]
 
 def _identify(path: Path) -> bool:
     if is_fits(path):
-        with fits.open(path, memmap=False) as hdul:
+        with fits.open(fits_source(path), memmap=False) as hdul:
             return len(hdul) > 1 and hdul[1].name == "SPECTRUM" and "SPECOLA" in hdul[1].header
     head = head_bytes(path, 4096).decode("utf-8", errors="replace")
     return head.startswith("# %ECSV") and "specola_version" in head
 
 
 def _read_ecsv(path: Path) -> Table:
-    if head_bytes(path, 2)[:2] == b"\x1f\x8b" or path.name.lower().endswith(".gz"):
-        with gzip.open(path, "rt") as fh:
-            return Table.read(fh.read(), format="ascii.ecsv")
-    return Table.read(path, format="ascii.ecsv")
+    text = read_text(path)
+    check_rows(path, text, " ")
+    return Table.read(text, format="ascii.ecsv")
 
 
 def read_specola(path: Path) -> list[Spectrum]:

@@ -14,8 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import FileFormatError
+import astropy.units as u
+import numpy as np
+
+from ..errors import EmptySpectrumWarning, FileFormatError, SpecolaError
 from ..spectrum import Spectrum, SpectrumSeries
+from ._common import gunzip, is_gzip
 
 __all__ = ["formats", "identify_format", "read", "read_all", "read_series", "register_reader"]
 
@@ -92,6 +96,8 @@ def _dispatch(path: str | Path, format: str | None, **kwargs: Any) -> Any:
         raise FileFormatError(f"{path}: is a folder; give a spectrum file")
     if path.stat().st_size == 0:
         raise FileFormatError(f"{path}: file is empty")
+    if is_gzip(path):
+        gunzip(path)  # truncation, corruption and bombs fail here, once, naming the file (sniffers reuse it)
     if format is None:
         hits = identify_format(path, first=True)
         if not hits:
@@ -100,11 +106,51 @@ def _dispatch(path: str | Path, format: str | None, **kwargs: Any) -> Any:
     if format not in _READERS:
         raise FileFormatError(f"{path}: unknown format {format!r}; choose one of {', '.join(_READERS)}")
     try:
-        return _READERS[format].read(path, **kwargs)
+        out = _READERS[format].read(path, **kwargs)
     except FileFormatError:
         raise
+    except SpecolaError as exc:
+        raise FileFormatError(f"{path}: {exc}") from None
     except Exception as exc:
         raise FileFormatError(f"{path}: could not be read as {format!r} ({type(exc).__name__}: {exc})") from exc
+    _check_result(path, out)
+    return out
+
+
+#: Wavelength edges beyond this are not physical for any spectrum specola handles.
+MAX_WAVELENGTH = 1e3 * u.m
+
+
+def _check_result(path: Path, out: Any) -> None:
+    """Refuse non-physical wavelengths; refuse a file with no good pixel, warn for single empty spectra."""
+    spectra = [out] if isinstance(out, SpectrumSeries) else list(out)
+    if not spectra:
+        raise FileFormatError(f"{path}: the file holds no spectrum")
+    empty = []
+    for i, s in enumerate(spectra):
+        low = u.Quantity(s.low)
+        if np.any(low.value <= 0):
+            raise FileFormatError(f"{path}: non-positive wavelengths ({low.min():.4g}); the wavelength data are bad")
+        top = u.Quantity(s.high).max()
+        if top > MAX_WAVELENGTH:
+            raise FileFormatError(f"{path}: wavelength {top:.4g} is not physical; the wavelength data are bad")
+        good = s.good if isinstance(s, Spectrum) else ~np.asarray(s.mask, bool) & np.isfinite(u.Quantity(s.flux).value)
+        if not np.any(good):
+            empty.append(_label(s, i))
+    if len(empty) == len(spectra):
+        raise FileFormatError(f"{path}: no good pixel (every pixel is masked or has non-finite flux or error)")
+    if empty:
+        warnings.warn(
+            f"{path}: {len(empty)} of {len(spectra)} spectra have no good pixel ({', '.join(empty[:5])})",
+            EmptySpectrumWarning,
+            stacklevel=3,
+        )
+
+
+def _label(spectrum: Any, index: int) -> str:
+    meta = getattr(spectrum, "meta", {}) or {}
+    parts = [f"{k}={meta[k]}" for k in ("arm", "row", "segment", "order") if k in meta]
+    return " ".join(parts) or f"#{index}"
 
 
 def read_all(path: str | Path, format: str | None = None, **kwargs: Any) -> list[Spectrum]:

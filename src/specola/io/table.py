@@ -25,7 +25,7 @@ from astropy.table import Table
 
 from ..errors import FileFormatError
 from ..spectrum import Spectrum
-from ._common import is_fits, open_fits, parse_unit, spectrum_from_columns
+from ._common import check_rows, is_fits, open_fits, parse_unit, read_text, spectrum_from_columns
 from .registry import register_reader
 
 __all__ = ["find_columns", "read_table", "spectrum_from_table"]
@@ -111,10 +111,10 @@ def find_columns(table: Table, **given: str | None) -> dict[str, str]:
     return found
 
 
-def _col_unit(table: Table, name: str) -> u.UnitBase | None:
+def _col_unit(table: Table, name: str, path: Path) -> u.UnitBase | None:
     unit = table[name].unit
     if unit is None or isinstance(unit, u.UnrecognizedUnit):
-        return parse_unit(None if unit is None else str(unit), None)
+        return parse_unit(None if unit is None else str(unit), None, f"{path} column {name!r}")
     return unit
 
 
@@ -161,10 +161,10 @@ def spectrum_from_table(
     except FileFormatError as exc:
         raise FileFormatError(f"{path}: {exc}") from None
     wave_name = cols.get("wave", cols.get("low"))
-    wunit = u.Unit(wave_unit) if wave_unit is not None else _col_unit(table, wave_name)
+    wunit = u.Unit(wave_unit) if wave_unit is not None else _col_unit(table, wave_name, path)
     if wunit is None:
         wunit = _guess_wave_unit(_values(table, wave_name), path)
-    funit = u.Unit(flux_unit) if flux_unit is not None else _col_unit(table, cols["flux"])
+    funit = u.Unit(flux_unit) if flux_unit is not None else _col_unit(table, cols["flux"], path)
     funit = funit or u.dimensionless_unscaled
     q = lambda role, unit: None if role not in cols else _values(table, cols[role]) * unit
     error = q("error", funit)
@@ -217,11 +217,15 @@ def _read_any(path: Path, hdu: int | str | None = None) -> Table:
                         return Table.read(h)
             raise FileFormatError(f"{path}: no FITS table with wavelength and flux columns; pass hdu=")
         name = path.name.lower()
+        text = read_text(path)
         if name.endswith((".ecsv", ".ecsv.gz")):
-            return Table.read(path, format="ascii.ecsv")
+            check_rows(path, text, " ")
+            return Table.read(text, format="ascii.ecsv")
         if name.endswith((".csv", ".csv.gz")):
-            return Table.read(path, format="ascii.csv")
-        return Table.read(path, format="ascii")
+            check_rows(path, text, ",")
+            return Table.read(text, format="ascii.csv")
+        check_rows(path, text, None)
+        return Table.read(text, format="ascii")
 
 
 def _identify(path: Path) -> bool:

@@ -8,7 +8,7 @@ integrated flux ``F`` contributes ``F * profile`` to each pixel.
 from __future__ import annotations
 
 import jax.numpy as jnp
-from jax.scipy.special import erf
+from jax.scipy.special import erf, erfcx, ndtr
 
 #: Speed of light in km/s.
 C_KMS = 299792.458
@@ -46,12 +46,61 @@ def pseudo_voigt_pixel(a, b, mu, sigma_gauss, fwhm_lorentz):
     return eta * lorentzian_pixel(a, b, mu, f) + (1.0 - eta) * gaussian_pixel(a, b, mu, f / FWHM_PER_SIGMA)
 
 
-def polynomial_basis(a, b, ref, order: int):
-    """Pixel means of ``t**k`` (``k = 0..order``), ``t = lambda / ref - 1``; shape ``(npix, order + 1)``.
+def _laplace_tail(t, s):
+    """``exp(s**2/2 - s t) Phi(t - s)`` without overflow (and with finite gradients on both branches)."""
+    upper = t > s
+    t1 = jnp.where(upper, t, s)  # t >= s: exponent <= -s^2/2
+    t2 = jnp.where(upper, s, t)  # t < s: erfcx of a non-negative argument
+    far = jnp.exp(s * (0.5 * s - t1)) * ndtr(t1 - s)
+    near = jnp.exp(-0.5 * t2**2) * 0.5 * erfcx((s - t2) / _SQRT2)
+    return jnp.where(upper, far, near)
+
+
+def laplace_gauss_cdf(x, scale, sigma):
+    """CDF of a unit-area Laplace profile (``exp(-|x| / scale) / (2 scale)``) convolved with a Gaussian ``sigma``.
+
+    The normal-Laplace distribution (Reed 2006, J. Stat. Theory Appl.):
+    ``F = Phi(t) - [A(t) - A(-t)] / 2`` with ``t = x / sigma``, ``s = sigma / scale`` and
+    ``A(t) = exp(s^2/2 - s t) Phi(t - s)``, evaluated in a form that neither overflows nor loses the tails.
+    """
+    t, s = x / sigma, sigma / scale
+    return ndtr(t) - 0.5 * (_laplace_tail(t, s) - _laplace_tail(-t, s))
+
+
+def laplace_pixel(a, b, mu, fwhm, sigma):
+    """Mean over ``[a, b]`` of a unit-area Laplace profile of full width ``fwhm`` seen through a Gaussian LSF.
+
+    The Laplace (exponential) profile ``exp(-|x - mu| / h) / (2 h)`` has ``FWHM = 2 h ln 2``; ``sigma`` is the
+    instrumental Gaussian width. Exact pixel integral (difference of the convolved CDF at the edges).
+    """
+    h = fwhm / (2.0 * jnp.log(2.0))
+    return (laplace_gauss_cdf(b - mu, h, sigma) - laplace_gauss_cdf(a - mu, h, sigma)) / (b - a)
+
+
+def chebyshev_basis(a, b, lo, hi, order: int):
+    """Pixel means of the Chebyshev polynomials ``T_k(x)``, ``x`` mapping ``[lo, hi]`` onto ``[-1, 1]``.
+
+    Exact: ``T_k`` is written in powers of ``x`` and each power integrated over the pixel, as in
+    :func:`polynomial_basis`. Shape ``(npix, order + 1)``.
+    """
+    import numpy as np
+    from numpy.polynomial import chebyshev
+
+    centre, half = 0.5 * (lo + hi), 0.5 * (hi - lo)
+    powers = polynomial_basis(a, b, centre, order, scale=half / centre)
+    coef = np.zeros((order + 1, order + 1))  # column k: power coefficients of T_k
+    for k in range(order + 1):
+        c = chebyshev.cheb2poly(np.eye(order + 1)[k])
+        coef[: len(c), k] = c
+    return powers @ jnp.asarray(coef)
+
+
+def polynomial_basis(a, b, ref, order: int, scale=1.0):
+    """Pixel means of ``t**k`` (``k = 0..order``), ``t = (lambda / ref - 1) / scale``; shape ``(npix, order + 1)``.
 
     Uses ``(tb**(k+1) - ta**(k+1)) / ((k+1)(tb - ta)) = sum_j ta**j tb**(k-j) / (k+1)``, free of cancellation.
     """
-    ta, tb = a / ref - 1.0, b / ref - 1.0
+    ta, tb = (a / ref - 1.0) / scale, (b / ref - 1.0) / scale
     cols = [jnp.ones_like(ta)]
     for k in range(1, order + 1):
         cols.append(sum(ta**j * tb ** (k - j) for j in range(k + 1)) / (k + 1))

@@ -1,9 +1,13 @@
 """Configuration of ``specola lines`` (TOML sections ``[[spectra]]``, ``[[lines]]``, ``[[groups]]``...).
 
-Priors are tables ``{kind = "uniform", low = ..., high = ...}``, ``{kind = "normal", loc, scale}``,
-``{kind = "truncnormal", loc, scale, low, high}`` or ``{kind = "fixed", loc}``. Redshift priors are
-relative to ``fit.redshift``; width priors are intrinsic FWHM in km/s; flux priors are in the working
-flux unit times Angstrom (``kind = "auto"``: a wide uniform prior scaled to the data).
+Priors are tables ``{kind = "uniform", low = ..., high = ...}``, ``{kind = "loguniform", low, high}``,
+``{kind = "normal", loc, scale}``, ``{kind = "truncnormal", loc, scale, low, high}`` or
+``{kind = "fixed", loc}``. Redshift priors are relative to ``fit.redshift``; width priors are intrinsic
+FWHM in km/s; flux priors are in the working flux unit times Angstrom (``kind = "auto"``: a wide uniform
+prior scaled to the data, ``>= 0`` for emission and absorption lines unless ``positive = false``).
+
+Bounds and locations may be expressions of other parameters' names (``low = "fwhm_narrow + 150"``: the broad
+width exceeds the narrow one by 150 km/s), parsed by a small grammar of ``+ - * /``, numbers and names.
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ __all__ = [
     "SpectrumSpec",
 ]
 
-PRIOR_KINDS = ("auto", "uniform", "normal", "truncnormal", "fixed")
+PRIOR_KINDS = ("auto", "uniform", "loguniform", "normal", "truncnormal", "fixed")
+PROFILES = ("gaussian", "lorentzian", "laplace")
+GUIDES = ("normal", "multivariate", "lowrank", "delta")
 
 
 @dataclass(frozen=True)
@@ -33,13 +39,14 @@ class PriorSpec:
     """A one-dimensional prior."""
 
     kind: str = option("auto", choices=PRIOR_KINDS, help="prior family (auto: the default for this parameter)")
-    low: float = option(0.0, help="lower bound (uniform, truncnormal)")
-    high: float = option(0.0, help="upper bound (uniform, truncnormal)")
-    loc: float = option(0.0, help="mean (normal, truncnormal) or value (fixed)")
+    low: float | str = option(0.0, help="lower bound (uniform, loguniform, truncnormal); number or expression")
+    high: float | str = option(0.0, help="upper bound (uniform, loguniform, truncnormal); number or expression")
+    loc: float | str = option(0.0, help="mean (normal, truncnormal; number or expression) or value (fixed)")
     scale: float = option(1.0, minimum=0.0, help="standard deviation (normal, truncnormal)")
 
     def __post_init__(self) -> None:
-        if self.kind in ("uniform", "truncnormal") and not self.high > self.low:
+        numbers = not isinstance(self.low, str) and not isinstance(self.high, str)
+        if numbers and self.kind in ("uniform", "loguniform", "truncnormal") and not self.high > self.low:
             raise ConfigError(f"{self.kind} prior needs high > low, got low={self.low}, high={self.high}")
         if self.kind in ("normal", "truncnormal") and not self.scale > 0:
             raise ConfigError(f"{self.kind} prior needs scale > 0, got {self.scale}")
@@ -69,10 +76,13 @@ class LineSpec:
     label: str = option("", help="unique component label (default: name; e.g. Halpha_broad)")
     redshift: str = option("z", help="redshift group (lines in one group share z)")
     width: str = option("narrow", help="width group (lines in one group share the intrinsic FWHM)")
-    profile: str = option("gaussian", choices=("gaussian", "lorentzian"), help="intrinsic profile")
+    profile: str = option(
+        "gaussian", choices=PROFILES, help="intrinsic profile (lorentzian: a Voigt profile once the Gaussian LSF is added; laplace: exponential wings)"
+    )
+    absorption: bool = option(False, help="an absorption line: the component is subtracted (flux >= 0 is its depth)")
     tie: str = option("", help="label of the line whose flux this one follows (flux = ratio * that flux)")
     ratio: float = option(1.0, help="flux ratio to the tied line")
-    positive: bool = option(False, help="restrict the flux to >= 0 (auto prior)")
+    positive: bool = option(True, help="restrict the flux to >= 0 (auto prior); false lets it change sign")
     prior: PriorSpec = PriorSpec()
 
 
@@ -98,8 +108,10 @@ class CalibrationSpec:
 class ContinuumSection:
     """The continuum under the lines."""
 
-    form: str = option("polynomial", choices=("polynomial", "powerlaw"), help="continuum form per region")
-    order: int = option(1, minimum=0, maximum=5, help="polynomial order")
+    form: str = option(
+        "polynomial", choices=("polynomial", "chebyshev", "powerlaw"), help="continuum form per region"
+    )
+    order: int = option(1, minimum=0, maximum=8, help="polynomial / Chebyshev order")
     regions: tuple[tuple[float, float], ...] = option((), help="rest-frame [low, high] A windows ([] : auto)")
     width_kms: float = option(4000.0, minimum=100.0, help="auto windows: half-width around each line (km/s)")
 
@@ -109,11 +121,16 @@ class FitSection:
     """Inference settings."""
 
     redshift: float = option(0.0, minimum=-0.01, help="systemic redshift (0 with a file redshift: taken from it)")
-    method: str = option("nuts", choices=("nuts", "laplace"), help="NUTS sampling, or MAP + Laplace approximation")
+    method: str = option(
+        "nuts", choices=("nuts", "laplace", "svi", "map"), help="NUTS, MAP + Laplace approximation, SVI, or MAP alone"
+    )
     num_warmup: int = option(300, minimum=1, help="NUTS warm-up steps per chain")
     num_samples: int = option(500, minimum=1, help="posterior draws per chain")
     num_chains: int = option(2, minimum=1, help="chains (run one after another)")
     seed: int = option(0, minimum=0, help="random seed")
+    svi_guide: str = option("multivariate", choices=GUIDES, help="SVI autoguide (AutoNormal, ...MultivariateNormal...)")
+    svi_steps: int = option(3000, minimum=1, help="SVI optimisation steps")
+    svi_learning_rate: float = option(0.01, minimum=0.0, help="SVI Adam learning rate (in unconstrained space)")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,9 @@
-"""``specola.lines.demo``: fit Halpha, [NII] and [SII] in the bundled SDSS starburst spectrum."""
+"""``specola.lines.demo``: narrow + broad Balmer lines and [OIII] in the bundled DJA NIRSpec PRISM spectrum.
+
+RUBIES-UDS-154183 (DJA v4 extraction, z ~ 3.55), a broad-line object: Halpha and Hbeta each get a narrow
+Gaussian and a broad Laplace (exponential-wing) component whose FWHM must exceed the narrow one by 150 km/s, as
+in the unite NIRSpec tutorial; the resolution is the PRISM point-source curve with a free RScale and PixOffset.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,16 @@ from pathlib import Path
 
 from ..data import data_path
 from ..runs import RunFolder
-from .config import FitSection, GroupSpec, LinesConfig, LineSpec, PriorSpec, SpectrumSpec
+from .config import (
+    CalibrationSpec,
+    ContinuumSection,
+    FitSection,
+    GroupSpec,
+    LinesConfig,
+    LineSpec,
+    PriorSpec,
+    SpectrumSpec,
+)
 from .result import LinesResult
 from .run import run_to_folder
 
@@ -17,29 +31,39 @@ log = logging.getLogger(__name__)
 
 
 def demo_config(method: str = "laplace") -> LinesConfig:
-    """The demo's configuration: SDSS spec-1678-53433-0425 (z = 0.0403), Halpha + [NII] (2.94:1) + [SII].
+    """The demo's configuration (see the module docstring).
 
     Examples
     --------
-    >>> demo_config().lines[2].tie
-    '[NII]6585'
+    >>> demo_config().lines[3].tie
+    '[OIII]5008'
     """
+    prism = data_path("spectra", "rubies-uds31-v4_prism-clear_4233_154183.spec.fits.gz")
     return LinesConfig(
-        spectra=(SpectrumSpec(file=str(data_path("spectra", "spec-1678-53433-0425.fits.gz")), name="sdss"),),
+        spectra=(SpectrumSpec(file=str(prism), name="prism", resolution="nirspec:prism:point", rscale="R",
+                              pix_offset="po"),),  # fmt: skip
         lines=(
-            LineSpec("Halpha", positive=True),
-            LineSpec("[NII]6585"),
-            LineSpec("[NII]6550", tie="[NII]6585", ratio=1 / 2.94),
-            LineSpec("[SII]6718"),
-            LineSpec("[SII]6733"),
+            LineSpec("Halpha"),
+            LineSpec("Hbeta"),
+            LineSpec("[OIII]5008"),
+            LineSpec("[OIII]4960", tie="[OIII]5008", ratio=1 / 2.98),
+            LineSpec("Halpha", label="Halpha_broad", width="broad", profile="laplace"),
+            LineSpec("Hbeta", label="Hbeta_broad", width="broad", profile="laplace"),
         ),
-        groups=(GroupSpec("narrow", "width", PriorSpec("uniform", low=0.0, high=800.0)),),
-        fit=FitSection(redshift=0.0403, method=method, num_samples=2000),
+        groups=(
+            GroupSpec("z", "redshift", PriorSpec("uniform", low=-0.03, high=0.03)),
+            GroupSpec("narrow", "width", PriorSpec("uniform", low=0.0, high=1000.0)),
+            GroupSpec("broad", "width", PriorSpec("uniform", low="fwhm_narrow + 150", high=10000.0)),
+        ),
+        calibration=(CalibrationSpec("po", "pix_offset", PriorSpec("truncnormal", loc=0.0, scale=0.5, low=-2.0,
+                                                                   high=2.0)),),  # fmt: skip
+        continuum=ContinuumSection(width_kms=15000.0),
+        fit=FitSection(redshift=3.55, method=method, num_samples=2000),
     )
 
 
 def demo(run_folder: RunFolder | str | Path, overwrite: bool = False, method: str = "laplace") -> LinesResult:
-    """Fit the SDSS Halpha region and write tables and figures into ``<run_folder>/lines``.
+    """Fit the DJA PRISM broad-line object and write tables and figures into ``<run_folder>/lines``.
 
     Parameters
     ----------
@@ -57,9 +81,8 @@ def demo(run_folder: RunFolder | str | Path, overwrite: bool = False, method: st
     root = run_folder.path if isinstance(run_folder, RunFolder) else Path(run_folder)
     overwrite = run_folder.overwrite if isinstance(run_folder, RunFolder) else overwrite
     result = run_to_folder(demo_config(method), root / "lines", overwrite=overwrite)
-    t = result.table()
-    ha = t[list(t["line"]).index("Halpha")]
-    nii = t[list(t["line"]).index("[NII]6585")]
-    log.info("lines demo: z = %.5f, [NII]6585/Halpha = %.3f", ha["z_p50"].value,
-             (nii["flux_p50"] / ha["flux_p50"]).value)  # fmt: skip
+    t = {r["line"]: r for r in result.table()}
+    log.info("lines demo: z = %.4f, broad Halpha FWHM %.0f km/s, broad/total Halpha flux %.2f",
+             t["Halpha"]["z_p50"].value, t["Halpha_broad"]["fwhm_p50"].value,
+             (t["Halpha_broad"]["flux_p50"] / (t["Halpha_broad"]["flux_p50"] + t["Halpha"]["flux_p50"])).value)  # fmt: skip
     return result

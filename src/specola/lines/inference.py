@@ -16,7 +16,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from ..errors import SpecolaError
-from .model import LinesModel, enable_x64
+from .model import LinesModel
 
 __all__ = ["Posterior", "compiled", "find_map", "fit"]
 
@@ -44,23 +44,21 @@ class _Compiled:
         import jax
         import jax.numpy as jnp
         from jax.flatten_util import ravel_pytree
-        from numpyro.distributions.transforms import biject_to
-        from numpyro.infer.util import potential_energy
+        from numpyro.infer.util import constrain_fn, potential_energy
 
         from .model import predict
 
         plan = model.plan
         self.names = sorted(plan.sites)  # ravel_pytree's order
-        self.transforms = {n: biject_to(d.support) for n, d in plan.sites.items()}
         _, self.unravel = ravel_pytree({n: jnp.zeros(()) for n in self.names})
         unravel, fn = self.unravel, model.model_fn
+        self._plan = plan
 
         def potential(u, args):
             return potential_energy(fn, (args,), {}, unravel(u))
 
-        def constrain(u):
-            d = unravel(u)
-            return {n: self.transforms[n](d[n]) for n in self.names}
+        def constrain(u):  # supports may depend on other parameters: numpyro evaluates them in order
+            return constrain_fn(model.prior_fn, (), {}, unravel(u))
 
         self.value_and_grad = jax.jit(jax.value_and_grad(potential))
         self.constrain = jax.jit(jax.vmap(constrain))
@@ -79,60 +77,52 @@ class _Compiled:
         self.design = jax.jit(design)
 
     def unconstrain(self, params: dict) -> np.ndarray:
-        return np.asarray([float(self.transforms[n].inv(params[n])) for n in self.names])
+        """The unconstrained vector of one parameter set (each support given the values it depends on)."""
+        from numpyro.distributions.transforms import biject_to
+
+        plan = self._plan
+        d = {n: float(biject_to(plan.distribution(n, params).support).inv(params[n])) for n in plan.sample_order}
+        return np.asarray([d[n] for n in self.names])
 
 
 def compiled(model: LinesModel) -> _Compiled:
     """The compiled functions of a model (built on first use, shared by :meth:`LinesModel.with_flux` copies)."""
-    enable_x64()
     if "fns" not in model.plan.compiled:
         model.plan.compiled["fns"] = _Compiled(model)
     return model.plan.compiled["fns"]
 
 
-def _centre(d) -> float:
-    sup = d.support
-    lo, hi = getattr(sup, "lower_bound", -np.inf), getattr(sup, "upper_bound", np.inf)
-    loc = float(getattr(getattr(d, "base_dist", d), "loc", 0.5 * (float(lo) + float(hi))))
-    return float(np.clip(loc, float(lo), float(hi)))
-
-
-def _range(d) -> tuple[float, float]:
-    """Scan range of a parameter: its bounds, or +-3 sigma of an unbounded prior."""
-    sup = d.support
-    lo, hi = float(getattr(sup, "lower_bound", -np.inf)), float(getattr(sup, "upper_bound", np.inf))
-    if np.isfinite(lo) and np.isfinite(hi):
-        return lo, hi
-    base = getattr(d, "base_dist", d)
-    loc, scale = float(getattr(base, "loc", 0.0)), float(getattr(base, "scale", 1.0))
-    return max(lo, loc - 3 * scale), min(hi, loc + 3 * scale)
-
-
-def _inside(d, x: float) -> float:
-    sup = d.support
-    lo, hi = float(getattr(sup, "lower_bound", -np.inf)), float(getattr(sup, "upper_bound", np.inf))
-    pad = 1e-3 * (hi - lo) if np.isfinite(hi - lo) else 0.0
-    return float(np.clip(x, lo + pad, hi - pad))
-
-
 def _initial(model: LinesModel, fns: _Compiled) -> dict[str, float]:
-    """Starting point: prior centres, then scans of redshift and width with linear least squares for the rest."""
+    """Starting point: prior centres, then scans of redshift and width with bounded linear least squares for
+    fluxes and continua (so narrow and broad components cannot start by cancelling each other)."""
+    from scipy.optimize import lsq_linear
+
     plan, args = model.plan, model.args
-    p = {n: _centre(d) for n, d in plan.sites.items()}
+    p: dict[str, float] = {}
+    for n in plan.sample_order:
+        p[n] = plan.sites[n].centre(plan.config_values(p))
     err = np.asarray(args["error"])
     y = np.asarray(args["flux"]) / err
 
+    def inside(name, q, x):
+        lo, hi = plan.sites[name].bounds(plan.config_values(q))
+        pad = 1e-3 * (hi - lo) if np.isfinite(hi - lo) else 0.0
+        return float(np.clip(x, lo + pad, hi - pad))
+
     def solve(q):
         a = np.asarray(fns.design(q, args)) / err[:, None]
-        x, *_ = np.linalg.lstsq(a, y, rcond=None)
+        lo, hi = np.transpose([plan.sites[n].bounds(plan.config_values(q)) for n in fns.linear])
+        x = lsq_linear(a, y, bounds=(lo, hi), method="bvls").x
         chi2 = float(np.sum((a @ x - y) ** 2))
-        return chi2, {n: _inside(plan.sites[n], x[i]) for i, n in enumerate(fns.linear)}
+        return chi2, {n: inside(n, q, x[i]) for i, n in enumerate(fns.linear)}
 
-    scans = [n for n in plan.sites if n.startswith(("z_", "fwhm_"))]
+    scans = [n for n in plan.sample_order if n.startswith(("z_", "fwhm_"))]
     for _ in range(2):
         for n in scans:
-            d = plan.sites[n]
-            lo, hi = _range(d)
+            lo, hi = plan.sites[n].bounds(plan.config_values(p))
+            if not np.isfinite(hi - lo):
+                c, s = plan.sites[n].centre(plan.config_values(p)), plan.sites[n].scale * plan.sites[n].factor
+                lo, hi = c - 3 * s, c + 3 * s
             grid = np.linspace(lo, hi, 41 if n.startswith("z_") else 12)[1:-1]
             best = (np.inf, p[n])
             for g in grid:
@@ -140,6 +130,8 @@ def _initial(model: LinesModel, fns: _Compiled) -> dict[str, float]:
                 best = min(best, (chi2, g))
             p[n] = float(best[1])
     p.update(solve(p)[1])
+    for n in plan.sample_order:  # dependent bounds: move each value inside its support given the others
+        p[n] = inside(n, p, p[n])
     return p
 
 
@@ -207,45 +199,116 @@ def _laplace(model: LinesModel, u_map: np.ndarray, num_samples: int, seed: int) 
     return {n: np.asarray(out[n], float)[None, :] for n in fns.names}, {"hessian_nonpositive": bad}
 
 
+_METHODS = ("nuts", "laplace", "svi", "map")
+
+
 def fit(
     model: LinesModel,
     method: str = "nuts",
     *,
-    num_warmup: int = 300,
-    num_samples: int = 500,
-    num_chains: int = 2,
-    seed: int = 0,
+    num_warmup: int | None = None,
+    num_samples: int | None = None,
+    num_chains: int | None = None,
+    seed: int | None = None,
+    svi_guide: str | None = None,
+    svi_steps: int | None = None,
+    svi_learning_rate: float | None = None,
     progress: bool | None = None,
 ) -> Posterior:
-    """Fit a line model: NUTS (default) or MAP + Laplace approximation.
+    """Fit a line model: NUTS (default), MAP + Laplace approximation, SVI with an autoguide, or the MAP.
 
     Parameters
     ----------
     model : LinesModel
         From :func:`specola.lines.build_model`.
-    method : {"nuts", "laplace", "map"}
-        NUTS sampling started at the MAP; a Gaussian approximation in unconstrained space at the MAP; or
+    method : {"nuts", "laplace", "svi", "map"}
+        NUTS sampling started at the MAP; a Gaussian approximation in unconstrained space at the MAP; SVI
+        (NumPyro autoguide, started at the MAP, so narrow and broad components do not start cancelling); or
         the MAP alone (one "draw").
-    num_warmup, num_samples, num_chains : int
-        NUTS settings (``num_samples`` is also the number of Laplace draws).
-    seed : int
-        Random seed.
+    num_warmup, num_samples, num_chains, seed, svi_guide, svi_steps, svi_learning_rate
+        Settings; None takes the default of :class:`~specola.lines.config.FitSection` (``num_samples`` is also
+        the number of Laplace and SVI draws).
     progress : bool, optional
         NUTS progress bar (default: only on a terminal).
 
     Returns
     -------
     Posterior
+        Draws ``(chains, draws)`` per parameter; ``diagnostics`` holds the seed, and for NUTS split-chain R-hat,
+        effective sample size and divergences (each warned on when poor).
     """
-    if method not in ("nuts", "laplace", "map"):
-        raise SpecolaError(f"fit method must be 'nuts', 'laplace' or 'map', got {method!r}")
+    from .config import FitSection
+
+    if method not in _METHODS:
+        raise SpecolaError(f"fit method must be one of {', '.join(_METHODS)}, got {method!r}")
+    d = FitSection()
+    pick = lambda x, default: default if x is None else x
+    num_samples, seed = pick(num_samples, d.num_samples), pick(seed, d.seed)
     params, u_map = find_map(model)
     if method == "map":
-        return Posterior({n: np.full((1, 1), v) for n, v in params.items()}, "map", params)
+        return Posterior({n: np.full((1, 1), v) for n, v in params.items()}, "map", params, {"seed": seed})
     if method == "laplace":
         samples, diag = _laplace(model, u_map, num_samples, seed)
-        return Posterior(samples, "laplace", params, diag)
-    return _nuts(model, params, u_map, num_warmup, num_samples, num_chains, seed, progress)
+        return Posterior(samples, "laplace", params, {"seed": seed, **diag})
+    if method == "svi":
+        guide, steps, lr = pick(svi_guide, d.svi_guide), pick(svi_steps, d.svi_steps), pick(svi_learning_rate,
+                                                                                            d.svi_learning_rate)  # fmt: skip
+        return _svi(model, params, guide, steps, lr, num_samples, seed)
+    warmup, chains = pick(num_warmup, d.num_warmup), pick(num_chains, d.num_chains)
+    return _nuts(model, params, u_map, warmup, num_samples, chains, seed, progress)
+
+
+def _svi(model, params, guide_name, steps, lr, num_samples, seed) -> Posterior:
+    """Stochastic variational inference with a NumPyro autoguide, initialised at the MAP."""
+    import jax
+    from numpyro import optim
+    from numpyro.infer import SVI, Trace_ELBO, autoguide, init_to_value
+
+    guides = {"normal": autoguide.AutoNormal, "multivariate": autoguide.AutoMultivariateNormal,
+              "lowrank": autoguide.AutoLowRankMultivariateNormal, "delta": autoguide.AutoDelta}  # fmt: skip
+    init = init_to_value(values={n: float(v) for n, v in params.items()})
+    kwargs = {} if guide_name == "delta" else {"init_scale": 0.01}
+    guide = guides[guide_name](model.model_fn, init_loc_fn=init, **kwargs)
+    svi = SVI(model.model_fn, guide, optim.Adam(lr), loss=Trace_ELBO())
+    out = svi.run(jax.random.PRNGKey(seed), steps, model.args, progress_bar=False)
+    draws = guide.sample_posterior(jax.random.PRNGKey(seed + 1), out.params, sample_shape=(num_samples,))
+    samples = {n: np.asarray(draws[n], float)[None, :] for n in model.plan.sites}
+    losses = np.asarray(out.losses, float)
+    tail = losses[-max(1, steps // 10) :]
+    diag = {"seed": seed, "guide": guide_name, "steps": steps, "final_loss": float(tail.mean()),
+            "loss_trend": float(tail[-1] - tail[0])}  # fmt: skip
+    if not np.all(np.isfinite(losses[-10:])):
+        raise SpecolaError("SVI diverged (non-finite ELBO); lower fit.svi_learning_rate")
+    return Posterior(samples, "svi", params, diag | {"losses": losses})
+
+
+def _chain_diagnostics(samples: dict[str, np.ndarray], divergences: int) -> dict[str, Any]:
+    """Split-chain R-hat (defined for a single chain too), minimum bulk ESS and divergences, warned on."""
+    from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
+
+    chains, draws = next(iter(samples.values())).shape
+    r_hat = {n: float(split_gelman_rubin(v)) for n, v in samples.items()} if draws >= 4 else {}
+    ess = {n: float(effective_sample_size(v)) for n, v in samples.items()}
+    worst_r = max(r_hat, key=r_hat.get) if r_hat else None
+    worst_e = min(ess, key=ess.get)
+    diag = {
+        "divergences": divergences,
+        "r_hat_max": r_hat[worst_r] if worst_r else float("nan"),
+        "r_hat_method": f"split R-hat over {chains} chain(s) x 2 halves" if r_hat else "too few draws (< 4)",
+        "n_eff_min": ess[worst_e],
+        "warnings": [],
+    }
+    if not r_hat:
+        diag["warnings"].append(f"R-hat cannot be computed from {draws} draws per chain")
+    elif diag["r_hat_max"] > 1.01:
+        diag["warnings"].append(f"R-hat {diag['r_hat_max']:.3f} > 1.01 for {worst_r}: chains have not converged")
+    if ess[worst_e] < min(100.0, 0.1 * chains * draws) or ess[worst_e] < 50:
+        diag["warnings"].append(f"low effective sample size {ess[worst_e]:.0f} of {chains * draws} draws for {worst_e}")
+    if divergences:
+        diag["warnings"].append(f"{divergences} divergent transitions; consider tighter priors or more warm-up")
+    for text in diag["warnings"]:
+        log.warning("NUTS: %s", text)
+    return diag
 
 
 def _nuts(model, params, u_map, num_warmup, num_samples, num_chains, seed, progress) -> Posterior:
@@ -258,7 +321,6 @@ def _nuts(model, params, u_map, num_warmup, num_samples, num_chains, seed, progr
     import jax.numpy as jnp
     import numpyro
     import numpyro.distributions as dist
-    from numpyro.diagnostics import summary
     from numpyro.infer import MCMC, NUTS
     from numpyro.infer.util import potential_energy
 
@@ -299,13 +361,6 @@ def _nuts(model, params, u_map, num_warmup, num_samples, num_chains, seed, progr
     u = u_map + w @ chol.T
     flat = fns.constrain(u.reshape(-1, n))
     samples = {name: np.asarray(flat[name], float).reshape(u.shape[:2]) for name in fns.names}
-    stats = summary(samples, group_by_chain=True)
     div = int(np.asarray(mcmc.get_extra_fields()["diverging"]).sum())
-    diag = {
-        "divergences": div,
-        "r_hat_max": float(np.nanmax([s["r_hat"] for s in stats.values()])) if num_chains > 1 else float("nan"),
-        "n_eff_min": float(np.nanmin([s["n_eff"] for s in stats.values()])),
-    }
-    if div:
-        log.warning("NUTS: %d divergent transitions; consider tighter priors or more warm-up", div)
+    diag = {"seed": seed, "num_warmup": num_warmup, **_chain_diagnostics(samples, div)}
     return Posterior(samples, "nuts", params, diag)

@@ -4,12 +4,17 @@ The model of pixel ``i`` of spectrum ``s`` is
 
 ``f_i = FluxScale_s * [ C(a_i, b_i) + sum_l F_l * P_l(a_i, b_i) ]``
 
-where ``[a_i, b_i]`` are the pixel edges shifted by ``PixOffset_s`` pixel widths, ``C`` is the pixel mean of
+where ``[a_i, b_i]`` are the calibrated pixel edges minus ``PixOffset_s`` pixel widths, ``C`` is the pixel mean of
 the continuum of the pixel's region, ``F_l`` the integrated flux of line ``l`` and ``P_l`` the exact pixel
 mean of its unit-area profile: a Gaussian with ``sigma^2 = sigma_int^2 + sigma_instr^2``, ``sigma_int`` from
 the intrinsic FWHM (km/s) and ``sigma_instr = lambda / (R_s(lambda) RScale_s 2.3548)`` (or a pseudo-Voigt for
-Lorentzian lines). ``args`` holds only arrays (pixels, data, resolution tables), so one compiled log
+Lorentzian lines, the exact Laplace-Gaussian convolution for Laplace lines). ``args`` holds only arrays (pixels, data, resolution tables), so one compiled log
 density serves every data set on the same pixels (simulations, bootstrap).
+
+Sign of PixOffset (the same as unite's): a positive offset means the spectrum is displaced toward longer
+wavelengths on the detector, so a line of true wavelength ``lambda`` appears at ``lambda + PixOffset * dlambda``
+in the calibrated wavelengths; the model moves the pixel edges blueward by ``PixOffset`` pixels to match.
+Redshifts measured with a free PixOffset refer to the corrected wavelengths.
 """
 
 from __future__ import annotations
@@ -27,20 +32,13 @@ from ..spectrum import Spectrum
 from .config import CalibrationSpec, ContinuumSection, GroupSpec, LineSpec, PriorSpec, SpectrumSpec
 from .linelist import line as lookup_line
 
-__all__ = ["LinesModel", "Plan", "build_model", "enable_x64", "working_unit"]
+__all__ = ["LinesModel", "Plan", "build_model", "working_unit"]
 
 log = logging.getLogger(__name__)
 
 C_KMS = 299792.458
 FLAM = u.Unit("erg / (s cm2 Angstrom)")
 _NTAB = 64
-
-
-def enable_x64() -> None:
-    """Switch JAX to float64 (needed for redshifts and erf differences; done at model build time)."""
-    import jax
-
-    jax.config.update("jax_enable_x64", True)
 
 
 def working_unit(spectrum: Spectrum) -> u.UnitBase:
@@ -52,7 +50,11 @@ def working_unit(spectrum: Spectrum) -> u.UnitBase:
 
 @dataclass
 class Plan:
-    """Static structure of a line model: names, indices, priors and scales (no data arrays)."""
+    """Static structure of a line model: names, indices, priors and scales (no data arrays).
+
+    ``sites`` maps each free parameter to its :class:`~specola.lines._priors.Prior`, ``order`` lists them so
+    that every parameter comes after those its prior refers to; ``fixed`` holds fixed parameters.
+    """
 
     z0: float
     flux_unit: u.UnitBase
@@ -64,7 +66,7 @@ class Plan:
     line_w: np.ndarray
     line_f: np.ndarray
     ratio: np.ndarray
-    lorentz: np.ndarray
+    profile: np.ndarray
     zgroups: list[str]
     wgroups: list[str]
     flux_sites: list[str]
@@ -77,11 +79,44 @@ class Plan:
     tokens: dict[str, list[str | None]]
     sites: dict[str, Any]
     fixed: dict[str, float]
+    sample_order: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
     compiled: dict = field(default_factory=dict, repr=False)
 
     def value(self, params: dict, name: str):
         """A parameter's value: sampled, or fixed."""
         return params[name] if name in params else self.fixed[name]
+
+    def config_values(self, params: dict) -> dict:
+        """Values of the given (and fixed) parameters in config units, as prior expressions see them."""
+        out = {}
+        for name, v in {**self.fixed, **params}.items():
+            p = self.sites.get(name) or self.fixed_priors.get(name)
+            out[name] = v if p is None else (v - p.shift) / p.factor
+        return out
+
+    @property
+    def fixed_priors(self) -> dict:
+        """Priors of the fixed parameters (their shift and factor convert to config units)."""
+        return self.compiled.setdefault("fixed_priors", {})
+
+    def distribution(self, name: str, params: dict):
+        """The prior distribution of site ``name`` given the values of the parameters it refers to."""
+        return self.sites[name].distribution(self.config_values(params) if self.sites[name].names else None)
+
+    def table(self) -> str:
+        """The line configuration as text: one row per line, then the priors of every parameter."""
+        rows = [f"{'line':<16s} {'rest [A]':>10s} {'profile':<10s} {'z':<10s} {'width':<14s} flux"]
+        for i, label in enumerate(self.labels):
+            root = self.flux_sites[self.line_f[i]]
+            tie = "" if root == label else f" = {self.ratio[i]:.4g} x {root}"
+            rows.append(f"{label:<16s} {self.rest[i]:>10.3f} {self.profile[i]:<10s} "
+                        f"z_{self.zgroups[self.line_z[i]]:<8s} fwhm_{self.wgroups[self.line_w[i]]:<9s} "
+                        f"flux_{root}{tie}")  # fmt: skip
+        rows.append("")
+        rows += [f"  {n:<24s} {self.sites[n].describe()}" for n in self.sample_order]
+        rows += [f"  {n:<24s} fixed({v:.6g})" for n, v in self.fixed.items()]
+        return "\n".join(rows)
 
 
 def _region_windows(cfg: ContinuumSection, rest: list[float]) -> list[tuple[float, float]]:
@@ -98,14 +133,16 @@ def _region_windows(cfg: ContinuumSection, rest: list[float]) -> list[tuple[floa
     return [tuple(m) for m in merged]
 
 
-def _prepare_spectrum(spectrum: Spectrum, unit: u.UnitBase) -> Spectrum:
+def _prepare_spectrum(spectrum: Spectrum, unit: u.UnitBase, name: str) -> Spectrum:
     if spectrum.error is None:
-        raise SpectrumError("line fitting needs flux errors; this spectrum has none")
+        raise SpectrumError(f"spectrum {name}: line fitting needs flux errors; this spectrum has none")
     s = spectrum.to_wave_unit(u.AA)
     try:
         return s.to_flux_unit(unit)
     except SpectrumError as exc:
-        raise SpectrumError(f"cannot fit a spectrum in {spectrum.flux_unit}: {exc}") from None
+        raise SpectrumError(
+            f"spectrum {name}: cannot fit flux in {spectrum.flux_unit} with {unit} (the first spectrum's): {exc}"
+        ) from None
 
 
 def _group_prior(groups: dict[str, GroupSpec], name: str, kind: str) -> PriorSpec:
@@ -120,6 +157,217 @@ def _group_prior(groups: dict[str, GroupSpec], name: str, kind: str) -> PriorSpe
             "prior = {kind = 'uniform', low = ..., high = ...} (km/s); only 'narrow' and 'broad' have defaults"
         )
     return DEFAULTS[key]
+
+
+@dataclass
+class _Lines:
+    """The line table: labels, names, rest wavelengths and specs, in config order."""
+
+    labels: list[str]
+    names: list[str]
+    rest: list[float]
+    specs: list[LineSpec]
+
+    def subset(self, keep: Sequence[bool]) -> _Lines:
+        idx = [i for i, k in enumerate(keep) if k]
+        return _Lines(*([x[i] for i in idx] for x in (self.labels, self.names, self.rest, self.specs)))
+
+
+def _line_table(lines: Sequence[LineSpec]) -> _Lines:
+    table = _Lines([], [], [], [])
+    for spec in lines:
+        wave = spec.wavelength or lookup_line(spec.name).wavelength
+        label = spec.label or spec.name or f"line{wave:.1f}"
+        if label in table.labels:
+            raise ConfigError(f"line label {label!r} is used twice; give the second one label = '...'")
+        table.labels.append(label), table.names.append(spec.name or label)
+        table.rest.append(float(wave)), table.specs.append(spec)
+    for spec in table.specs:
+        if spec.tie and spec.tie not in table.labels:
+            raise ConfigError(f"line {spec.label or spec.name!r} is tied to {spec.tie!r}, which is not a line label")
+    return table
+
+
+@dataclass
+class _Pixels:
+    """Fitted pixels of all spectra, concatenated, with their spectrum and region index."""
+
+    low: np.ndarray
+    high: np.ndarray
+    flux: np.ndarray
+    error: np.ndarray
+    spec: np.ndarray
+    region: np.ndarray
+    kept: list[np.ndarray]
+
+
+def _select_pixels(work: Sequence[Spectrum], names: Sequence[str], windows, z0: float) -> _Pixels:
+    """Good pixels inside the continuum windows (NaN and zero-error pixels in the windows are counted, dropped)."""
+    parts: dict[str, list] = {k: [] for k in ("low", "high", "flux", "error", "spec", "region")}
+    kept = []
+    for k, s in enumerate(work):
+        a, b = s.low.value, s.high.value
+        region = np.full(len(s), -1)
+        for r, (wlo, whi) in enumerate(windows):
+            region[(a >= wlo * (1 + z0)) & (b <= whi * (1 + z0))] = r
+        inside = region >= 0
+        finite = np.isfinite(s.flux.value) & np.isfinite(s.error.value)
+        use = inside & s.good & finite & (s.error.value > 0)
+        bad_nan, bad_other = int(np.sum(inside & ~finite)), int(np.sum(inside & finite & ~use))
+        if bad_nan or bad_other:
+            log.info("spectrum %s: %d NaN pixel(s) and %d masked or zero-error pixel(s) in the windows left out",
+                     names[k], bad_nan, bad_other)  # fmt: skip
+        kept.append(use)
+        for key, v in (("low", a), ("high", b), ("flux", s.flux.value), ("error", s.error.value), ("region", region)):
+            parts[key].append(v[use])
+        parts["spec"].append(np.full(use.sum(), k))
+    out = {k: np.concatenate(v) for k, v in parts.items()}
+    if out["low"].size == 0:
+        raise SpectrumError(f"no good pixels of the spectra fall in the continuum windows at z = {z0}")
+    return _Pixels(**out, kept=kept)
+
+
+def _covered_lines(table: _Lines, work: Sequence[Spectrum], names: Sequence[str], px: _Pixels, z0: float) -> _Lines:
+    """Refuse lines outside every spectrum (named); drop, with a warning, lines that fall only on bad pixels."""
+    obs = np.asarray(table.rest) * (1 + z0)
+    ranges = [(float(s.low.value.min()), float(s.high.value.max())) for s in work]
+    outside = [i for i, w in enumerate(obs) if not any(lo <= w <= hi for lo, hi in ranges)]
+    if outside:
+        what = ", ".join(f"{table.labels[i]} ({obs[i]:.1f} A)" for i in outside)
+        span = "; ".join(f"{n} {lo:.1f}-{hi:.1f} A" for n, (lo, hi) in zip(names, ranges, strict=True))
+        raise ConfigError(f"line(s) {what} at z = {z0:g} fall outside every spectrum ({span}); remove them "
+                          "from [[lines]] or check fit.redshift")  # fmt: skip
+    keep = [bool(np.any((px.low <= w) & (px.high >= w))) for w in obs]
+    changed = True
+    while changed:  # a line tied to a dropped line goes too
+        changed = False
+        for i, spec in enumerate(table.specs):
+            if keep[i] and spec.tie and not keep[table.labels.index(spec.tie)]:
+                keep[i], changed = False, True
+    for i in np.flatnonzero(~np.asarray(keep)):
+        log.warning("line %s (%.2f A at z=%.4f) falls only on masked pixels (or is tied to one that does); dropped",
+                    table.labels[i], obs[i], z0)  # fmt: skip
+    if not any(keep):
+        raise SpectrumError(f"none of the lines {', '.join(table.labels)} falls on good pixels of the spectra")
+    return table.subset(keep)
+
+
+def _flux_roots(table: _Lines) -> tuple[list[str], list[int], list[float]]:
+    """Free flux of each line: the root of its tie chain, and the product of ratios along it (signed)."""
+    flux_sites, line_f, ratio = [], [], []
+    for i, label in enumerate(table.labels):
+        root, r, seen = label, 1.0, set()
+        while table.specs[table.labels.index(root)].tie:
+            if root in seen:
+                raise ConfigError(f"line ties form a loop through {root!r}")
+            seen.add(root)
+            r *= table.specs[table.labels.index(root)].ratio
+            root = table.specs[table.labels.index(root)].tie
+        if root not in flux_sites:
+            flux_sites.append(root)
+        line_f.append(flux_sites.index(root)), ratio.append(-r if table.specs[i].absorption else r)
+    return flux_sites, line_f, ratio
+
+
+def _scales(table: _Lines, px: _Pixels, nregions: int, z0: float) -> tuple[np.ndarray, float]:
+    """Continuum unit per region (|median| or scatter) and the line-flux unit (largest excess near a line)."""
+    fl, lo, hi, ridx = px.flux, px.low, px.high, px.region
+    cont_unit = np.asarray(
+        [max(np.median(np.abs(fl[ridx == r])), np.std(fl[ridx == r]), 1e-30) for r in range(nregions)]
+    )
+    excess = []
+    for w in np.asarray(table.rest) * (1 + z0):
+        near = np.abs(0.5 * (lo + hi) - w) < w * 1000.0 / C_KMS + 2 * (hi - lo)
+        if near.any():
+            r = ridx[near][0]
+            excess.append(abs(np.sum((fl[near] - np.median(fl[ridx == r])) * (hi - lo)[near])))
+    line_unit = float(max(max(excess, default=0.0), 1e-30))
+    if not line_unit > 1e-30:
+        line_unit = float(np.median(px.error * (hi - lo)) * 10)
+    return cont_unit, line_unit
+
+
+def _line_priors(table, groups, flux_sites, z0, line_unit, add) -> tuple[list[str], list[str]]:
+    from ._priors import make_prior
+
+    gdict = {g.name: g for g in groups}
+    zgroups = list(dict.fromkeys(s.redshift for s in table.specs))
+    wgroups = list(dict.fromkeys(s.width for s in table.specs))
+    for kind, names, prefix, shift in (("redshift", zgroups, "z", z0), ("width", wgroups, "fwhm", 0.0)):
+        for g in names:
+            if g in gdict and gdict[g].kind != kind:
+                raise ConfigError(f"group {g!r} is used as a {kind} group but declared kind = {gdict[g].kind!r}")
+            add(f"{prefix}_{g}", make_prior(_group_prior(gdict, g, kind), shift=shift, what=f"{kind} group {g}"))
+    for root in flux_sites:
+        spec = table.specs[table.labels.index(root)]
+        if spec.prior.kind == "auto":  # in units of line_unit
+            low = 0.0 if spec.positive or spec.absorption else -50.0
+            add(f"flux_{root}", make_prior(PriorSpec("uniform", low=low, high=50.0), what=f"flux of {root}"))
+        else:
+            add(f"flux_{root}", make_prior(spec.prior, factor=1.0 / line_unit, what=f"flux of {root}"))
+    return zgroups, wgroups
+
+
+def _continuum_priors(continuum: ContinuumSection, nregions: int, add) -> None:
+    from ._priors import make_prior
+
+    wide = make_prior(PriorSpec("normal", loc=0.0, scale=100.0))
+    for r in range(nregions):
+        if continuum.form in ("polynomial", "chebyshev"):
+            for k in range(continuum.order + 1):
+                add(f"cont_r{r}_c{k}", wide)
+        else:
+            add(f"cont_r{r}_norm", wide)
+            add(f"cont_r{r}_beta", make_prior(PriorSpec("normal", loc=0.0, scale=10.0)))
+
+
+def _calibration_priors(calibration, bindings, add) -> dict[str, list[str | None]]:
+    from ._priors import DEFAULTS, make_prior
+
+    cdict = {c.name: c for c in calibration}
+    tokens: dict[str, list[str | None]] = {"rscale": [], "flux_scale": [], "pix_offset": []}
+    done = set()
+    for b in bindings:
+        for kind in tokens:
+            name = getattr(b, kind) or None
+            tokens[kind].append(name)
+            if name is None or (kind, name) in done:
+                continue
+            done.add((kind, name))
+            spec = cdict.get(name, CalibrationSpec(name, kind))
+            if spec.kind != kind:
+                raise ConfigError(f"calibration token {name!r} is declared kind = {spec.kind!r} but used as {kind}")
+            prior = spec.prior if spec.prior.kind != "auto" else DEFAULTS[kind]
+            add(f"{kind}_{name}", make_prior(prior, what=f"calibration token {name}"))
+    return tokens
+
+
+def _resolution_tables(work, names, px: _Pixels) -> tuple[np.ndarray, np.ndarray]:
+    """1/R on a grid of ``_NTAB`` wavelengths over each spectrum's fitted range."""
+    tab_w, tab_inv = [], []
+    for k, s in enumerate(work):
+        sel = px.spec == k
+        w = np.linspace(px.low[sel].min(), px.high[sel].max(), _NTAB) if sel.any() else np.ones(_NTAB)
+        res = s.meta.get("resolution")
+        inv = np.zeros(_NTAB) if res is None else 1.0 / np.asarray(res(w * u.AA), float)
+        if not np.all(np.isfinite(inv) & (inv >= 0)):
+            raise SpectrumError(f"spectrum {names[k]}: resolution curve gives invalid R in {w[0]:.1f}-{w[-1]:.1f} A")
+        tab_w.append(w), tab_inv.append(inv)
+    return np.asarray(tab_w), np.asarray(tab_inv)
+
+
+def _check_counts(px: _Pixels, windows, sites: dict, nlines_per_region: list[int], continuum) -> None:
+    """Every window needs more pixels than its continuum parameters, the fit more pixels than parameters."""
+    ncont = continuum.order + 1 if continuum.form in ("polynomial", "chebyshev") else 2
+    for r, (w0, w1) in enumerate(windows):
+        n = int(np.sum(px.region == r))
+        if n <= ncont + nlines_per_region[r]:
+            raise SpectrumError(
+                f"continuum window {w0:.1f}-{w1:.1f} A (rest) has {n} good pixel(s) for {ncont} continuum and "
+                f"{nlines_per_region[r]} line parameter(s); widen continuum.width_kms or give continuum.regions"
+            )
+    if px.low.size <= len(sites):
+        raise SpectrumError(f"{px.low.size} fitted pixels for {len(sites)} free parameters; widen the windows")
 
 
 def build_model(
@@ -157,6 +405,12 @@ def build_model(
     LinesModel
         ``model.model_fn`` and ``model.args`` for any NumPyro inference; see :func:`specola.lines.fit`.
 
+    Raises
+    ------
+    ConfigError, SpectrumError
+        Before anything is compiled: a line outside every spectrum, a prior referring to an unknown or
+        circular parameter, a window with fewer pixels than parameters, spectra in incompatible units.
+
     Examples
     --------
     >>> from specola.io import read
@@ -166,9 +420,10 @@ def build_model(
     >>> sorted(m.plan.sites)[:3]
     ['cont_r0_c0', 'cont_r0_c1', 'flux_Halpha']
     """
-    from ._priors import DEFAULTS, distribution
+    from ._jax import configure
+    from ._priors import order_sites
 
-    enable_x64()
+    configure()
     if not spectra:
         raise SpectrumError("build_model needs at least one spectrum")
     if not lines:
@@ -177,168 +432,68 @@ def build_model(
     bindings = list(bindings) if bindings is not None else [SpectrumSpec() for _ in spectra]
     if len(bindings) != len(spectra):
         raise ConfigError(f"got {len(bindings)} spectrum bindings for {len(spectra)} spectra")
-    unit = working_unit(spectra[0])
-    work = [_prepare_spectrum(s, unit) for s in spectra]
-    z0 = float(redshift)
-
-    # -- lines
-    labels, names, rest, specs = [], [], [], []
-    for spec in lines:
-        wave = spec.wavelength or lookup_line(spec.name).wavelength
-        label = spec.label or spec.name or f"line{wave:.1f}"
-        if label in labels:
-            raise ConfigError(f"line label {label!r} is used twice; give the second one label = '...'")
-        labels.append(label), names.append(spec.name or label), rest.append(float(wave)), specs.append(spec)
-    windows = _region_windows(continuum, rest)
-
-    # -- pixels in windows
-    lo, hi, fl, er, sidx, ridx, kept = [], [], [], [], [], [], []
-    for k, s in enumerate(work):
-        a, b = s.low.value, s.high.value
-        region = np.full(len(s), -1)
-        for r, (wlo, whi) in enumerate(windows):
-            region[(a >= wlo * (1 + z0)) & (b <= whi * (1 + z0))] = r
-        use = (region >= 0) & s.good & (s.error.value > 0)
-        kept.append(use)
-        lo.append(a[use]), hi.append(b[use]), fl.append(s.flux.value[use]), er.append(s.error.value[use])
-        sidx.append(np.full(use.sum(), k)), ridx.append(region[use])
-    lo, hi, fl, er = map(np.concatenate, (lo, hi, fl, er))
-    sidx, ridx = np.concatenate(sidx), np.concatenate(ridx)
-    if lo.size == 0:
-        raise SpectrumError(f"no good pixels of the spectra fall in the continuum windows at z = {z0}")
-
-    # -- drop lines no pixel covers (and the lines tied to them)
-    obs = np.asarray(rest) * (1 + z0)
-    covered = [bool(np.any((lo <= w) & (hi >= w))) for w in obs]
-    keep = list(covered)
-    changed = True
-    while changed:
-        changed = False
-        for i, spec in enumerate(specs):
-            if keep[i] and spec.tie and (spec.tie not in labels or not keep[labels.index(spec.tie)]):
-                if spec.tie not in labels:
-                    raise ConfigError(f"line {labels[i]!r} is tied to {spec.tie!r}, which is not a line label")
-                keep[i], changed = False, True
-    for i in np.flatnonzero(~np.asarray(keep)):
-        log.warning("line %s (%.2f A at z=%.4f) is not covered by the fitted pixels; dropped", labels[i], obs[i], z0)
-    if not any(keep):
-        raise SpectrumError("none of the lines falls on good pixels of the spectra")
-    idx = [i for i in range(len(keep)) if keep[i]]
-    labels, names, specs = [labels[i] for i in idx], [names[i] for i in idx], [specs[i] for i in idx]
-    rest = np.asarray([r for r, k in zip(rest, keep, strict=True) if k])
-
-    # -- used regions only
-    used = sorted(set(ridx.tolist()))
-    remap = {r: i for i, r in enumerate(used)}
-    ridx = np.asarray([remap[r] for r in ridx])
-    windows = [windows[r] for r in used]
-    region_ref = np.asarray([0.5 * (w0 + w1) * (1 + z0) for w0, w1 in windows])
-    cont_unit = np.asarray(
-        [max(np.median(np.abs(fl[ridx == r])), np.std(fl[ridx == r]), 1e-30) for r in range(len(windows))]
-    )
-
-    # -- line flux unit: the largest excess above the window median near a line
-    excess = []
-    for w in rest * (1 + z0):
-        near = np.abs(0.5 * (lo + hi) - w) < w * 1000.0 / C_KMS + 2 * (hi - lo)
-        if near.any():
-            r = ridx[near][0]
-            excess.append(abs(np.sum((fl[near] - np.median(fl[ridx == r])) * (hi - lo)[near])))
-    line_unit = float(max(max(excess, default=0.0), 1e-30))
-    if not line_unit > 1e-30:
-        line_unit = float(np.median(er * (hi - lo)) * 10)
-
-    # -- parameters
-    gdict = {g.name: g for g in groups}
-    sites: dict[str, Any] = {}
-    fixed: dict[str, float] = {}
-
-    def add(name, d):
-        if isinstance(d, float):
-            fixed[name] = d
-        else:
-            sites[name] = d
-
-    zgroups = list(dict.fromkeys(s.redshift for s in specs))
-    wgroups = list(dict.fromkeys(s.width for s in specs))
-    for g in zgroups:
-        if g in gdict and gdict[g].kind != "redshift":
-            raise ConfigError(f"group {g!r} is used as a redshift group but declared kind = {gdict[g].kind!r}")
-        add(f"z_{g}", distribution(_group_prior(gdict, g, "redshift"), shift=z0, what=f"redshift group {g}"))
-    for g in wgroups:
-        if g in gdict and gdict[g].kind != "width":
-            raise ConfigError(f"group {g!r} is used as a width group but declared kind = {gdict[g].kind!r}")
-        add(f"fwhm_{g}", distribution(_group_prior(gdict, g, "width"), what=f"width group {g}"))
-    flux_sites, line_f, ratio = [], [], []
-    for label in labels:
-        root, r = label, 1.0
-        seen = set()
-        while specs[labels.index(root)].tie:
-            if root in seen:
-                raise ConfigError(f"line ties form a loop through {root!r}")
-            seen.add(root)
-            r *= specs[labels.index(root)].ratio
-            root = specs[labels.index(root)].tie
-        if root not in flux_sites:
-            flux_sites.append(root)
-        line_f.append(flux_sites.index(root)), ratio.append(r)
-    for root in flux_sites:
-        spec = specs[labels.index(root)]
-        prior = spec.prior
-        if prior.kind == "auto":
-            prior = PriorSpec("uniform", low=0.0 if spec.positive else -50.0, high=50.0)
-            add(f"flux_{root}", distribution(prior, what=f"flux of {root}"))
-        else:
-            add(f"flux_{root}", distribution(prior, factor=1.0 / line_unit, what=f"flux of {root}"))
-    for r in range(len(windows)):
-        if continuum.form == "polynomial":
-            for k in range(continuum.order + 1):
-                add(f"cont_r{r}_c{k}", distribution(PriorSpec("normal", loc=0.0, scale=100.0)))
-        else:
-            add(f"cont_r{r}_norm", distribution(PriorSpec("normal", loc=0.0, scale=100.0)))
-            add(f"cont_r{r}_beta", distribution(PriorSpec("normal", loc=0.0, scale=10.0)))
-    cdict = {c.name: c for c in calibration}
-    tokens: dict[str, list[str | None]] = {"rscale": [], "flux_scale": [], "pix_offset": []}
-    for b in bindings:
-        for kind in tokens:
-            name = getattr(b, kind) or None
-            tokens[kind].append(name)
-            if name is None:
-                continue
-            spec = cdict.get(name, CalibrationSpec(name, kind))
-            if spec.kind != kind:
-                raise ConfigError(f"calibration token {name!r} is declared kind = {spec.kind!r} but used as {kind}")
-            prior = spec.prior if spec.prior.kind != "auto" else DEFAULTS[kind]
-            add(f"{kind}_{name}", distribution(prior, what=f"calibration token {name}"))
-
-    # -- resolution tables (1/R) per spectrum over its fitted range
-    tab_w, tab_inv, snames = [], [], []
-    for k, s in enumerate(work):
+    snames: list[str] = []
+    for k, s in enumerate(spectra):
         name = s.meta.get("name") or bindings[k].name or f"spectrum{k}"
         snames.append(name if name not in snames else f"{name}_{k}")
-        w = np.linspace(lo[sidx == k].min(), hi[sidx == k].max(), _NTAB) if np.any(sidx == k) else np.ones(_NTAB)
-        res = s.meta.get("resolution")
-        inv = np.zeros(_NTAB) if res is None else 1.0 / np.asarray(res(w * u.AA), float)
-        if not np.all(np.isfinite(inv) & (inv >= 0)):
-            raise SpectrumError(f"spectrum {snames[-1]}: resolution curve gives invalid R in {w[0]:.1f}-{w[-1]:.1f} A")
-        tab_w.append(w), tab_inv.append(inv)
+    unit = working_unit(spectra[0])
+    work = [_prepare_spectrum(s, unit, n) for s, n in zip(spectra, snames, strict=True)]
+    z0 = float(redshift)
+
+    table = all_lines = _line_table(lines)
+    all_windows = _region_windows(continuum, table.rest)
+    px = _select_pixels(work, snames, all_windows, z0)
+    table = _covered_lines(table, work, snames, px, z0)
+    windows, px = _used_windows(all_windows, px)
+    flux_sites, line_f, ratio = _flux_roots(table)
+    cont_unit, line_unit = _scales(table, px, len(windows), z0)
+
+    sites: dict[str, Any] = {}
+    fixed: dict[str, float] = {}
+    fixed_priors: dict[str, Any] = {}
+
+    def add(name, prior):
+        if prior.kind == "fixed":
+            fixed[name], fixed_priors[name] = prior.bounds()[0], prior
+        else:
+            sites[name] = prior
+
+    zgroups, wgroups = _line_priors(table, groups, flux_sites, z0, line_unit, add)
+    _continuum_priors(continuum, len(windows), add)
+    tokens = _calibration_priors(calibration, bindings, add)
+    order = order_sites(sites, fixed)
+    obs = np.asarray(table.rest) * (1 + z0)
+    per_region = [sum(1 for w in obs if w0 * (1 + z0) <= w <= w1 * (1 + z0)) for w0, w1 in windows]
+    _check_counts(px, windows, sites, per_region, continuum)
+    tab_w, tab_inv = _resolution_tables(work, snames, px)
 
     plan = Plan(
-        z0=z0, flux_unit=unit, line_unit=line_unit, labels=labels, names=names, rest=rest,
-        line_z=np.asarray([zgroups.index(s.redshift) for s in specs]),
-        line_w=np.asarray([wgroups.index(s.width) for s in specs]),
+        z0=z0, flux_unit=unit, line_unit=line_unit, labels=table.labels, names=table.names,
+        rest=np.asarray(table.rest), line_z=np.asarray([zgroups.index(s.redshift) for s in table.specs]),
+        line_w=np.asarray([wgroups.index(s.width) for s in table.specs]),
         line_f=np.asarray(line_f), ratio=np.asarray(ratio, float),
-        lorentz=np.asarray([s.profile == "lorentzian" for s in specs]),
-        zgroups=zgroups, wgroups=wgroups, flux_sites=flux_sites, regions=windows, region_ref=region_ref,
+        profile=np.asarray([s.profile for s in table.specs]),
+        zgroups=zgroups, wgroups=wgroups, flux_sites=flux_sites, regions=windows,
+        region_ref=np.asarray([0.5 * (w0 + w1) * (1 + z0) for w0, w1 in windows]),
         cont_unit=cont_unit, form=continuum.form, order=continuum.order, spectra=snames, tokens=tokens,
-        sites=sites, fixed=fixed,
+        sites=sites, fixed=fixed, sample_order=order,
+        dropped=[lab for lab in all_lines.labels if lab not in table.labels],
     )  # fmt: skip
+    plan.fixed_priors.update(fixed_priors)
     args = {
-        "low": lo, "high": hi, "flux": fl, "error": er, "spec": sidx, "region": ridx,
-        "tab_w": np.asarray(tab_w), "tab_inv": np.asarray(tab_inv),
+        "low": px.low, "high": px.high, "flux": px.flux, "error": px.error, "spec": px.spec, "region": px.region,
+        "tab_w": tab_w, "tab_inv": tab_inv,
     }  # fmt: skip
-    fitted = [w[m] for w, m in zip(work, kept, strict=True)]
+    fitted = [w[m] for w, m in zip(work, px.kept, strict=True)]
     return LinesModel(plan, {k: _jnp(v) for k, v in args.items()}, fitted)
+
+
+def _used_windows(windows, px: _Pixels) -> tuple[list, _Pixels]:
+    """Keep the windows that hold pixels, renumbered."""
+    used = sorted(set(px.region.tolist()))
+    remap = {r: i for i, r in enumerate(used)}
+    px.region = np.asarray([remap[r] for r in px.region])
+    return [windows[r] for r in used], px
 
 
 def _jnp(x: np.ndarray):
@@ -371,13 +526,22 @@ class LinesModel:
         )
 
     def model_fn(self, args: dict) -> None:
-        """The NumPyro model: priors of every parameter and a Gaussian likelihood of ``args['flux']``."""
+        """The NumPyro model: priors of every parameter (in dependency order) and a Gaussian likelihood."""
         import numpyro
         import numpyro.distributions as dist
 
-        params = {name: numpyro.sample(name, d) for name, d in self.plan.sites.items()}
+        params = self.prior_fn()
         mu = predict(self.plan, params, args)["total"]
         numpyro.sample("obs", dist.Normal(mu, args["error"]), obs=args["flux"])
+
+    def prior_fn(self) -> dict:
+        """Sample every parameter from its prior, in dependency order (the model without the likelihood)."""
+        import numpyro
+
+        params: dict = {}
+        for name in self.plan.sample_order:
+            params[name] = numpyro.sample(name, self.plan.distribution(name, params))
+        return params
 
     def with_flux(self, flux: np.ndarray) -> LinesModel:
         """The same model (and compiled functions) with other data on the same pixels (e.g. a simulation)."""
@@ -403,7 +567,7 @@ def predict(plan: Plan, params: dict, args: dict) -> dict:
     """Evaluate the model (JAX-traceable) for one parameter set; returns ``total``, ``continuum``, ``lines``."""
     import jax.numpy as jnp
 
-    from ._profiles import FWHM_PER_SIGMA, gaussian_pixel, polynomial_basis, powerlaw_pixel, pseudo_voigt_pixel
+    from ._profiles import FWHM_PER_SIGMA
 
     v = lambda name: plan.value(params, name)
     nspec = len(plan.spectra)
@@ -413,9 +577,9 @@ def predict(plan: Plan, params: dict, args: dict) -> dict:
 
     rscale, fscale, poff = per_spec("rscale", 1.0), per_spec("flux_scale", 1.0), per_spec("pix_offset", 0.0)
     spec, region = args["spec"], args["region"]
-    width = args["high"] - args["low"]
-    a = args["low"] + poff[spec] * width
-    b = args["high"] + poff[spec] * width
+    width = args["high"] - args["low"]  # d lambda / d pixel
+    a = args["low"] - poff[spec] * width  # PixOffset > 0: the spectrum sits redward; its edges move blueward
+    b = args["high"] - poff[spec] * width
 
     z = jnp.stack([jnp.asarray(v(f"z_{g}"), float) for g in plan.zgroups])[plan.line_z]
     fwhm = jnp.stack([jnp.asarray(v(f"fwhm_{g}"), float) for g in plan.wgroups])[plan.line_w]
@@ -424,31 +588,55 @@ def predict(plan: Plan, params: dict, args: dict) -> dict:
     mu = plan.rest * (1.0 + z)
     inv_r = jnp.stack([jnp.interp(mu, args["tab_w"][k], args["tab_inv"][k]) for k in range(nspec)])
     sig_instr = mu * inv_r / rscale[:, None] / FWHM_PER_SIGMA  # (nspec, nlines)
-    f_int = mu * fwhm / 299792.458  # intrinsic FWHM in A
-    gauss_int = jnp.where(plan.lorentz, 0.0, f_int / FWHM_PER_SIGMA)
-    sigma = jnp.sqrt(gauss_int**2 + sig_instr**2)[spec]  # (npix, nlines)
-    if plan.lorentz.any():
-        sig_g = jnp.maximum(sigma, 1e-6 * mu)
-        prof = jnp.where(
-            plan.lorentz,
-            pseudo_voigt_pixel(a[:, None], b[:, None], mu, sig_g, f_int),
-            gaussian_pixel(a[:, None], b[:, None], mu, sigma),
-        )
-    else:
-        prof = gaussian_pixel(a[:, None], b[:, None], mu, sigma)
+    f_int = mu * fwhm / C_KMS  # intrinsic FWHM in A
+    prof = _profiles(plan.profile, a[:, None], b[:, None], mu, f_int, sig_instr[spec])
     lines = prof * flux
+
+    cont = _continuum(plan, v, a, b, region)
+    scale = fscale[spec]
+    return {"total": scale * (cont + lines.sum(axis=1)), "continuum": scale * cont, "lines": scale[:, None] * lines}
+
+
+def _profiles(kinds: np.ndarray, a, b, mu, f_int, sig_instr):
+    """Pixel means ``(npix, nlines)`` of each line's profile seen through the Gaussian LSF ``sig_instr``."""
+    import jax.numpy as jnp
+
+    from ._profiles import FWHM_PER_SIGMA, gaussian_pixel, laplace_pixel, pseudo_voigt_pixel
+
+    floor = 1e-6 * mu  # keeps widths positive where there is no instrumental broadening
+    gauss = kinds == "gaussian"
+    sigma = jnp.sqrt(jnp.where(gauss, f_int / FWHM_PER_SIGMA, 0.0) ** 2 + sig_instr**2)
+    prof = gaussian_pixel(a, b, mu, jnp.maximum(sigma, floor))
+    if (kinds == "lorentzian").any():
+        voigt = pseudo_voigt_pixel(a, b, mu, jnp.maximum(sig_instr, floor), jnp.maximum(f_int, floor))
+        prof = jnp.where(kinds == "lorentzian", voigt, prof)
+    if (kinds == "laplace").any():
+        lap = laplace_pixel(a, b, mu, jnp.maximum(f_int, floor), jnp.maximum(sig_instr, floor))
+        prof = jnp.where(kinds == "laplace", lap, prof)
+    return prof
+
+
+def _continuum(plan: Plan, v, a, b, region):
+    """Pixel means of each pixel's region continuum (in the flux unit)."""
+    import jax.numpy as jnp
+
+    from ._profiles import chebyshev_basis, polynomial_basis, powerlaw_pixel
 
     ref = jnp.asarray(plan.region_ref)[region]
     cu = jnp.asarray(plan.cont_unit)[region]
     nreg = len(plan.regions)
-    if plan.form == "polynomial":
-        coef = jnp.stack(
-            [jnp.stack([jnp.asarray(v(f"cont_r{r}_c{k}"), float) for k in range(plan.order + 1)]) for r in range(nreg)]
-        )
-        cont = cu * jnp.sum(polynomial_basis(a, b, ref, plan.order) * coef[region], axis=-1)
-    else:
+    if plan.form == "powerlaw":
         norm = jnp.stack([jnp.asarray(v(f"cont_r{r}_norm"), float) for r in range(nreg)])[region]
         beta = jnp.stack([jnp.asarray(v(f"cont_r{r}_beta"), float) for r in range(nreg)])[region]
-        cont = cu * norm * powerlaw_pixel(a, b, ref, beta)
-    scale = fscale[spec]
-    return {"total": scale * (cont + lines.sum(axis=1)), "continuum": scale * cont, "lines": scale[:, None] * lines}
+        return cu * norm * powerlaw_pixel(a, b, ref, beta)
+    coef = jnp.stack(
+        [jnp.stack([jnp.asarray(v(f"cont_r{r}_c{k}"), float) for k in range(plan.order + 1)]) for r in range(nreg)]
+    )
+    if plan.form == "chebyshev":
+        z1 = 1 + plan.z0
+        lo = jnp.asarray([w0 * z1 for w0, _ in plan.regions])[region]
+        hi = jnp.asarray([w1 * z1 for _, w1 in plan.regions])[region]
+        basis = chebyshev_basis(a, b, lo, hi, plan.order)
+    else:
+        basis = polynomial_basis(a, b, ref, plan.order)
+    return cu * jnp.sum(basis * coef[region], axis=-1)

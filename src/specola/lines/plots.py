@@ -11,8 +11,27 @@ from ..plotting import figure, style
 __all__ = ["plot_corner", "plot_fit"]
 
 
-def plot_fit(result: Any, index: int = 0, axes: Any = None) -> Any:
-    """Data, median model (16-84% band), continuum and line components, and normalised residuals.
+def _robust_limits(values: np.ndarray, extra: np.ndarray) -> tuple[float, float]:
+    """y-limits from the 1-99th percentiles of the data, widened to show the model (never set by a spike)."""
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    lo, hi = np.percentile(v, [1, 99]) if v.size else (0.0, 1.0)
+    lo, hi = min(lo, np.nanmin(extra)), max(hi, np.nanmax(extra))
+    pad = 0.08 * (hi - lo or 1.0)
+    return float(lo - pad), float(hi + pad)
+
+
+def _binned(x: np.ndarray, y: np.ndarray, n: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """Means of ``n`` consecutive values (a trace that shows a systematic hidden in per-pixel noise)."""
+    m = len(x) // n * n
+    if m == 0:
+        return x, y
+    return x[:m].reshape(-1, n).mean(1), y[:m].reshape(-1, n).mean(1)
+
+
+def plot_fit(result: Any, index: int = 0) -> Any:
+    """One panel per continuum window: data, median model (16-84% band), continuum and labelled line
+    components, with residuals in units of sigma (and a 5-pixel binned trace) below.
 
     Parameters
     ----------
@@ -20,8 +39,6 @@ def plot_fit(result: Any, index: int = 0, axes: Any = None) -> Any:
         The fit.
     index : int
         Which spectrum.
-    axes : pair of Axes, optional
-        Upper (spectrum) and lower (residual) axes; a new figure when None.
 
     Returns
     -------
@@ -29,40 +46,51 @@ def plot_fit(result: Any, index: int = 0, axes: Any = None) -> Any:
     """
     t = result.model_spectra()[index]
     plan = result.model.plan
-    regions = plan.regions
+    x = 0.5 * (t["low"] + t["high"]).value
+    z1 = 1 + plan.z0
+    wins = [(w0 * z1, w1 * z1) for w0, w1 in plan.regions]
+    wins = [w for w in wins if np.any((x >= w[0]) & (x <= w[1]))]
+    nw = max(len(wins), 1)
+    unit = t["flux"].unit
     with style():
-        if axes is None:
-            _, axes = figure(2, 1, sharex=True, height_ratios=(3, 1), figsize=(7.0, 4.8))
-        top, bottom = axes
-        x = 0.5 * (t["low"] + t["high"]).value
-        gap = np.r_[False, t["low"].value[1:] > t["high"].value[:-1] * (1 + 1e-9)]
-
-        def brk(y):
-            y = np.asarray(y, float)
-            out_x, out_y = [], []
-            for xi, yi, gi in zip(x, y, gap, strict=True):
-                if gi:
-                    out_x.append(np.nan), out_y.append(np.nan)
-                out_x.append(xi), out_y.append(yi)
-            return np.asarray(out_x), np.asarray(out_y)
-
-        top.errorbar(x, t["flux"].value, t["error"].value, fmt=".", ms=2, lw=0.5, color="0.3", label="data")
-        top.plot(*brk(t["model"].value), color="C0", lw=1.2, label="model")
-        bx, b16 = brk(t["model_p16"].value)
-        _, b84 = brk(t["model_p84"].value)
-        top.fill_between(bx, b16, b84, color="C0", alpha=0.3, lw=0)
-        top.plot(*brk(t["continuum"].value), color="C2", lw=0.8, ls="--", label="continuum")
-        for j, label in enumerate(plan.labels):
-            top.plot(*brk((t["continuum"] + t[label]).value), lw=0.7, color=f"C{3 + j % 5}", alpha=0.8)
-        top.set_ylabel(f"Flux [{t['flux'].unit.to_string('latex_inline')}]")
-        top.set_title(f"{plan.spectra[index]}: {len(plan.labels)} lines, {len(regions)} window(s)")
-        top.legend(loc="upper right")
-        resid = ((t["flux"] - t["model"]) / t["error"]).value
-        bottom.plot(*brk(resid), drawstyle="steps-mid", color="0.3", lw=0.7)
-        bottom.axhline(0, color="C0", lw=0.8)
-        bottom.set_ylabel(r"$\chi$")
-        bottom.set_xlabel(r"Observed wavelength [$\AA$]")
-    return top.figure
+        fig, axes = figure(2, nw, sharex="col", height_ratios=(3, 1), figsize=(3.6 * nw + 1.0, 4.8), squeeze=False)
+        for c, (w0, w1) in enumerate(wins):
+            top, bottom = axes[0, c], axes[1, c]
+            sel = (x >= w0) & (x <= w1)
+            xs = x[sel]
+            f, e = t["flux"].value[sel], t["error"].value[sel]
+            top.errorbar(xs, f, e, fmt=".", ms=2, lw=0.5, color="0.3", label="data", zorder=1)
+            top.step(xs, t["model"].value[sel], where="mid", color="C0", lw=1.2, label="model", zorder=3)
+            top.fill_between(xs, t["model_p16"].value[sel], t["model_p84"].value[sel], step="mid", color="C0",
+                             alpha=0.3, lw=0)  # fmt: skip
+            cont = t["continuum"].value[sel]
+            top.step(xs, cont, where="mid", color="C2", lw=0.8, ls="--", label="continuum")
+            for j, label in enumerate(plan.labels):
+                centre = plan.rest[j] * z1
+                if not w0 <= centre <= w1:
+                    continue
+                top.step(xs, cont + t[label].value[sel], where="mid", lw=0.8, color=f"C{3 + j % 6}", label=label)
+                top.axvline(centre, color=f"C{3 + j % 6}", lw=0.5, ls=":")
+            top.set_ylim(*_robust_limits(f, t["model"].value[sel]))
+            top.legend(loc="upper right", fontsize="x-small")
+            resid = ((t["flux"] - t["model"]) / t["error"]).value[sel]
+            bottom.plot(xs, resid, ".", ms=2, color="0.3")
+            bottom.plot(*_binned(xs, resid), color="C1", lw=1.0, label="5-pixel mean")
+            for level in (-3, 0, 3):
+                bottom.axhline(level, color="C0", lw=0.6, ls="-" if level == 0 else ":")
+            rlim = max(4.0, float(np.percentile(np.abs(resid), 99)) * 1.1) if resid.size else 4.0
+            bottom.set_ylim(-rlim, rlim)
+            rms = float(np.sqrt(np.mean(resid**2))) if resid.size else float("nan")
+            bottom.text(0.02, 0.95, f"rms {rms:.2f}", transform=bottom.transAxes, va="top", fontsize="x-small")
+            bottom.set_xlabel(f"Observed wavelength [{t['low'].unit.to_string('latex_inline')}]")
+            if c == 0:
+                top.set_ylabel(f"Flux [{unit.to_string('latex_inline')}]")
+                bottom.set_ylabel(r"(data - model) / $\sigma$")
+        ncfg = len(plan.labels) + len(plan.dropped)
+        dropped = f", {len(plan.dropped)} dropped (masked)" if plan.dropped else ""
+        fig.suptitle(f"{plan.spectra[index]}: {len(plan.labels)} of {ncfg} lines fitted{dropped}, "
+                     f"{len(wins)} window(s), {result.posterior.method}")  # fmt: skip
+    return fig
 
 
 def plot_corner(result: Any, names: list[str] | None = None, max_params: int = 6) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,28 @@ log = logging.getLogger(__name__)
 
 #: Posterior percentiles reported in tables.
 PERCENTILES = (16.0, 50.0, 84.0)
+
+
+def _fits_safe(table: QTable) -> QTable:
+    """A copy whose meta holds only FITS-header-friendly scalars (short keys)."""
+    out = QTable(table, copy=False)
+    out.rename_columns(out.colnames, [re.sub(r"[^A-Za-z0-9_]", "_", c) for c in out.colnames])
+    out.meta = {k[:8].upper(): v for k, v in table.meta.items() if isinstance(v, int | float | str)}
+    return out
+
+
+def _continuum_at(plan, r: int, wave: np.ndarray, val) -> np.ndarray:
+    """Continuum of region ``r`` (in units of its ``cont_unit``) at observed wavelengths, per draw."""
+    if plan.form == "powerlaw":
+        return val(f"cont_r{r}_norm") * (wave / plan.region_ref[r]) ** val(f"cont_r{r}_beta")
+    coef = [val(f"cont_r{r}_c{k}") for k in range(plan.order + 1)]
+    if plan.form == "chebyshev":
+        from numpy.polynomial import chebyshev
+
+        w0, w1 = (w * (1 + plan.z0) for w in plan.regions[r])
+        x = (2 * wave - w0 - w1) / (w1 - w0)
+        return sum(c * chebyshev.chebval(x, np.eye(plan.order + 1)[k]) for k, c in enumerate(coef))
+    return sum(c * (wave / plan.region_ref[r] - 1) ** k for k, c in enumerate(coef))
 
 
 @dataclass
@@ -55,12 +78,7 @@ class LinesResult:
             for r, (w0, w1) in enumerate(plan.regions):
                 if not w0 * (1 + plan.z0) <= mu[0, i] <= w1 * (1 + plan.z0):
                     continue
-                x = mu[:, i] / plan.region_ref[r]
-                if plan.form == "polynomial":
-                    c = sum(val(f"cont_r{r}_c{k}") * (x - 1) ** k for k in range(plan.order + 1))
-                else:
-                    c = val(f"cont_r{r}_norm") * x ** val(f"cont_r{r}_beta")
-                cont[:, i] = plan.cont_unit[r] * c
+                cont[:, i] = plan.cont_unit[r] * _continuum_at(plan, r, mu[:, i], val)
         with np.errstate(divide="ignore", invalid="ignore"):
             ew = flux / cont / (1 + z)
         velocity = C_KMS * (z - plan.z0) / (1 + plan.z0)
@@ -92,13 +110,11 @@ class LinesResult:
 
     def parameters(self) -> QTable:
         """One row per free parameter: prior, MAP and posterior percentiles (fluxes in units of ``line_unit``)."""
-        from ._priors import describe
-
         plan, post = self.model.plan, self.posterior
         t = QTable()
         names = list(plan.sites)
         t["parameter"] = names
-        t["prior"] = [describe(plan.sites[n]) for n in names]
+        t["prior"] = [plan.sites[n].describe() for n in names]
         t["map"] = [post.map[n] for n in names]
         pct = np.asarray([np.percentile(post.flat(n), PERCENTILES) for n in names])
         for j, p in enumerate(PERCENTILES):
@@ -134,25 +150,77 @@ class LinesResult:
             out.append(t)
         return out
 
-    def summary(self) -> dict[str, Any]:
-        """Small JSON-ready summary: method, diagnostics, chi2 of the median model, per-line flux."""
+    def log_likelihood(self, max_draws: int = 400) -> np.ndarray:
+        """Pointwise Gaussian log-likelihood ``(draws, pixels)`` for up to ``max_draws`` posterior draws."""
+        import jax
+        import jax.numpy as jnp
+
+        from .inference import compiled
+
+        fns, post, args = compiled(self.model), self.posterior, self.model.args
+        n = post.flat(next(iter(post.samples))).size
+        pick = np.random.default_rng(0).choice(n, min(n, max_draws), replace=False)
+        params = {k: jnp.asarray(post.flat(k)[pick]) for k in post.samples}
+        total = jax.vmap(lambda p: fns.predict(p, args)["total"])(params)
+        err = np.asarray(args["error"])
+        r = (np.asarray(args["flux"]) - np.asarray(total)) / err
+        return -0.5 * r**2 - np.log(err) - 0.5 * np.log(2 * np.pi)
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Fit diagnostics: method, sampler diagnostics, chi2 and reduced chi2 of the median model, free
+        parameters, WAIC (from the pointwise log-likelihood of the draws), per-line median flux."""
+        from scipy.special import logsumexp
+
         tables = self.model_spectra(max_draws=50)
         chi2 = sum(float(np.sum(((t["flux"] - t["model"]) / t["error"]) ** 2)) for t in tables)
         npix = sum(len(t) for t in tables)
-        t = self.table()
-        return {
+        nfree = len(self.model.plan.sites)
+        out = {
             "method": self.posterior.method,
-            "diagnostics": self.posterior.diagnostics,
+            "sampler": {k: v for k, v in self.posterior.diagnostics.items() if k != "losses"},
             "chi2": chi2,
             "pixels": npix,
-            "free_parameters": len(self.model.plan.sites),
-            "flux_unit": t.meta["flux_unit"],
-            "flux_p50": {str(r["line"]): float(r["flux_p50"].value) for r in t},
+            "free_parameters": nfree,
+            "reduced_chi2": chi2 / max(npix - nfree, 1),
         }
+        if self.posterior.flat(next(iter(self.posterior.samples))).size > 1:
+            ll = self.log_likelihood()
+            lppd = float(np.sum(logsumexp(ll, axis=0) - np.log(ll.shape[0])))
+            out["waic"] = -2.0 * (lppd - float(np.sum(np.var(ll, axis=0))))
+        t = self.table()
+        out["flux_unit"] = t.meta["flux_unit"]
+        out["flux_p50"] = {str(r["line"]): float(r["flux_p50"].value) for r in t}
+        return out
+
+    def summary(self) -> str:
+        """One line: method, lines, redshift, reduced chi2 and the sampler's warnings."""
+        d = self.diagnostics()
+        t = self.table()
+        z = float(np.median(t["z_p50"]))
+        warn = self.posterior.diagnostics.get("warnings") or []
+        text = (f"lines ({d['method']}): {len(t)} lines in {len(self.model.spectra)} spectra, z = {z:.5f}, "
+                f"chi2/dof = {d['reduced_chi2']:.2f} ({d['pixels']} pixels, {d['free_parameters']} parameters)")  # fmt: skip
+        return text + (f"; {len(warn)} sampler warning(s): {warn[0]}" if warn else "")
+
+    def to_hdulist(self):
+        """The results as a FITS HDUList: LINES, PARAMETERS and one MODEL_<spectrum> table per spectrum."""
+        from astropy.io import fits
+
+        hdus = [fits.PrimaryHDU()]
+        hdus[0].header["METHOD"] = self.posterior.method
+        hdus[0].header["Z0"] = self.model.plan.z0
+        for name, table in [("LINES", self.table()), ("PARAMETERS", self.parameters())]:
+            hdus.append(fits.table_to_hdu(_fits_safe(table)))
+            hdus[-1].name = name
+        for name, table in zip(self.model.plan.spectra, self.model_spectra(), strict=True):
+            hdus.append(fits.table_to_hdu(_fits_safe(table)))
+            hdus[-1].name = f"MODEL_{name}"[:68]
+        return fits.HDUList(hdus)
 
     # ------------------------------------------------------------------ writing
     def write(self, run: RunFolder, figures: bool = True) -> list:
-        """Write ``lines.ecsv``, ``parameters.ecsv``, ``samples.npz``, ``model_<spectrum>.ecsv``, figures.
+        """Write ``lines.ecsv``, ``parameters.ecsv``, ``samples.npz``, ``model_<spectrum>.ecsv``, ``summary.json``,
+        ``lines.fits`` (all tables as one HDUList), figures.
 
         Parameters
         ----------
@@ -172,7 +240,8 @@ class LinesResult:
         ]
         for name, t in zip(self.model.plan.spectra, self.model_spectra(), strict=True):
             written.append(run.write(f"model_{name}.ecsv", lambda p, t=t: t.write(p, format="ascii.ecsv")))
-        written.append(run.write_text("summary.json", json.dumps(self.summary(), indent=2) + "\n"))
+        written.append(run.write_text("summary.json", json.dumps(self.diagnostics(), indent=2) + "\n"))
+        written.append(run.write("lines.fits", lambda p: self.to_hdulist().writeto(p)))
         if figures:
             from .plots import plot_corner, plot_fit
 

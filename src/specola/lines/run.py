@@ -21,16 +21,39 @@ __all__ = ["load_spectra", "resolution_from_text", "run", "run_to_folder"]
 log = logging.getLogger(__name__)
 
 
-def resolution_from_text(text: str, spectrum: Spectrum, where: str = "resolution"):
-    """R(lambda) named by a config string: ``file``, ``none``, ``constant:R`` or ``nirspec:DISPERSER[:point]``."""
+#: Keys of a table file's meta that may carry a constant resolving power (``resolution = "file"``).
+R_KEYS = ("resolution", "r", "resolving_power", "specres")
+
+
+def _file_resolution(spectrum: Spectrum, path: Path | None, where: str):
+    """The resolution a file carries: the reader's curve, a number in the spectrum's meta, or an ECSV meta R."""
+    res = spectrum.meta.get("resolution")
+    if callable(res):
+        return res
+    if res is None and path is not None and path.name.lower().endswith((".ecsv", ".ecsv.gz")):
+        from astropy.table import Table
+
+        meta = {str(k).lower(): v for k, v in Table.read(path, format="ascii.ecsv").meta.items()}
+        res = next((meta[k] for k in R_KEYS if k in meta), None)
+    if isinstance(res, int | float) and not isinstance(res, bool):
+        return Constant(float(res))
+    if res is None:
+        raise ConfigError(
+            f"{where}: {path or 'the file'} carries no resolution (meta keys {', '.join(R_KEYS)}); "
+            "give 'constant:R', 'nirspec:prism' or 'none'"
+        )
+    raise ConfigError(f"{where}: the file's resolution {res!r} is not a number; give 'constant:R'")
+
+
+def resolution_from_text(text: str, spectrum: Spectrum, where: str = "resolution", path: Path | None = None):
+    """R(lambda) named by a config string: ``file``, ``none``, ``constant:R`` or ``nirspec:DISPERSER[:point]``.
+
+    ``file`` takes the curve the reader attached (SDSS wdisp, DESI, DJA), or a constant R from the file's
+    meta (an ECSV header key ``R``, ``resolution`` or ``resolving_power``).
+    """
     parts = text.strip().lower().split(":")
     if parts[0] == "file":
-        res = spectrum.meta.get("resolution")
-        if res is None:
-            raise ConfigError(
-                f"{where}: the file carries no resolution curve; give 'constant:R', 'nirspec:prism' or 'none'"
-            )
-        return res
+        return _file_resolution(spectrum, path, where)
     if parts[0] == "none":
         return None
     try:
@@ -58,7 +81,7 @@ def load_spectra(config: LinesConfig, base: Path | None = None) -> tuple[list[Sp
             name = spec.name or path.name.split(".")[0]
             if len(found) > 1:
                 name = f"{name}_{s.meta.get('arm', k)}"
-            res = resolution_from_text(spec.resolution, s, f"spectra[{i}].resolution")
+            res = resolution_from_text(spec.resolution, s, f"spectra[{i}].resolution", path)
             spectra.append(s.replace(meta={**s.meta, "resolution": res, "name": name}))
             bindings.append(spec)
     return spectra, bindings
@@ -91,10 +114,11 @@ def run(config: LinesConfig, base: Path | None = None, progress: bool | None = N
         spectra, config.lines, float(z0), groups=config.groups, calibration=config.calibration,
         continuum=config.continuum, bindings=bindings,
     )  # fmt: skip
-    log.info("lines: %s", model)
+    log.info("lines: %s\n%s", model, model.plan.table())
     f = config.fit
     posterior = fit(model, f.method, num_warmup=f.num_warmup, num_samples=f.num_samples,
-                    num_chains=f.num_chains, seed=f.seed, progress=progress)  # fmt: skip
+                    num_chains=f.num_chains, seed=f.seed, svi_guide=f.svi_guide, svi_steps=f.svi_steps,
+                    svi_learning_rate=f.svi_learning_rate, progress=progress)  # fmt: skip
     return LinesResult(model, posterior, config)
 
 

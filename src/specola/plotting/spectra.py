@@ -6,12 +6,21 @@ from typing import Any
 
 import numpy as np
 
+from .labels import flux_label, wavelength_label
+from .limits import spectrum_limits
 from .style import figure, style
 
 __all__ = ["plot_spectrum"]
 
 
-def plot_spectrum(spectrum: Any, ax: Any = None, label: str | None = None, errors: bool = True, **kwargs: Any) -> Any:
+def plot_spectrum(
+    spectrum: Any,
+    ax: Any = None,
+    label: str | None = None,
+    errors: bool = True,
+    robust_ylim: bool = True,
+    **kwargs: Any,
+) -> Any:
     """Draw a spectrum as steps on its pixel edges, with a 1-sigma band; masked pixels are blank.
 
     Parameters
@@ -24,6 +33,8 @@ def plot_spectrum(spectrum: Any, ax: Any = None, label: str | None = None, error
         Legend label (default: ``meta['target']`` if present).
     errors : bool
         Shade the 1-sigma band when errors exist.
+    robust_ylim : bool
+        Set the y-limits from the running median of the good pixels (:func:`spectrum_limits`).
     **kwargs
         Passed to ``Axes.stairs``.
 
@@ -52,8 +63,10 @@ def plot_spectrum(spectrum: Any, ax: Any = None, label: str | None = None, error
             if errors and spectrum.error is not None:
                 err = np.where(good, spectrum.error.value, np.nan)
                 ax.fill_between(x, flux - err, flux + err, alpha=0.25, color=line.get_color(), lw=0)
-        ax.set_xlabel(f"Wavelength [{spectrum.wave_unit.to_string('latex_inline')}]")
-        ax.set_ylabel(f"Flux [{spectrum.flux_unit.to_string('latex_inline')}]")
+        ax.set_xlabel(wavelength_label(spectrum.wave_unit))
+        ax.set_ylabel(flux_label(spectrum.flux_unit))
+        if robust_ylim:
+            ax.set_ylim(*spectrum_limits(flux))  # a cosmic ray never sets the scale; lines stay in view
         if label:
             ax.legend()
     return ax.figure

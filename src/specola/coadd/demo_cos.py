@@ -14,8 +14,8 @@ from ..io import read
 from ..runs import RunFolder
 from .config import CoaddConfig, InputSection
 from .hasp import run_hasp
-from .plots import plot_comparison
-from .run import coadd, read_inputs
+from .plots import plot_coadd, plot_comparison
+from .resampled import coadd, read_inputs
 
 __all__ = ["demo"]
 
@@ -33,18 +33,19 @@ def demo(run: RunFolder) -> dict[str, float]:
     Returns
     -------
     dict
-        Median |difference| / sigma of each co-add against the x1dsum (1150-2000 A).
+        Median ``|difference| / sigma`` of each co-add against the x1dsum (1150-2000 A).
     """
     folder = data_path("coadd", "cos_g140l")
-    config = CoaddConfig(input=InputSection(indir=str(folder)))
+    config = CoaddConfig(input=InputSection(indir=folder))
     spectra, _ = read_inputs(config)
     result = coadd(spectra, config)
     result.write(run, name="coadd_cos_resample")
+    run.save_figure("coadd_cos_resample.png", plot_coadd(result))
     with tempfile.TemporaryDirectory() as tmp:
         for p in folder.glob("*_x1d.fits.gz"):
             shutil.copy(p, Path(tmp) / p.name)
         hasp = run_hasp(tmp)
-        written = hasp.write(run.path / "hasp", overwrite=run.overwrite)
+        written = hasp.write(RunFolder(run.path / "hasp", overwrite=run.overwrite))
     hasp_spec = read(next(p for p in written if p.name.endswith("ldfd01_cspec.fits")))
     reference = read(folder / "ldfd01010_x1dsum.fits.gz")
     spectra = {"specola resample": result.spectrum, "HASP mode": hasp_spec}

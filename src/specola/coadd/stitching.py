@@ -115,6 +115,6 @@ def stitch(products: Sequence[Spectrum], scale_overlap: bool = False) -> tuple[S
         "dq": dq,
         "snr": snr,
         "stitch_factors": factors,
-        "rejected": [r for p in products for r in p.meta.get("rejected", [])],
+        "decisions": [d for p in products for d in p.meta.get("decisions", [])],
     }
     return Spectrum(low * unit, high * unit, flux * funit, err * funit, sw <= 0, meta=meta), factors

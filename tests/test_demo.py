@@ -1,0 +1,124 @@
+"""`specola demo` (the README's first command) runs on the bundled data, writes a gallery of every figure with a
+note on what to look for, and every figure has labelled axes with units and matches its baseline image.
+
+Baselines live in tests/baseline/demo/. After an intended change of a figure, regenerate them with
+``SPECOLA_UPDATE_BASELINES=1 python -m pytest tests/test_demo.py`` and look at every changed image before committing.
+"""
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from specola.cli import main
+from specola.runs import RunFolder
+
+BASELINES = Path(__file__).parent / "baseline" / "demo"
+#: RMS difference (0-255 grey levels) allowed against a baseline: anti-aliasing and font hinting, not a changed plot
+TOLERANCE = 8.0
+#: A label naming a physical quantity must carry its unit in brackets.
+PHYSICAL = re.compile(r"wavelength|flux|time|frequency|velocity", re.I)
+UNITLESS_OK = re.compile(r"normali[sz]ed|relative|ratio|residual|S/N|\[|fraction|pull", re.I)
+
+
+def _axes_report(figure) -> list[dict]:
+    report = []
+    for ax in figure.axes:
+        drawn = bool(ax.lines or ax.collections or ax.images or ax.patches or ax.containers)
+        report.append(
+            {
+                "visible": ax.get_visible() and ax.axison,
+                "drawn": drawn,
+                "xlabel": ax.get_xlabel(),
+                "ylabel": ax.get_ylabel(),
+                "title": ax.get_title(),
+            }
+        )
+    return report
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "specola-demo"
+    captured: dict[str, list[dict]] = {}
+    original = RunFolder.save_figure
+
+    def spy(self, name, figure, dpi=150):
+        captured[(self.path / name).relative_to(out).as_posix()] = _axes_report(figure)
+        return original(self, name, figure, dpi)
+
+    RunFolder.save_figure = spy
+    try:
+        assert main(["-q", "demo", "-o", str(out)]) == 0
+    finally:
+        RunFolder.save_figure = original
+    return out, captured
+
+
+def test_demo_finishes_and_records_it(demo_run):
+    out, _ = demo_run
+    info = json.loads((out / "run.json").read_text())
+    assert info["status"] == "finished" and info["stage"] == "demo" and info["error"] is None
+    for run_json in out.rglob("run.json"):
+        assert json.loads(run_json.read_text())["status"] == "finished", run_json
+
+
+def test_gallery_lists_every_figure_with_a_note(demo_run):
+    out, captured = demo_run
+    figures = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png"))
+    assert len(figures) >= 20 and set(figures) == set(captured)
+    gallery = (out / "gallery.md").read_text()
+    for name in figures:
+        line = next((x for x in gallery.splitlines() if f"({name})" in x), None)
+        assert line is not None, f"{name} is not in gallery.md"
+        assert len(line.split(":", 1)[-1].strip()) > 25, f"{name} has no note on what to look for"
+
+
+def test_every_figure_has_labelled_axes_with_units(demo_run):
+    _, captured = demo_run
+    problems = []
+    for name, axes in captured.items():
+        drawn = [a for a in axes if a["visible"] and a["drawn"]]
+        if not drawn:
+            problems.append(f"{name}: nothing drawn")
+            continue
+        if not any(a["xlabel"] for a in drawn) or not any(a["ylabel"] for a in drawn):
+            problems.append(f"{name}: no x or y label on any panel")
+        for a in drawn:
+            for label in (a["xlabel"], a["ylabel"]):
+                if PHYSICAL.search(label) and not UNITLESS_OK.search(label):
+                    problems.append(f"{name}: label {label!r} has no unit")
+                if re.search(r"e-1[0-9]|[+]-nan|\bnan\b", a["title"]):
+                    problems.append(f"{name}: title {a['title']!r} prints round-off or nan")
+    assert problems == [], "\n".join(problems)
+
+
+def test_figures_match_their_baselines(demo_run):
+    from matplotlib.testing.compare import compare_images
+
+    out, _ = demo_run
+    update = os.environ.get("SPECOLA_UPDATE_BASELINES") == "1"
+    failures, missing = [], []
+    for png in sorted(out.rglob("*.png")):
+        key = png.relative_to(out).as_posix().replace("/", "__")
+        baseline = BASELINES / key
+        if update:
+            BASELINES.mkdir(parents=True, exist_ok=True)
+            shutil.copy(png, baseline)
+            continue
+        if not baseline.exists():
+            missing.append(key)
+            continue
+        diff = compare_images(str(baseline), str(png), tol=TOLERANCE, in_decorator=True)
+        if diff is not None:
+            failures.append(f"{key}: RMS {diff['rms']:.1f} > {TOLERANCE}")
+    if not update:
+        stale = {p.name for p in BASELINES.glob("*.png")} - {
+            p.relative_to(out).as_posix().replace("/", "__") for p in out.rglob("*.png")
+        }
+        assert not missing, f"no baseline for {missing}: regenerate (see this module's docstring)"
+        assert not stale, f"baselines of figures the demo no longer makes: {sorted(stale)}"
+    assert failures == [], "\n".join(failures)
