@@ -304,6 +304,8 @@ class StellarResult:
         """
         from .writing import write_result
 
+        if self.sampler is not None and not self.setup.config.saving.save_fit:
+            return []  # saving.save_fit = false: run.json and config.toml only
         return write_result(self, run, figures)
 
 

@@ -6,6 +6,7 @@ import dataclasses
 import logging
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import astropy.units as u
 import numpy as np
@@ -59,7 +60,7 @@ class Setup:
 
 def load_grid(config: StellarConfig) -> StellarGrid:
     """Read the model grid, select the configured sub-grid and reduce it to (Teff, logg)."""
-    path = config.inputs.grid_path or str(data_path(*BUNDLED_GRID))
+    path = config.inputs.grid_path or data_path(*BUNDLED_GRID)
     g = config.grid
     entry, _ = resolve_format(path, None)
     grid = load_grid_file(path, **(_peer_grid_options(path, g) if entry.name == "peer_hdf5" else {}))
@@ -318,7 +319,7 @@ def prepare(config: StellarConfig, data: Spectrum | SpectrumSeries | None = None
     phot = model.grid.at(s.teff, logg_phot)
     data = np.where(spec.good, spec.flux.value, np.nan)
     guess = fscale_guess(data, phot, spec.wavelength.value, config.preprocessing.fscale_band)
-    label = config.grid.label or str(grid.meta.get("name", "grid"))
+    label = config.grid.label or Path(config.inputs.grid_path or BUNDLED_GRID[-1]).stem
     pre.notes.update(fscale_guess=guess, fscale_model=phot)
     return with_parameters(Setup(config, pre, grid, model, None, None, guess, None, label), config)
 
