@@ -27,3 +27,14 @@ def test_grid_edge_flags():
     # TRAPPIST-1's logg from mass and radius: within one (0.5) step of the 5.5 edge, but not piled against it
     inside = _result(setup, lambda rng, n: rng.normal(5.24, 0.015, n))
     assert not any(e["parameter"] == "logg_phot" for e in inside.grid_edges())
+
+
+def test_prior_bound_pile_up_is_named():
+    setup = prepare(with_overrides(StellarConfig(), star={"logg_phot_value": 5.0}))
+    k = setup.space.names.index("deltaTspot")
+    high = setup.space.priors["deltaTspot"].high  # -min_delta_t
+    res = _result(setup, lambda rng, n: rng.normal(5.0, 0.01, n))
+    res.sampler.samples[:, k] = high - np.abs(np.random.default_rng(1).normal(0, 3.0, len(res.sampler.samples)))
+    assert any(m.startswith("deltaTspot:") and "prior bound -100" in m for m in res.prior_bounds_piled())
+    res.sampler.samples[:, k] = -200.0 + np.random.default_rng(1).normal(0, 10.0, len(res.sampler.samples))
+    assert not any(m.startswith("deltaTspot:") for m in res.prior_bounds_piled())

@@ -153,6 +153,36 @@ class StellarResult:
                     )
         return out
 
+    def prior_bounds_piled(self) -> list[str]:
+        """Fitted parameters piled against a fixed bound of their prior (within 2% of its width, density rising).
+
+        The bounds that follow the photosphere (the grid side of ``deltaTspot``, ``deltaTfac``, ``dlogg_het``)
+        are left to :meth:`grid_edges`.
+        """
+        static = {"deltaTspot": (False, True), "deltaTfac": (True, False), "dlogg_het": (False, False)}
+        out = []
+        for k, name in enumerate(self.names):
+            prior = self.setup.space.priors[name]
+            if prior.kind != "uniform":
+                continue
+            width = prior.high - prior.low
+            values = self.sampler.samples[:, k]
+            use_low, use_high = static.get(name, (True, True))
+            for bound, used, d in (
+                (prior.low, use_low, values - prior.low),
+                (prior.high, use_high, prior.high - values),
+            ):
+                d = d / width
+                if (
+                    used
+                    and np.mean(d <= 0.02) >= EDGE_FRACTION
+                    and np.mean(d <= 0.01) >= np.mean((d > 0.01) & (d <= 0.02))
+                ):
+                    out.append(
+                        f"{name}: {np.mean(d <= 0.02):.0%} of the posterior piled against its prior bound {bound:.4g}"
+                    )
+        return out
+
     def summary(self) -> str:
         """One line: the photosphere, the heterogeneities fitted, the inflation, convergence and edge flags."""
         if self.sampler is None:
