@@ -168,6 +168,8 @@ def read_series_hdf5(path: Path) -> SpectrumSeries:
 
 _EUREKA_DATASETS = {"wave_1d", "time", "optspec"}
 _EUREKA_ERRORS = ("opterr", "optspec_err", "error")
+#: Where a Eureka!-style file may say what its times are: (dataset or "" for the root, attribute).
+_TIME_UNIT_KEYS = (("time", "units"), ("time", "time_units"), ("", "time_units"))
 
 
 def _identify_eureka(path: Path) -> bool:
@@ -211,7 +213,14 @@ def read_series_eureka(path: Path) -> SpectrumSeries:
         error = np.asarray(h5[err_name][()], float) if err_name else None
         wunit = _attr_unit(h5, "wave_1d", "wave_units", u.um)
         funit = _attr_unit(h5, "optspec", "flux_units", u.dimensionless_unscaled)
-        tunit = _attr_unit(h5, "time", "time_units", u.day)
+        tlabel = next(
+            (
+                h5[k].attrs.get(key) if k else h5.attrs.get(key)
+                for k, key in _TIME_UNIT_KEYS
+                if (h5[k].attrs.get(key) if k else h5.attrs.get(key)) is not None
+            ),
+            None,
+        )
     shape = (times.size, wave.size)
     for name, arr in (("optspec", flux), (err_name, error)):
         if arr is not None and arr.size != times.size * wave.size:
@@ -224,6 +233,14 @@ def read_series_eureka(path: Path) -> SpectrumSeries:
     flux = flux.reshape(shape)[:, order]
     error = None if error is None else error.reshape(shape)[:, order]
     low, high = edges_from_centres(wave[order])
+    meta = {"source_file": str(path), "format": "eureka_stage3"}
+    tunit = u.day
+    if tlabel is not None:  # Eureka! writes time scales such as "BMJD_TDB" (days) rather than a unit
+        tlabel = tlabel.decode() if isinstance(tlabel, bytes) else str(tlabel)
+        try:
+            tunit = u.Unit(tlabel)
+        except ValueError:
+            meta["time_scale"] = tlabel
     return SpectrumSeries(
         low * wunit,
         high * wunit,
@@ -231,7 +248,7 @@ def read_series_eureka(path: Path) -> SpectrumSeries:
         None if error is None else error * funit,
         None,
         times * tunit,
-        {"source_file": str(path), "format": "eureka_stage3"},
+        meta,
     )
 
 
