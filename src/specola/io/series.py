@@ -189,6 +189,15 @@ def _attr_unit(h5: Any, dataset: str, key: str, default: u.UnitBase) -> u.UnitBa
     return default
 
 
+def _time_label(h5: Any) -> Any:
+    """The first of the attributes in :data:`_TIME_UNIT_KEYS` that is present (None if none)."""
+    for dataset, key in _TIME_UNIT_KEYS:
+        value = (h5[dataset] if dataset else h5).attrs.get(key)
+        if value is not None:
+            return value
+    return None
+
+
 def read_series_eureka(path: Path) -> SpectrumSeries:
     """Read a Eureka! Stage-3 style time series (``wave_1d``, ``time``, ``optspec``, ``opterr``).
 
@@ -213,14 +222,7 @@ def read_series_eureka(path: Path) -> SpectrumSeries:
         error = np.asarray(h5[err_name][()], float) if err_name else None
         wunit = _attr_unit(h5, "wave_1d", "wave_units", u.um)
         funit = _attr_unit(h5, "optspec", "flux_units", u.dimensionless_unscaled)
-        tlabel = next(
-            (
-                h5[k].attrs.get(key) if k else h5.attrs.get(key)
-                for k, key in _TIME_UNIT_KEYS
-                if (h5[k].attrs.get(key) if k else h5.attrs.get(key)) is not None
-            ),
-            None,
-        )
+        tlabel = _time_label(h5)
     shape = (times.size, wave.size)
     for name, arr in (("optspec", flux), (err_name, error)):
         if arr is not None and arr.size != times.size * wave.size:
