@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import SpectrumError
 from .model import BinnedModel, Components
+from .parameters import BASE, by_name
 from .priors import ParameterSpace
 
 __all__ = ["LogPosterior"]
@@ -28,7 +29,7 @@ _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 _LN10 = math.log(10.0)
 
 
-_BASE = ("fspot", "ffac", "Tphot", "deltaTspot", "deltaTfac", "logg_phot", "dlogg_het", "logFscale", "logErrInfl")
+_BASE = BASE
 _DEP_CODE = {"deltaTspot": 1, "deltaTfac": 2, "dlogg_het": 3}
 
 
@@ -94,8 +95,8 @@ class LogPosterior:
         self._fixed = [float(sp.fixed[k]) for k in _BASE]
         self._setters = []
         for ti, name in enumerate(sp.names):
-            base = name[4:] if name.startswith("log_f") else name
-            self._setters.append((ti, _BASE.index(base), name.startswith("log_f")))
+            base = by_name(name).base
+            self._setters.append((ti, _BASE.index(base), base != name))
         self._terms = []
         for ti in sp._eval:
             name = sp.names[ti]

@@ -10,6 +10,7 @@ from scipy.ndimage import median_filter
 
 from ..plotting import figure, style
 from ..plotting.style import PALETTE
+from .parameters import PARAMETERS
 
 __all__ = [
     "fitted_components",
@@ -244,16 +245,11 @@ def plot_bestfit(
     return fig
 
 
-#: Component parameters of the combo figure and the fitted parameter that makes each one vary.
+#: Component parameters of the combo figure and the fitted parameters that make each one vary.
 COMPONENT_SOURCES = {
-    "fspot": ("fspot", "log_fspot"),
-    "ffac": ("ffac", "log_ffac"),
-    "Tphot": ("Tphot",),
-    "Tspot": ("deltaTspot",),
-    "Tfac": ("deltaTfac",),
-    "logg_phot": ("logg_phot",),
-    "logg_het": ("dlogg_het",),
-}
+    c: tuple(p.name for p in PARAMETERS if p.component == c) for c in dict.fromkeys(p.component for p in PARAMETERS)
+    if c is not None
+}  # fmt: skip
 
 
 def fitted_components(fitted: Sequence[str]) -> list[str]:
@@ -414,20 +410,10 @@ def _summary(q: np.ndarray) -> str:
 
 
 _LABELS = {
-    "fspot": r"$f_{\rm spot}$",
-    "ffac": r"$f_{\rm fac}$",
-    "Tphot": r"$T_{\rm phot}$ [K]",
+    **{p.name: p.label for p in PARAMETERS},
     "Tspot": r"$T_{\rm spot}$ [K]",
     "Tfac": r"$T_{\rm fac}$ [K]",
-    "logg_phot": r"$\log g_{\rm phot}$",
     "logg_het": r"$\log g_{\rm het}$",
-    "log_fspot": r"$\log_{10} f_{\rm spot}$",
-    "log_ffac": r"$\log_{10} f_{\rm fac}$",
-    "deltaTspot": r"$\Delta T_{\rm spot}$ [K]",
-    "deltaTfac": r"$\Delta T_{\rm fac}$ [K]",
-    "dlogg_het": r"$\Delta \log g_{\rm het}$",
-    "logFscale": r"$\log_{10} F_{\rm scale}$",
-    "logErrInfl": r"$\log_{10}$ err. infl.",
 }
 
 

@@ -21,6 +21,7 @@ from ..spectrum import Spectrum, SpectrumSeries
 from .config import GridOptions, StellarConfig
 from .likelihood import LogPosterior
 from .model import BinnedModel, teff_logg_grid
+from .parameters import PARAMETERS
 from .preprocess import Preprocessed, apply_wavelength_selection, fscale_guess, median_spectrum
 from .priors import ParameterSpace, Prior
 
@@ -111,25 +112,19 @@ def _peer_grid_options(path: str, g: GridOptions) -> dict:
 
 
 def fitted_names(config: StellarConfig) -> list[str]:
-    """Names of the fitted parameters implied by the ``fit`` switches and ``priors.log_fractions``."""
-    f, logf = config.fit, config.priors.log_fractions
+    """Names of the fitted parameters implied by the ``fit`` switches and ``priors.log_fractions``.
+
+    Read off :data:`specola.stellar.parameters.PARAMETERS` (in its order).
+    """
+    f = config.fit
+    log_choice = dict(zip(("fspot", "ffac"), config.priors.log_fractions, strict=True))
     names = []
-    if f.error_inflation:
-        names.append("logErrInfl")
-    if f.spots:
-        names.append("log_fspot" if logf[0] else "fspot")
-    if f.faculae:
-        names.append("log_ffac" if logf[1] else "ffac")
-    if f.tphot:
-        names.append("Tphot")
-    if f.het_temperatures:
-        names += (["deltaTspot"] if f.spots else []) + (["deltaTfac"] if f.faculae else [])
-    if f.fscale:
-        names.append("logFscale")
-    if f.logg_phot:
-        names.append("logg_phot")
-    if f.logg_het and (f.spots or f.faculae):
-        names.append("dlogg_het")
+    for p in PARAMETERS:
+        if not getattr(f, p.switch) or (p.requires and not any(getattr(f, r) for r in p.requires)):
+            continue
+        if p.base in log_choice and (p.name != p.base) != log_choice[p.base]:
+            continue
+        names.append(p.name)
     if not names:
         raise ConfigError("nothing to fit: every fit.* switch is off")
     return names
