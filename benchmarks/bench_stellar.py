@@ -64,11 +64,13 @@ PEER_SCRIPT = textwrap.dedent(
     # the peer's default dlogghet = 0 sits on its prior's open upper bound (ln prior = -inf): move inside
     theta[fitparanames.index("dlogghet")] = -0.1
     assert np.isfinite(xtu.lnprob(theta, *args)[0]), "peer start outside its prior"
-    n = 200
-    t = time.perf_counter()
-    for _ in range(n):
-        xtu.lnprob(theta, *args)
-    per_call = (time.perf_counter() - t) / n
+    blocks = []  # best of 5 blocks of 40 calls: the machine is shared, the minimum is the code's own cost
+    for _ in range(5):
+        t = time.perf_counter()
+        for _ in range(40):
+            xtu.lnprob(theta, *args)
+        blocks.append((time.perf_counter() - t) / 40)
+    per_call = min(blocks)
     ndim = len(fitparanames); nwalkers = 20 * ndim
     rng = np.random.default_rng(1)
     pos = theta + 1e-3 * np.abs(rng.standard_normal((nwalkers, ndim))) * np.where(theta < 0, 1, -1)
@@ -95,6 +97,18 @@ def reimplemented_peer_call(low, high, wave, model_phot, model_spot, model_fac, 
         binned[i] = num / den if den > 0 else np.nan
     model = fscale * binned
     return -0.5 * np.nansum((flux - model) ** 2 / (err * infl) ** 2)
+
+
+def best_of(func, calls: int, blocks: int = 5) -> float:
+    """Seconds per call: the best of ``blocks`` blocks of ``calls`` calls (the machine is shared)."""
+    func()
+    times = []
+    for _ in range(blocks):
+        t = time.perf_counter()
+        for _ in range(calls):
+            func()
+        times.append((time.perf_counter() - t) / calls)
+    return min(times)
 
 
 class PlainBatch:
@@ -181,17 +195,10 @@ def main() -> None:
     ours_call = (time.perf_counter() - t) / n
 
     walkers = space.sample(20 * space.ndim, np.random.default_rng(0))
-    post.batch(walkers)
-    t = time.perf_counter()
-    for _ in range(500):
-        post.batch(walkers)
-    ours_walker = (time.perf_counter() - t) / 500 / len(walkers)
     plain = PlainBatch(post)
     np.testing.assert_allclose(plain.batch(walkers), post.batch(walkers), rtol=1e-8)  # the same density
-    t = time.perf_counter()
-    for _ in range(50):
-        plain.batch(walkers)
-    plain_walker = (time.perf_counter() - t) / 50 / len(walkers)
+    ours_walker = best_of(lambda: post.batch(walkers), 100) / len(walkers)
+    plain_walker = best_of(lambda: plain.batch(walkers), 10) / len(walkers)
 
     # ---------------------------------------------------------------- peer: same data, same grid
     wave = grid.wavelength.value
@@ -292,7 +299,8 @@ def main() -> None:
         f"-> {peer['per_call_s'] / ours_call:.0f}x faster"
     )
     print(
-        f"per walker evaluation (all {len(walkers)} walkers in one call): specola {ours_walker * 1e6:.2f} us, "
+        f"per walker evaluation (all {len(walkers)} walkers in one call, best of 5 blocks): "
+        f"specola {ours_walker * 1e6:.2f} us, "
         f"plain NumPy batch {plain_walker * 1e6:.1f} us, peer {peer['per_call_s'] * 1e3:.2f} ms "
         f"-> {peer['per_call_s'] / ours_walker:.0f}x the peer, {plain_walker / ours_walker:.1f}x the plain batch"
     )
