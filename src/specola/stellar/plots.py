@@ -8,13 +8,12 @@ from typing import Any
 import numpy as np
 from scipy.ndimage import median_filter
 
-from ..plotting import figure, style
+from ..plotting import figure, robust_limits, style
 from ..plotting.style import PALETTE
 from .parameters import PARAMETERS
 
 __all__ = [
     "fitted_components",
-    "format_value",
     "plot_bands",
     "plot_bestfit",
     "plot_chains",
@@ -213,7 +212,8 @@ def plot_bands(
             label="data" + (f" {data_label}" if data_label else ""),
         )
         _spectrum_axes(ax, (data["wave"][g].min(), data["wave"][g].max()), pad, log_wave, unit)
-        ax.set_ylim(*_robust_limits(np.concatenate([data["flux"][g], bands["p50"][np.isfinite(bands["p50"])]])))
+        shown = np.concatenate([data["flux"][g], bands["p50"]])
+        ax.set_ylim(*robust_limits(shown, percentiles=(0.5, 99.5), pad=0.08))
         ax.legend(loc="upper right", ncols=2)
     return ax.figure
 
@@ -346,28 +346,6 @@ def plot_combo(
             if k == 0:
                 sub.set_ylabel("Posterior", fontsize=8)
     return fig
-
-
-def format_value(value: float, error: float | None = None) -> str:
-    """``value +- error`` with two significant digits of the error (the value alone without one)."""
-    if error is None or not np.isfinite(error) or error <= 0:
-        return f"{value:.4g}"
-    digits = max(0, -int(np.floor(np.log10(error))) + 1)
-    if abs(value) >= 1e4 or 0 < abs(value) < 1e-3:
-        exp = int(np.floor(np.log10(abs(value))))
-        d = max(0, exp - int(np.floor(np.log10(error))) + 1)
-        return f"({value / 10**exp:.{d}f} +- {error / 10**exp:.{d}f})e{exp}"
-    return f"{value:.{digits}f} +- {error:.{digits}f}"
-
-
-def _robust_limits(values: np.ndarray, margin: float = 0.08) -> tuple[float, float]:
-    """y-limits from the 0.5 and 99.5 percentiles of finite values (a spike or one huge error bar cannot set them)."""
-    v = values[np.isfinite(values)]
-    if not v.size:
-        return 0.0, 1.0
-    lo, hi = np.percentile(v, [0.5, 99.5])
-    span = hi - lo if hi > lo else max(abs(hi), 1.0)
-    return lo - margin * span, hi + margin * span
 
 
 def _residuals(ax: Any, data: dict[str, np.ndarray], binned: dict[str, np.ndarray], nbin: int = 10) -> None:

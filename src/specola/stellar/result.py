@@ -12,11 +12,12 @@ from typing import Any
 import numpy as np
 from astropy.table import Table
 
+from ..plotting import format_value
 from ..resample import convolution_matrix
 from ..runs import RunFolder
 from . import plots
 from .model import BinnedModel
-from .plots import SIGMA_PERCENTILES, format_value
+from .plots import SIGMA_PERCENTILES
 from .sampling import SamplerOutput
 from .setup import Setup
 
