@@ -459,14 +459,17 @@ def options(cls: type, prefix: str = "") -> list[OptionInfo]:
 
 
 def _toml_value(value: Any) -> str:
+    """A value in TOML syntax on one line (``--help-config`` and the guides' tables)."""
     if value is None:
         return "(unset)"
     if isinstance(value, Path):
         value = str(value)
-    if isinstance(value, tuple):
-        value = list(value)
     if dataclasses.is_dataclass(value):
         value = to_dict(value)
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
     try:
         return tomli_w.dumps({"v": value}).strip().removeprefix("v = ")
     except TypeError:

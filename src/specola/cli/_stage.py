@@ -124,23 +124,3 @@ def _run(command: StageCommand, args: argparse.Namespace) -> int:
     print(result.summary())
     return 0
 
-
-def add_config_stage(
-    sub: argparse._SubParsersAction,
-    name: str,
-    func: Callable[[argparse.Namespace], int],
-    help: str,
-    description: str,
-    config_help: str,
-    output_help: str,
-    output_default: str | None = None,
-    config_optional: bool = False,
-) -> argparse.ArgumentParser:
-    """Transitional: the older registration, until every stage has ``run_to_folder`` + ``summary`` (then removed)."""
-    p = sub.add_parser(name, help=help, description=description)
-    p.add_argument("config", nargs="?" if config_optional else None, help=config_help)
-    p.add_argument("-o", "--output", default=output_default, help=output_help)
-    p.add_argument("--overwrite", action="store_true", help="reuse an existing run folder")
-    p.add_argument("--print-config", action="store_true", help="print the resolved configuration and stop")
-    p.set_defaults(func=func, takes_overrides=True)
-    return p
