@@ -1,114 +1,190 @@
-"""Optimal extraction of a 100-integration 416 x 72 cube: specola (vectorised) vs a per-column Python loop.
+"""specola extract vs stark, side by side in one run, on a 200 x 32 x 512 synthetic TSO cube.
 
-Run: PYTHONPATH=src python benchmarks/bench_extract.py
-Both use the same profile frames, data and variances; the loop is a straightforward Horne (1986)
-implementation (one column at a time, one rejection per pass) that also checks specola's fluxes.
+Run (from the repository root; long: stark needs minutes even on a subset)::
+
+    PYTHONPATH=src nice python benchmarks/bench_extract.py [--stark-python PY] [--stark-ints N] [--no-stark]
+
+The peer is the public ``stark-package`` (PyPI; source github.com/Jayshil/stark). Its interpreter is taken from
+``--stark-python`` or the ``SPECOLA_STARK_PYTHON`` environment variable; without either, the benchmark creates a
+throwaway virtual environment in ``$SPECOLA_BENCH_VENVS`` (default: the system temporary folder) and installs
+``stark-package`` there with pip. stark is slow (~450 CPU-s for the windowed profile of the whole cube), so it runs
+on the first ``--stark-ints`` integrations (default 10) and every ratio is computed against specola timed on the
+same subset; specola's own numbers are also printed for the whole cube. Times are CPU seconds
+(``time.process_time``); peak memory is the tracemalloc peak of the numpy allocations.
 """
 
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
 import subprocess
+import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
 
-from specola.extract import aperture_weights, extract, fit_profile, optimal_extract, synthetic_frames
-from specola.extract.config import BackgroundSection, DetectorSection, ExtractConfig, TraceSection
+from specola.extract import extract, synthetic_frames
+from specola.extract.config import ApertureSection, BackgroundSection, DetectorSection, ExtractConfig, PsfSection
+from specola.extract.deconvolve import trace_spectra
+from specola.extract.psf import fit_profile, pixel_table
+from specola.extract.run import _calibrate, _optimal, _trace_and_background, check_frames
+from specola.extract.trace import trace_frames
+
+RADIUS = 5.0
+CONFIG = ExtractConfig(
+    detector=DetectorSection(bias="constant", bias_level=1000.0, gain=2.0, read_noise=10.0),
+    background=BackgroundSection(inner=8, outer=15, degree=1),
+    aperture=ApertureSection(radius=RADIUS),
+)
 
 
-def loop_optimal(data, variance, mask, profile, aperture, clip=5.0, max_reject=10):
-    n_ints, _, n_cols = data.shape
-    flux = np.zeros((n_ints, n_cols))
-    var = np.zeros((n_ints, n_cols))
-    for i in range(n_ints):
-        for c in range(n_cols):
-            rows = np.nonzero((aperture[i, :, c] > 0) & ~mask[i, :, c])[0]
-            d, v, p = data[i, rows, c], variance[i, rows, c], profile[i, rows, c]
-            keep = np.ones(rows.size, bool)
-            core = p >= 0.25 * p.max()
-            f0 = np.median(d[core] / p[core])
-            keep &= (d - f0 * p) ** 2 <= clip**2 * v
-            for _ in range(max_reject + 1):
-                f = np.sum(p[keep] * d[keep] / v[keep]) / np.sum(p[keep] ** 2 / v[keep])
-                z2 = np.where(keep, (d - f * p) ** 2 / v, 0.0)
-                j = np.argmax(z2)
-                if z2[j] <= clip**2:
-                    break
-                keep[j] = False
-            keep |= (d - f * p) ** 2 <= clip**2 * v
-            flux[i, c] = np.sum(p[keep] * d[keep] / v[keep]) / np.sum(p[keep] ** 2 / v[keep])
-            var[i, c] = 1.0 / np.sum(p[keep] ** 2 / v[keep])
-    return flux, var
-
-
-def main():
-    # MIRI-like geometry: 416 dispersion rows x 72 spatial columns -> (100, 72, 416) in specola's orientation
-    s = synthetic_frames(n_ints=100, shape=(72, 416), centre=36.4, slope=0.001, curvature=0.0, n_cosmics=30, seed=1)
-    cfg = ExtractConfig(
-        detector=DetectorSection(bias="constant", bias_level=1000.0, gain=2.0, read_noise=5.0),
-        background=BackgroundSection(inner=10, outer=30),
-        trace=TraceSection(guess=36.0),
+def cube(n_ints: int = 200):
+    return synthetic_frames(
+        n_ints=n_ints,
+        shape=(32, 512),
+        centre=15.6,
+        slope=0.002,
+        curvature=1e-5,
+        sigma=1.1,
+        sigma_slope=0.1,
+        peak_flux=2e4,
+        sky_level=20.0,
+        n_sky_lines=0,
+        read_noise=10.0,
+        jitter=0.05,
+        breathing=0.02,
+        n_cosmics=40,
+        n_bad=20,
+        seed=1,
     )
-    t0 = time.perf_counter()
-    r = extract(s.frames, cfg)
-    t_full = time.perf_counter() - t0
-    sub = r.frames.data - r.background.model
-    pos = r.trace.positions
-    w = aperture_weights(pos, sub.shape[1], cfg.aperture.radius)
-    prof = r.profile.frames(pos, sub.shape[1], w)
-    t0 = time.perf_counter()
-    opt = optimal_extract(sub, r.frames.variance, r.frames.mask, prof, w)
-    t_vec = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    f_loop, _ = loop_optimal(sub, r.frames.variance, r.frames.mask, prof, w)
-    t_loop = time.perf_counter() - t0
-    agree = np.nanmax(np.abs(f_loop - opt.flux) / np.sqrt(opt.variance))
-    print(f"cube {s.frames.shape}: full extract() (bias, background, trace, 2x PSF fit, optimal) {t_full:.2f} s")
-    print(f"optimal extraction only: vectorised {t_vec:.3f} s, per-column loop {t_loop:.2f} s")
-    print(f"ratio loop / vectorised = {t_loop / t_vec:.1f}x; max |loop - vectorised| / sigma = {agree:.2e}")
-    t0 = time.perf_counter()
-    fit_profile(r.table, "univariate", cfg.aperture.radius + 0.5).frames(pos, sub.shape[1], w)
-    t_psf = time.perf_counter() - t0
-    print(f"specola univariate profile fit over the pixel table ({len(r.table)} px) + frames: {t_psf:.2f} s")
-    peer(sub, r.frames.variance, r.frames.mask, pos, cfg.aperture.radius, t_psf + t_vec)
 
 
-PEER_SCRIPT = """
+def cpu(fn, *args, **kwargs):
+    t0 = time.process_time()
+    out = fn(*args, **kwargs)
+    return time.process_time() - t0, out
+
+
+def specola_times(frames) -> dict[str, float]:
+    """CPU seconds of each step on ``frames`` (and the prepared inputs stark gets)."""
+    f, vmodel = _calibrate(check_frames(frames), CONFIG)
+    t_trace_bkg, (trace, _, sky) = cpu(_trace_and_background, f, CONFIG)
+    sub = f.data - sky
+    from specola.extract.aperture import aperture_extract
+
+    ap = aperture_extract(sub, f.variance, trace.positions, RADIUS, f.mask)
+    t_opt, _ = cpu(_optimal, f, sky, trace, ap, vmodel, CONFIG)
+    # the windowed spline with stark's default window (colrad = 100)
+    windowed = dataclasses.replace(CONFIG, psf=PsfSection(kind="windowed", column_radius=100))
+    t_win, _ = cpu(_optimal, f, sky, trace, ap, vmodel, windowed)
+    table = pixel_table(sub, f.variance, f.mask, trace.positions, RADIUS, ap[0], ap[1])
+    t_uni, _ = cpu(fit_profile, table, RADIUS, "univariate", PsfSection())
+    t_bi, _ = cpu(fit_profile, table, RADIUS, "bivariate", PsfSection())
+    t_trace, _ = cpu(trace_frames, sub, f.variance, f.mask, CONFIG.trace)
+    t_rl, _ = cpu(trace_spectra, sub, 0, sub.shape[2], 4, 28)
+    return {
+        "profile+optimal": t_opt,
+        "windowed+optimal": t_win,
+        "univariate": t_uni,
+        "bivariate": t_bi,
+        "trace": t_trace,
+        "trace_spectra": t_rl,
+        "trace+background": t_trace_bkg,
+        "_sub": sub,
+        "_var": f.variance,
+        "_mask": f.mask,
+        "_pos": trace.positions,
+    }
+
+
+PEER = """
 import sys, time, numpy as np, stark
+from stark import reduce
 z = np.load(sys.argv[1])
-sub, var, mask, pos, rad = z["sub"], z["var"], z["mask"], z["pos"], float(z["rad"])
-t0 = time.perf_counter()
-psf = stark.SingleOrderPSF(frame=sub, variance=var, ord_pos=pos, ap_rad=rad, mask=~mask)
-frame, spline, _ = psf.univariate_psf_frame(verbose=False)
-t1 = time.perf_counter()
-flux = [stark.optimal_extract(frame[i], sub[i], var[i], ~mask[i], pos[i], rad)[0] for i in range(sub.shape[0])]
-t2 = time.perf_counter()
-np.save(sys.argv[2], np.array(flux))
-print(f"{t1 - t0:.3f} {t2 - t1:.3f}")
+sub, var, good, pos, rad = z["sub"], z["var"], ~z["mask"], z["pos"], float(z["rad"])
+out = {}
+def cpu(key, fn):
+    t0 = time.process_time(); r = fn(); out[key] = time.process_time() - t0; return r
+def windowed():
+    p = stark.SingleOrderPSF(frame=sub, variance=var, ord_pos=pos, ap_rad=rad, mask=good.astype(float))
+    frame, _, _ = p.univariate_multi_psf_frame(verbose=False)
+    for i in range(sub.shape[0]):
+        stark.optimal_extract(frame[i], sub[i], var[i], good[i], pos[i], rad)
+cpu("profile+optimal", windowed)
+out["windowed+optimal"] = out["profile+optimal"]
+p = stark.SingleOrderPSF(frame=sub, variance=var, ord_pos=pos, ap_rad=rad, mask=good.astype(float))
+cpu("univariate", lambda: p.univariate_psf_frame(verbose=False))
+p = stark.SingleOrderPSF(frame=sub, variance=var, ord_pos=pos, ap_rad=rad, mask=good.astype(float))
+cpu("bivariate", lambda: p.bivariate_psf_frame(verbose=False))
+cpu("trace_spectra", lambda: reduce.trace_spectra(sub, 0, sub.shape[2], 4, 28))
+print(" ".join(f"{k}={v:.3f}" for k, v in out.items()))
 """
 
 
-def peer(sub, var, mask, pos, radius, t_specola):
-    """Time the peer stark (pip package ``stark-package``) in its throwaway venv, when present."""
-    python = Path("/tmp/extract-peer-venv/bin/python")
+def stark_python(given: str | None) -> Path:
+    """The peer's interpreter: given, from SPECOLA_STARK_PYTHON, or a throwaway venv made here."""
+    given = given or os.environ.get("SPECOLA_STARK_PYTHON")
+    if given:
+        return Path(given)
+    venv = Path(os.environ.get("SPECOLA_BENCH_VENVS", tempfile.gettempdir())) / "specola-bench-stark"
+    python = venv / "bin" / "python"
     if not python.exists():
-        print("peer stark: no venv at /tmp/extract-peer-venv (pip install stark-package there to compare)")
-        return
+        print(f"creating a throwaway venv for stark in {venv} (pip install stark-package)", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "stark-package"], check=True)
+    return python
+
+
+def run_stark(python: Path, t: dict) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "cube.npz"
-        np.savez(data, sub=sub, var=var, mask=mask, pos=pos, rad=radius)
+        np.savez(data, sub=t["_sub"], var=t["_var"], mask=t["_mask"], pos=t["_pos"], rad=RADIUS)
         done = subprocess.run(
-            [str(python), "-c", PEER_SCRIPT, str(data), str(Path(tmp) / "flux.npy")],
-            capture_output=True,
-            text=True,
-            timeout=1800,
+            ["nice", str(python), "-c", PEER, str(data)], capture_output=True, text=True, timeout=7200
         )
-        if done.returncode != 0:
-            print("peer stark failed:", done.stderr.strip().splitlines()[-1:])
-            return
-        t_fit, t_opt = (float(x) for x in done.stdout.split()[-2:])
-        print(f"peer stark: univariate PSF {t_fit:.2f} s + optimal_extract loop {t_opt:.2f} s")
-        print(f"ratio peer / specola (profile fit + optimal) = {(t_fit + t_opt) / t_specola:.1f}x")
+    if done.returncode != 0:
+        raise RuntimeError(f"stark failed: {done.stderr.strip().splitlines()[-1:]}")
+    pairs = done.stdout.strip().splitlines()[-1].split()
+    return {k: float(v) for k, v in (p.split("=") for p in pairs)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--stark-python", help="python of an environment with stark-package (or SPECOLA_STARK_PYTHON)")
+    ap.add_argument("--stark-ints", type=int, default=10, help="integrations given to stark (ratios on the same)")
+    ap.add_argument("--no-stark", action="store_true", help="time specola only")
+    args = ap.parse_args()
+
+    s = cube()
+    tracemalloc.start()
+    t_full, r = cpu(extract, s.frames, CONFIG)
+    peak = tracemalloc.get_traced_memory()[1] / 2**30
+    tracemalloc.stop()
+    full = specola_times(s.frames)
+    print(f"cube {s.frames.shape}: full extract() {t_full:.2f} CPU-s, numpy peak {peak:.2f} GiB")
+    keys = ("profile+optimal", "windowed+optimal", "univariate", "bivariate", "trace", "trace_spectra")
+    for key in (*keys, "trace+background"):
+        print(f"  specola {key:<17s} {full[key]:8.3f} CPU-s (whole cube)")
+    print(f"  outliers rejected: {int(r.optimal.outliers.sum())}, profile: {r.meta['profile']}")
+    if args.no_stark:
+        return
+    n = args.stark_ints
+    sub_frames = cube(n).frames
+    mine = specola_times(sub_frames)
+    peer = run_stark(stark_python(args.stark_python), mine)
+    print(f"stark vs specola on the first {n} integrations (CPU-s, ratio = stark / specola):")
+    print("  (profile+optimal: specola's default empirical profile; windowed+optimal: its windowed spline, colrad 100;")
+    print("   both against stark's univariate_multi_psf_frame + optimal_extract)")
+    for key in ("profile+optimal", "windowed+optimal", "univariate", "bivariate", "trace_spectra"):
+        print(f"  {key:<17s} stark {peer[key]:9.2f}  specola {mine[key]:7.3f}  ratio {peer[key] / mine[key]:8.1f}x")
+    scale = 200 / n
+    print(
+        f"  (stark's windowed profile + optimal scaled to 200 integrations: ~{peer['profile+optimal'] * scale:.0f} s)"
+    )
 
 
 if __name__ == "__main__":

@@ -24,7 +24,9 @@ result = coadd(spectra, config)
 print(result.summary(), "| clipped pixels:", result.spectrum.meta["clipped"])
 result.write(out, name="cos_resample")
 out.save_figure("coadd_cos_resample.png", plot_coadd(result))
-out.save_figure("coadd_inputs.png", plot_inputs(spectra, result.spectrum.select(1150 * spectra[0].wave_unit)))
+blue, red = 1150 * spectra[0].wave_unit, 1900 * spectra[0].wave_unit  # the red end is noise only
+window = [s.select(blue, red) for s in spectra]
+out.save_figure("coadd_inputs.png", plot_inputs(window, result.spectrum.select(blue, red)))
 
 # 2. the same exposures scaled to the brightest one first, and the S/N gain it brings
 scaled = coadd(spectra, CoaddConfig(input=config.input, scaling=ScalingSection(enabled=True)))

@@ -118,6 +118,40 @@ class RunFolder:
         if not os.access(self.path, os.W_OK):
             raise OutputError(f"cannot write into {self.path}; choose another output folder (-o)")
 
+    @classmethod
+    def reopen(cls, path: str | Path) -> RunFolder:
+        """An existing run folder, kept as it is (``specola batch --resume`` continues in it).
+
+        Raises
+        ------
+        OutputError
+            ``path`` is not a run folder (no ``run.json``).
+        """
+        path = Path(path)
+        if not (path / RUN_FILE).is_file():
+            raise OutputError(f"{path} holds no {RUN_FILE}: it is not a run to resume; run without --resume first")
+        folder = cls.__new__(cls)
+        folder.path, folder.overwrite, folder._info = path, True, {}
+        return folder
+
+    @contextlib.contextmanager
+    def running(self, stage: str, config: Any = None, seed: int | None = None, **extra: Any) -> Iterator[dict]:
+        """Record ``running`` (:meth:`start`), then ``finished`` or, if the block raises, ``failed`` with the error.
+
+        Yields
+        ------
+        dict
+            Entries to add to ``run.json`` when the run finishes (e.g. ``summary``).
+        """
+        self.start(stage, config, seed=seed, **extra)
+        final: dict[str, Any] = {}
+        try:
+            yield final
+        except BaseException as exc:
+            self.finish(error=exc)
+            raise
+        self.finish(**final)
+
     def _clear(self) -> None:
         if not (self.path / RUN_FILE).is_file():
             raise OutputError(
@@ -299,12 +333,8 @@ def run_stage(
     The stage's result.
     """
     folder = RunFolder(output, overwrite=overwrite)
-    folder.start(stage, config, seed=seed, **extra)
-    try:
+    with folder.running(stage, config, seed=seed, **extra) as final:
         result = compute()
         written = result.write(folder)
-    except BaseException as exc:
-        folder.finish(error=exc)
-        raise
-    folder.finish(summary=result.summary(), files=sorted(Path(p).name for p in written or ()))
+        final.update(summary=result.summary(), files=sorted(Path(p).name for p in written or ()))
     return result

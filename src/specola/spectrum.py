@@ -115,8 +115,8 @@ class Spectrum:
             )
         if n and (np.any(~np.isfinite(low.value)) or np.any(~np.isfinite(high.value))):
             raise SpectrumError("bin edges must be finite")
-        if n and np.any(low.value <= 0):
-            raise SpectrumError(f"wavelengths must be positive; {int(np.sum(low.value <= 0))} pixel edges are not")
+        if n and np.any(low.value < 0):
+            raise SpectrumError(f"wavelengths must be positive; {int(np.sum(low.value < 0))} pixel edges are negative")
         if np.any(high <= low):
             raise SpectrumError(f"every pixel needs high > low; {int(np.sum(high <= low))} pixels do not")
         if n > 1 and np.any(low[1:] < high[:-1]):

@@ -58,7 +58,7 @@ def test_missing_keywords_zero_exptime_and_flagged_pixels_are_skipped_with_reaso
     assert "TARGNAME" in skipped[str(tmp_path / "ldfd01vnq_x1d.fits")]
     assert {s.meta["exposure"] for s in spectra} == {"ldfd01vtq_x1d.fits.gz[1]"}
     assert "zero exposure time" in skipped[str(tmp_path / "ldfd01vpq_x1d.fits")]
-    assert "every pixel is flagged" in skipped[str(tmp_path / "ldfd01vrq_x1d.fits")]
+    assert "no good pixel" in skipped[str(tmp_path / "ldfd01vrq_x1d.fits")]
 
 
 def test_mixed_targets(tmp_path):

@@ -22,7 +22,7 @@ def test_sequential_batch_records_errors_and_keeps_going():
     assert report.outcomes[2].error == "input 3 is bad"
     assert "KeyError" in report.outcomes[3].error
     assert report.n_failed == 2
-    assert list(report.table()["status"]) == ["ok", "ok", "failed", "failed", "ok"]
+    assert list(report.table()["status"]) == ["finished", "finished", "failed", "failed", "finished"]
 
 
 def test_thread_executor_keeps_input_order():
@@ -34,7 +34,7 @@ def test_thread_executor_keeps_input_order():
 
 @pytest.mark.slow
 def test_dask_distributed_client():
-    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as client:
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=":0") as client:
         report = run_batch(square_or_fail, [1, 3, 5], executor=client, progress=False)
     assert [o.result for o in report.outcomes] == [1, None, 25]
     assert report.n_failed == 1

@@ -25,7 +25,7 @@ def test_batch_runs_each_input_and_reports_failures(inputs, tmp_path, capsys):
     status = main(["batch", "coadd", str(good), str(empty), "-o", str(out), "-coadd.method=resample"])
     assert status == 1  # one input failed
     report = Table.read(out / "batch_report.ecsv")
-    assert list(report["status"]) == ["ok", "failed"]
+    assert list(report["status"]) == ["finished", "failed"]
     assert "no *_x1d.fits" in report["error"][1]
     assert (out / "visit1" / "config.toml").exists()  # specola's method (not the HASP default) was used
     assert 'method = "resample"' in (out / "visit1" / "config.toml").read_text()
@@ -46,7 +46,7 @@ def test_batch_on_local_dask_cluster(inputs, tmp_path):
     shutil.copytree(good, second)
     out = tmp_path / "out"
     assert main(["batch", "coadd", str(good), str(second), "-o", str(out), "-w", "2", "-coadd.method=resample"]) == 0
-    assert list(Table.read(out / "batch_report.ecsv")["status"]) == ["ok", "ok"]
+    assert list(Table.read(out / "batch_report.ecsv")["status"]) == ["finished", "finished"]
     assert (out / "visit3" / "specola_swiftj1357.2-0933.fits").exists()
 
 

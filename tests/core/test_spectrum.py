@@ -110,3 +110,9 @@ def test_series_median_and_time_mask():
     assert series[3].meta["time"] == 3 * u.day
     with pytest.raises(SpectrumError, match="every time"):
         series.median(np.ones(200, bool))
+
+
+def test_negative_wavelength_edges_are_refused():
+    with pytest.raises(SpectrumError, match="wavelengths must be positive; 1 pixel edges are negative"):
+        Spectrum.from_edges(np.array([-1.0, 1.0, 2.0]) * u.um, [1.0, 2.0] * u.Jy)
+    assert len(Spectrum.from_edges(np.array([0.0, 1.0, 2.0]) * u.um, [1.0, 2.0] * u.Jy)) == 2

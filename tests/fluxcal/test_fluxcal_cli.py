@@ -1,10 +1,13 @@
 import json
+from pathlib import Path
 
+import astropy.units as u
 import numpy as np
 import pytest
+from astropy.table import Table
 
 from specola.cli import main
-from specola.errors import ConfigError
+from specola.errors import ConfigError, FileFormatError
 from specola.fluxcal import FluxcalConfig, load_extinction, read_calspec, standard_path
 from specola.fluxcal.simulate import observe, optical_throughput
 from specola.io import write
@@ -64,3 +67,98 @@ def test_demo_writes_both_methods(tmp_path):
     assert (folder / "template" / "qc_photometry.png").exists()
     cal = results["calspec"].calibrated["science"]
     assert cal.good.sum() > 0.9 * len(cal)
+
+
+def bosz_folder(folder):
+    """A two-model BOSZ-2024 grid in the release's own layout (text spectra + shared wavelength file)."""
+    from astropy.io import fits
+
+    data = Path(__file__).parent / "data"
+    grid = folder / "bosz"
+    grid.mkdir()
+    for teff, name in (
+        (4750, "bosz2024_t4750_g45_m000_r5000.fits.gz"),
+        (6000, "bosz2024_t6000_g40_m000_r5000.fits.gz"),
+    ):
+        t = fits.open(data / name)[1].data
+        h = np.asarray(t["FLUX"], float) / (4 * np.pi)
+        np.savetxt(grid / f"bosz2024_mp_t{teff}_g+4.5_m+0.00_a+0.00_c+0.00_v2_r5000_resam.txt.gz",
+                   np.column_stack([h, h]), fmt="%.6e")  # fmt: skip
+    np.savetxt(grid / "bosz2024_wave_r5000.txt", np.asarray(t["WAVELENGTH"], float), fmt="%.5f")
+    return grid
+
+
+def test_template_method_with_a_bosz_grid_and_masks_from_the_cli(tmp_path, capsys):
+    from specola.fluxcal.photometry import synthetic_magnitude
+    from specola.fluxcal.simulate import rippled_throughput
+
+    rng = np.random.default_rng(3)
+    star = read_calspec(Path(__file__).parent / "data" / "sun_reference_stis_001.fits.gz").scale(1e-12)
+    edges = np.arange(3800.0, 8800.0, 3.0)
+    write(observe(star, edges, rippled_throughput, 300.0, rng, resolution=400), tmp_path / "std.fits")
+    bands = ["gaiadr2-G", "gaiadr2-BP", "gaiadr2-RP"]
+    mags = [round(synthetic_magnitude(star, b, "Vega"), 4) for b in bands]
+    bosz_folder(tmp_path)
+    (tmp_path / "mask.dat").write_text("# a detector defect\n5000 5100\n")
+    (tmp_path / "fluxcal.toml").write_text(
+        f'[standard]\nfile = "std.fits"\nmethod = "template"\nexptime = 300.0\n'
+        f'[template]\ngrid = ["bosz"]\nresolution = 400.0\nlogg = [4.0, 5.0]\n'
+        f"[photometry]\nbands = {bands}\nmagnitudes = {mags}\nerrors = [0.01, 0.01, 0.01]\n"
+        f'[masks]\nfiles = ["mask.dat"]\nranges = [7000.0, 7050.0]\n'.replace("'", '"')
+    )
+    out = tmp_path / "run"
+    assert main(["fluxcal", str(tmp_path / "fluxcal.toml"), "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "fluxcal (template)" in printed and "Teff" in printed
+    names = {p.name for p in out.iterdir()}
+    assert {"qc_template.png", "qc_photometry.png", "qc_sensitivity.png", "summary.txt", "summary.json"} <= names
+    summary = json.loads((out / "summary.json").read_text())
+    assert 4750 <= summary["template"]["params"]["Teff"] <= 6000
+    table = Table.read(out / "sensitivity.ecsv")
+    w = np.asarray(table["wavelength"])
+    assert not np.any(table["used"][((w > 5000) & (w < 5100)) | ((w > 7000) & (w < 7050))])
+
+
+def test_bad_inputs_are_one_line_errors(inputs, tmp_path, capsys, monkeypatch):
+    from specola.fluxcal import standards
+    from specola.spectrum import Spectrum
+
+    nan = Spectrum.from_edges(np.arange(4000.0, 5001.0, 10.0) * u.AA, np.full(100, np.nan) * u.ct)
+    write(nan, tmp_path / "nan.fits")
+    toml = inputs / "fluxcal.toml"
+    code = main(["fluxcal", str(toml), "-o", str(tmp_path / "a"), f"-science.files=['{tmp_path / 'nan.fits'}']"])
+    assert code == 2 and "nan.fits: no good pixel" in capsys.readouterr().err
+    fake = tmp_path / "calspec"
+    fake.mkdir()
+    for name in ("bd_1_stis.fits", "bd_2_stis.fits"):
+        (fake / name).write_bytes(b"")
+    monkeypatch.setattr(standards, "data_path", lambda *parts: fake)
+    with pytest.raises(FileFormatError, match="'bd' is ambiguous: matches bd_1_stis, bd_2_stis"):
+        standards.standard_path("bd")
+
+
+def test_multi_fibre_frame_is_calibrated_like_the_spectra(inputs, tmp_path):
+    from astropy.io import fits
+
+    from specola.io import read
+
+    sci = read(inputs / "sci.fits")
+    counts = np.vstack([sci.flux.value * s for s in (1.0, 0.5, 2.0)])  # three fibres
+    header = fits.Header({"EXPTIME": 600.0, "AIRMASS": 1.5})
+    for name, data in (("frame", counts), ("frame_t", counts.T)):
+        fits.HDUList([fits.PrimaryHDU(data, header=header), fits.ImageHDU(sci.wavelength.value, name="WAVELENGTH"),
+                      fits.ImageHDU(data.copy(), name="VARIANCE")]).writeto(tmp_path / f"{name}.fits")  # fmt: skip
+    out = tmp_path / "run"
+    frames = f'-science.frames=["{tmp_path / "frame.fits"}", "{tmp_path / "frame_t.fits"}"]'
+    assert main(["fluxcal", str(inputs / "fluxcal.toml"), "-o", str(out), frames]) == 0
+    single = read(out / "sci_fluxcal.fits")
+    with fits.open(out / "frame_fluxcal.fits") as hdul:
+        flux, var = hdul[0].data, hdul["VARIANCE"].data
+        assert hdul[0].header["FLUXCAL"] and hdul[0].header["BUNIT"].startswith("erg")
+    with fits.open(out / "frame_t_fluxcal.fits") as hdul:
+        np.testing.assert_allclose(hdul[0].data.T, flux, rtol=1e-6)
+    good = single.good & np.isfinite(flux[0])
+    assert good.sum() > 0.9 * len(single)
+    np.testing.assert_allclose(flux[0][good], single.flux.value[good], rtol=1e-5)
+    np.testing.assert_allclose(flux[2][good], 2 * single.flux.value[good], rtol=1e-5)
+    assert np.all(var[1][good] > 0)

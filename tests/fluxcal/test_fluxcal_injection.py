@@ -122,6 +122,13 @@ def test_calspec_method_is_right_to_half_a_percent_with_honest_errors(ext):
     assert np.max(np.abs(err)) < 0.005, np.round(100 * err, 2)
     assert np.max(np.abs(err) / sigma) < 3.0, np.round(err / sigma, 1)
     assert sens.wave_range[1].value > 9100  # ground-based calibration beyond the 8950 A water band
+    # the steep blue cut-off (3900 A, 80 A wide) is narrower than the knot spacing: where the spline cannot
+    # follow it, the reported error says so
+    for start in np.arange(3650.0, 4000.0, 100.0):
+        w = np.linspace(start, start + 100.0, 30)
+        w = w[~line_mask(w, 0.0, telluric=True)]
+        miss = np.mean(sens(w * u.AA).value) / np.mean(photon_sensitivity(w, rippled_throughput(w))) - 1
+        assert abs(miss) < 3.0 * np.mean(sens.log_error(w * u.AA)), (start, miss)
 
 
 def test_star_outside_the_grid_is_flagged(grid, ext, caplog):
@@ -137,6 +144,15 @@ def test_star_outside_the_grid_is_flagged(grid, ext, caplog):
     assert fit.tension and "colours" in fit.tension
     assert "grid edge -1" in fit.summary() and "WARNING" in fit.summary()
     assert any("colours" in r.message for r in caplog.records)
+    # the QC figure does not look clean: the warning is on it, with the template-shape uncertainty
+    from specola.fluxcal.qc import plot_template_fit
+
+    fig = plot_template_fit(fit, obs)
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts] + [fig.axes[0].get_title()]
+    assert any("WARNING" in t and "colours" in t for t in texts)
+    assert "grid edge" in fig.axes[0].get_title() and "nan" not in fig.axes[0].get_title()
+    assert fig.axes[-1].get_xlabel().startswith("Wavelength [") and "σ" in fig.axes[-1].get_ylabel()
+    assert np.nanmax(fit.template_log_error) > 0
 
 
 @pytest.mark.slow
@@ -164,3 +180,21 @@ def test_fft_cross_correlation_measures_a_known_shift():
     for v in (-300.0, 300.0):
         moved = shifted(star, v).rebin(np.arange(3810.0, 8990.0, 1.7) * u.AA)
         assert cross_correlate_rv(moved, reference, 500.0) == pytest.approx(v, abs=2.0)
+
+
+def test_reddening_is_fitted_with_the_colours(grid, ext):
+    """A late-F dwarf behind E(B-V) = 0.15 (CCM89, R_V = 3.1): fitted jointly, the response is still right."""
+    from specola.fluxcal.reddening import reddening
+
+    make, resolution, pixel = STARS["F"]
+    star = make()
+    star = star.scale(reddening(star.wavelength.to_value(u.AA), 0.15, 3.1))
+    obs, exptime = simulate(star, resolution, pixel, ext, np.random.default_rng(6))
+    phot = Photometry(BANDS, [synthetic_magnitude(star, b, "AB") for b in BANDS], [0.01] * len(BANDS), "AB")
+    templates = prepare_templates(grid, (3600, 9200), resolution=resolution, max_rv=600)
+    fit = fit_template(obs, templates, phot, grid, max_rv=600, fit_ebv=True, max_ebv=0.5)
+    assert abs(fit.ebv - 0.15) < max(3 * fit.ebv_error, 0.03), fit.summary()
+    sens = template_sensitivity(obs, fit, exptime=exptime, airmass=AIRMASS, extinction=ext)
+    err, sigma = bin_errors(sens)
+    assert np.median(np.abs(err)) < 0.02 and np.max(np.abs(err)) < 0.05, np.round(100 * err, 1)
+    assert np.max(np.abs(err) / sigma) < 4.0

@@ -98,3 +98,27 @@ def test_decoder_refuses_every_other_global(payload):
 def test_decoder_refuses_garbage():
     with pytest.raises(UnsafePickle):
         decode(b"\x80\x05\x95garbage")
+
+
+def test_reading_btsettl_needs_neither_pandas_nor_pytables(data_dir):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = str(Path(__file__).parents[2] / "src")  # this checkout's code, not an installed copy
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))}
+    path = data_dir / "btsettl08" / "models_btsettl08_JWST-NIRSPEC-PRISM.h5"
+    code = (
+        "import sys; from specola.grids import load_grid; load_grid(sys.argv[1]); "
+        "print(sorted(m for m in ('pandas', 'tables', 'numexpr') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True, env=env)
+    assert done.stdout.strip() == "[]"
+
+
+def test_grid_info_prints_no_third_party_log_lines(data_dir, capsys):
+    path = data_dir / "btsettl08" / "models_btsettl08_JWST-NIRSPEC-PRISM.h5"
+    assert main(["grid", "info", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert "Teff: 500 .. 3000" in out
+    assert all(line.startswith(path.name) for line in err.splitlines()), err

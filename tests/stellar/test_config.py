@@ -1,4 +1,5 @@
 import itertools
+import json
 
 import astropy.units as u
 import numpy as np
@@ -6,7 +7,7 @@ import pytest
 
 from specola.errors import ConfigError, GridError, SpecolaError, SpectrumError
 from specola.spectrum import Spectrum
-from specola.stellar import StellarConfig, load_stellar_config, prepare
+from specola.stellar import StellarConfig, load_stellar_config, prepare, run_to_folder
 from specola.stellar.run import with_overrides
 from specola.stellar.sampling import run_emcee
 from specola.stellar.setup import build_space, fitted_names
@@ -154,17 +155,38 @@ def test_bad_inputs_name_the_option(grid, trappist1):
         prepare(with_overrides(StellarConfig(), grid={"teff_range": (3500.0, 4000.0)}))
 
 
+def _bad_pixels(spec):
+    error = spec.error.value.copy()
+    flux = spec.flux.value.copy()
+    error[[10, 20]] = 0.0
+    flux[30] = np.nan
+    return spec.replace(flux=flux * spec.flux_unit, error=error * spec.error.unit)
+
+
 def test_reversed_ranges_and_bad_pixels_are_reported(trappist1, caplog):
     cfg = with_overrides(StellarConfig(), preprocessing={"wave_ranges_masked": ((4.3, 4.1),)})
     with pytest.raises(ConfigError, match=r"wave_ranges_masked: range \[4\.3, 4\.1\] is reversed"):
         prepare(cfg)
     spec = trappist1.apply_mask()
-    error = spec.error.value.copy()
-    flux = spec.flux.value.copy()
-    error[[10, 20]] = 0.0
-    flux[30] = np.nan
-    bad = spec.replace(flux=flux * spec.flux_unit, error=error * spec.error.unit)
+    bad = _bad_pixels(spec)
     n0 = prepare(StellarConfig(), spec).posterior.n_dropped
     setup = prepare(StellarConfig(), bad)
     assert setup.posterior.n_dropped == n0 + 3
     assert f"{n0 + 3} pixel(s) with NaN flux or NaN/zero/negative error are not fitted" in caplog.text
+
+
+@pytest.mark.slow
+def test_bad_pixels_run_with_figures_without_numpy_warnings(trappist1, tmp_path):
+    # the whole run, figures included, on zero-error and NaN pixels: no NumPy warning (pytest makes them errors)
+    spec = trappist1.apply_mask()
+    bad = _bad_pixels(spec)
+    n0 = prepare(StellarConfig(), spec).posterior.n_dropped
+    cfg = with_overrides(
+        StellarConfig(),
+        fit={"faculae": False, "logg_phot": False, "logg_het": False},
+        sampling={"nsteps": 30, "walkers_per_dim": 4, "progress": False, "optimize_start": False},
+    )
+    run_to_folder(cfg, tmp_path / "bad", data=bad)
+    stats = json.loads((tmp_path / "bad" / "bestfit_stats.json").read_text())
+    assert stats["n_pixels_dropped"] == n0 + 3
+    assert json.loads((tmp_path / "bad" / "run.json").read_text())["status"] == "finished"

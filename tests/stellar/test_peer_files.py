@@ -1,4 +1,4 @@
-"""The peer's (stctm/exotune) own files run unchanged: its TOML, its grid file layout, its spectrum and series formats."""
+"""The peer's (stctm/exotune) own files run unchanged: its TOML, grid file layout, spectrum and series formats."""
 
 import json
 
@@ -121,7 +121,8 @@ def _peer_example(tmp_path, nsteps=3000):
     toml = tmp_path / "analysis" / "template_ini_exotune.toml"
     toml.parent.mkdir()
     toml.write_text(
-        PEER_TOML.replace("NSTEPS", str(nsteps)).replace('"observations/', '"../observations/')
+        PEER_TOML.replace("NSTEPS", str(nsteps))
+        .replace('"observations/', '"../observations/')
         .replace('"grids/', '"../grids/')
     )
     return toml, scale
@@ -172,6 +173,7 @@ def _eureka(path, n_t=6, n_w=50, flat=False, wrong=False):
         f["optspec"] = flux.ravel() if flat else flux
         f["opterr"] = 0.01 * (flux[:, :-1] if wrong else flux)
         f["optspec"].attrs["flux_units"] = "mJy"
+        f["time"].attrs["time_units"] = "BMJD_TDB"
 
 
 def test_eureka_stage3_series_is_read(tmp_path):
@@ -180,6 +182,7 @@ def test_eureka_stage3_series_is_read(tmp_path):
     series = read_series(path)
     assert series.flux.shape == (6, 50) and series.flux.unit.to_string() == "mJy"
     assert np.all(np.diff(series.low.value) > 0)
+    assert series.times.unit == "d" and series.meta["time_scale"] == "BMJD_TDB"
     np.testing.assert_allclose(series.flux.value[0], 1.0 + np.linspace(1.0, 5.0, 50))
     bad = tmp_path / "bad.h5"
     _eureka(bad, wrong=True)

@@ -23,7 +23,7 @@ __all__ = ["build_parser", "execute", "main"]
 
 #: Subcommand modules of this package; each has ``add_parser(subparsers)`` setting ``func``. A command line
 #: imports only its own subcommand's module (start-up time), ``--help`` all of them.
-COMMANDS = ("batch", "coadd", "demo", "extract", "fluxcal", "info", "grid", "lines", "stellar")
+COMMANDS = ("batch", "bosz", "coadd", "demo", "extract", "fluxcal", "info", "grid", "lines", "stellar")
 
 _OVERRIDE = re.compile(r"^--?([A-Za-z_][A-Za-z0-9_.\-]*)=(.*)$", re.S)
 

@@ -30,7 +30,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``specola demo``."""
     p = sub.add_parser("demo", help="run specola on bundled data (writes ./specola-demo/)")
     p.add_argument("-o", "--output", default="specola-demo", help="output folder (default: specola-demo)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder's files")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier demo in the output folder")
+    p.add_argument(
+        "--gallery", metavar="DIR", help="also write DIR/gallery.md with the figures copied (docs: DIR=docs)"
+    )
     p.set_defaults(func=run)
 
 
@@ -85,26 +88,43 @@ def plot_bundled_spectra(run: RunFolder) -> list[Path]:
     return written
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run every demo step into the output folder."""
-    folder = RunFolder(args.output, overwrite=args.overwrite)
-    folder.record(seed=None, demo=True)
+def _stage_demos(folder: RunFolder, progress: bool) -> None:
+    """Each stage's demo, in its own sub-folder of ``folder`` (each records its own ``run.json``)."""
     from ..stellar.demo import demo as stellar_demo
 
-    result = stellar_demo(folder.path / "stellar", overwrite=args.overwrite, progress=not args.quiet)
-    log.info("stellar retrieval: %s", result.extra["run_folder"])
-    plot_bundled_spectra(folder)
+    result = stellar_demo(folder.path / "stellar", progress=progress)
+    log.info("stellar: %s", result.summary())
     from ..coadd import demo as coadd_demo
 
-    coadd_demo(folder)
+    coadd_demo(folder.subfolder("coadd"))
     from ..fluxcal import demo as fluxcal_demo
 
     fluxcal_demo(folder)
     from ..extract import demo as extract_demo
 
-    extract_demo(RunFolder(folder.path / "extract", overwrite=args.overwrite))
+    extract_demo(folder.subfolder("extract"))
     from ..lines import demo as lines_demo
 
     lines_demo(folder)
-    log.info("demo outputs in %s", folder.path)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run every demo step into the output folder, then write its gallery."""
+    from ._gallery import write_gallery
+
+    folder = RunFolder(args.output, overwrite=args.overwrite)
+    folder.start("demo")
+    try:
+        plot_bundled_spectra(folder.subfolder("spectra"))
+        _stage_demos(folder, progress=not args.quiet)
+        gallery = write_gallery(folder.path, folder.path / "gallery.md")
+        if args.gallery:
+            write_gallery(
+                folder.path, Path(args.gallery) / "gallery.md", copy_to=Path(args.gallery) / "figures" / "gallery"
+            )
+    except BaseException as exc:
+        folder.finish(error=exc)
+        raise
+    folder.finish(summary=f"{len(gallery)} figures; see gallery.md")
+    print(f"demo outputs in {folder.path}; every figure, with what to look for, in {folder.path / 'gallery.md'}")
     return 0

@@ -3,66 +3,35 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import logging
-from pathlib import Path
+from typing import Any
 
-from ..config import to_toml
-from ..runs import RunFolder
-from ._stage import add_config_stage
+from ._stage import StageCommand, add_stage
 
-__all__ = ["add_parser", "run"]
+__all__ = ["COMMAND", "add_parser"]
 
-log = logging.getLogger(__name__)
+
+def _flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--compare", action="store_true", help="fit photosphere, +spots, +faculae, +both and compare")
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    return {"inputs.compare_models": True} if args.compare else {}
+
+
+COMMAND = StageCommand(
+    name="stellar",
+    help="fit photosphere + spots + faculae models to a stellar spectrum",
+    description="Stellar retrieval (specola's counterpart of stctm/exotune). Accepts specola's or the peer's "
+    "TOML layout; override options with -section.key=value, -key=value or peer names (-fitspot=0).",
+    config="specola.stellar.config:StellarConfig",
+    loader="specola.stellar.config:load_stellar_config",
+    config_optional=True,
+    output_help="run folder (default: inputs.output_dir / automatic name)",
+    flags=_flags,
+    overrides=_overrides,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``specola stellar``."""
-    p = add_config_stage(
-        sub,
-        "stellar",
-        run,
-        help="fit photosphere + spots + faculae models to a stellar spectrum",
-        description="Stellar retrieval (specola's counterpart of stctm/exotune). Accepts specola's or the peer's "
-        "TOML layout; override options with -section.key=value, -key=value or peer names (-fitspot=0).",
-        config_help="TOML configuration (default: all defaults, bundled TRAPPIST-1 data)",
-        output_help="run folder (default: inputs.output_dir / automatic name)",
-        config_optional=True,
-    )
-    p.add_argument("--compare", action="store_true", help="fit photosphere, +spots, +faculae, +both and compare")
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run the retrieval described by ``args``."""
-    from ..stellar import load_stellar_config, run_to_folder
-    from ..stellar.compare import compare
-    from ..stellar.run import run_folder_name
-    from ..stellar.setup import prepare
-
-    config = load_stellar_config(args.config, args.overrides)
-    if args.quiet:
-        config = dataclasses.replace(config, sampling=dataclasses.replace(config.sampling, progress=False))
-    if args.print_config:
-        print(to_toml(config))
-        return 0
-    if args.compare:
-        label = prepare(config).grid_label
-        folder = (
-            Path(args.output)
-            if args.output
-            else Path(config.inputs.output_dir) / ("compare_" + run_folder_name(config, label).removeprefix("fit_"))
-        )
-        run_folder = RunFolder(folder, overwrite=args.overwrite)
-        result = compare(config)
-        run_folder.record(config, seed=config.sampling.seed, stage="stellar-compare")
-        result.write(run_folder)
-        print(result.table())
-        print(f"preferred model: {result.preferred}; results in {run_folder.path}")
-        return 0
-    result = run_to_folder(config, args.output, args.overwrite)
-    if result.sampler is not None:
-        t = result.best_fit()
-        print(t["parameter", "median", "err_minus", "err_plus", "max_likelihood"])
-    print(result.summary())
-    print(f"results in {result.extra['run_folder']}")
-    return 0
+    add_stage(sub, COMMAND)

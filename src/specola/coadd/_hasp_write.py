@@ -95,8 +95,8 @@ def _write_product(prod: HaspProduct, path: Path, level: int, filename: str | No
     hdr1["TREFPOS"] = ("GEOCENTER", "Time reference position")
     mjd_beg, mjd_end = combine(prod, "expstart", "min"), combine(prod, "expend", "max")
     fmt = "%Y-%m-%dT%H:%M:%S"
-    hdr1.add_blank("", after="TREFPOS")
     hdr1["DATE-BEG"] = (Time(mjd_beg, format="mjd").datetime.strftime(fmt), "Date-time of first observation start")
+    hdr1.add_blank("", before="DATE-BEG")
     hdr1.add_blank("              / FITS TIME COORDINATE KEYWORDS", before="DATE-BEG")
     hdr1["DATE-END"] = (Time(mjd_end, format="mjd").datetime.strftime(fmt), "Date-time of last observation end")
     hdr1["MJD-BEG"] = (mjd_beg, "MJD of first exposure start")
@@ -115,10 +115,7 @@ def _write_product(prod: HaspProduct, path: Path, level: int, filename: str | No
     rec = np.zeros(1, dtype=[(name, ">f4", (int(n),)) for name, _, _ in columns])
     for name, values, _ in columns:
         rec[name][0] = values[sl]
-    sci = fits.BinTableHDU.from_columns(
-        [fits.Column(name=name, format=f"{n}E", unit=unit) for name, _, unit in columns], header=hdr1, nrows=0
-    )
-    sci.header["NAXIS2"] = 1  # the one row is written as raw bytes by _write_hdus
+    sci = _table_header([(name, f"{n}E", unit) for name, _, unit in columns], rec, hdr1)
 
     h0 = fits.Header()
     h0["EXTEND"] = (True, "FITS file may contain extensions")
@@ -176,50 +173,75 @@ def _write_product(prod: HaspProduct, path: Path, level: int, filename: str | No
     number = lambda key: np.array([v if isinstance(v, int | float) else np.nan for v in combine(prod, key, "arr")])
     beg, end = number("expstart"), number("expend")
     prov = [
-        fits.Column(name="FILENAME", array=text("filename"), format="A64"),
-        fits.Column(name="EXPNAME", array=text("expname"), format="A32"),
-        fits.Column(name="PROPOSID", array=text("proposid"), format="A32"),
-        fits.Column(name="TELESCOPE", array=text("telescop"), format="A32"),
-        fits.Column(name="INSTRUMENT", array=text("instrume"), format="A32"),
-        fits.Column(name="DETECTOR", array=text("detector"), format="A32"),
-        fits.Column(name="DISPERSER", array=text("opt_elem"), format="A32"),
-        fits.Column(name="CENWAVE", array=text("cenwave"), format="A32"),
-        fits.Column(name="APERTURE", array=text("aperture"), format="A32"),
-        fits.Column(name="LIFE_ADJ", array=text("life_adj"), format="A32"),
-        fits.Column(name="SPECRES", array=number("specres"), format="D"),
-        fits.Column(name="CAL_VER", array=text("cal_ver"), format="A32"),
-        fits.Column(name="MJD_BEG", array=beg, format="D", unit="d"),
-        fits.Column(name="MJD_MID", array=(beg + end) / 2.0, format="D", unit="d"),
-        fits.Column(name="MJD_END", array=end, format="D", unit="d"),
-        fits.Column(name="XPOSURE", array=number("exptime"), format="D", unit="s"),
-        fits.Column(name="MINWAVE", array=number("minwave"), format="D", unit="Angstrom"),
-        fits.Column(name="MAXWAVE", array=number("maxwave"), format="D", unit="Angstrom"),
+        ("FILENAME", "64A", None, text("filename")),
+        ("EXPNAME", "32A", None, text("expname")),
+        ("PROPOSID", "32A", None, text("proposid")),
+        ("TELESCOPE", "32A", None, text("telescop")),
+        ("INSTRUMENT", "32A", None, text("instrume")),
+        ("DETECTOR", "32A", None, text("detector")),
+        ("DISPERSER", "32A", None, text("opt_elem")),
+        ("CENWAVE", "32A", None, text("cenwave")),
+        ("APERTURE", "32A", None, text("aperture")),
+        ("LIFE_ADJ", "32A", None, text("life_adj")),
+        ("SPECRES", "D", None, number("specres")),
+        ("CAL_VER", "32A", None, text("cal_ver")),
+        ("MJD_BEG", "D", "d", beg),
+        ("MJD_MID", "D", "d", (beg + end) / 2.0),
+        ("MJD_END", "D", "d", end),
+        ("XPOSURE", "D", "s", number("exptime")),
+        ("MINWAVE", "D", "Angstrom", number("minwave")),
+        ("MAXWAVE", "D", "Angstrom", number("maxwave")),
     ]
+    dtype = [(name, f"S{form[:-1]}" if form.endswith("A") else ">f8") for name, form, _, _ in prov]
+    prov_rec = np.zeros(len(prov[0][3]), dtype=dtype)
+    for name, form, _, values in prov:
+        prov_rec[name] = np.char.encode(values.astype(str), "ascii") if form.endswith("A") else values
     hdr2 = fits.Header()
     hdr2["EXTNAME"] = ("PROVENANCE", "Metadata for contributing observations")
-    table2 = fits.BinTableHDU.from_columns(prov, header=hdr2)
-    _write_hdus(path, fits.PrimaryHDU(header=h0), sci, rec, table2)
+    table2 = _table_header([(name, form, unit) for name, form, unit, _ in prov], prov_rec, hdr2)
+    _write_hdus(path, fits.PrimaryHDU(header=h0), (sci, rec), (table2, prov_rec))
 
 
-def _hdu_bytes(hdu: fits.PrimaryHDU | fits.BinTableHDU) -> bytes:
-    """One HDU as it appears in a FITS file (header and padded data)."""
+def _table_header(columns: list[tuple[str, str, str | None]], rec: np.ndarray, extra: fits.Header) -> fits.Header:
+    """The header astropy's ``BinTableHDU.from_columns`` writes for ``rec`` (big-endian, one field per column).
+
+    Built by hand: constructing a table HDU with data makes astropy import ``astropy.table`` (a quarter of a
+    second of start-up for every ``specola coadd`` process).
+    """
+    head = fits.Header()
+    head["XTENSION"] = ("BINTABLE", "binary table extension")
+    head["BITPIX"] = (8, "array data type")
+    head["NAXIS"] = (2, "number of array dimensions")
+    head["NAXIS1"] = (rec.dtype.itemsize, "length of dimension 1")
+    head["NAXIS2"] = (len(rec), "length of dimension 2")
+    head["PCOUNT"] = (0, "number of group parameters")
+    head["GCOUNT"] = (1, "number of groups")
+    head["TFIELDS"] = (len(columns), "number of table fields")
+    for k, (name, form, unit) in enumerate(columns, start=1):
+        head[f"TTYPE{k}"] = name
+        head[f"TFORM{k}"] = form
+        if unit is not None:
+            head[f"TUNIT{k}"] = unit
+    for card in extra.cards:
+        head.append(card, useblanks=False, end=True)
+    return head
+
+
+def _hdu_bytes(hdu: fits.PrimaryHDU) -> bytes:
+    """The primary HDU (header only) as it appears in a FITS file."""
     buffer = io.BytesIO()
-    if isinstance(hdu, fits.PrimaryHDU):
-        hdu.writeto(buffer)
-        return buffer.getvalue()
-    fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(buffer)
-    return buffer.getvalue()[len(fits.PrimaryHDU().header.tostring()) :]
+    hdu.writeto(buffer)
+    return buffer.getvalue()
 
 
-def _write_hdus(
-    path: Path, primary: fits.PrimaryHDU, sci: fits.BinTableHDU, rec: np.ndarray, prov: fits.BinTableHDU
-) -> None:
+def _write_hdus(path: Path, primary: fits.PrimaryHDU, *tables: tuple[fits.Header, np.ndarray]) -> None:
     # astropy byte-swaps a vector column element by element in a Python loop when writing (the SCI
-    # table's one row holds ~10^4-10^5 floats: 0.25 s per product, ~50x the rest of the write), so the
-    # SCI data, already big-endian in ``rec``, are written as raw bytes after astropy's header.
-    data = rec.tobytes()
+    # table's one row holds ~10^4-10^5 floats: 0.25 s per product), and building a table HDU with data
+    # imports astropy.table: the tables, already big-endian records, are written as raw bytes after
+    # their headers.
     with open(path, "wb") as fh:
         fh.write(_hdu_bytes(primary))
-        fh.write(sci.header.tostring().encode("ascii"))
-        fh.write(data + b"\0" * (-len(data) % 2880))
-        fh.write(_hdu_bytes(prov))
+        for header, rec in tables:
+            data = rec.tobytes()
+            fh.write(header.tostring().encode("ascii"))
+            fh.write(data + b"\0" * (-len(data) % 2880))

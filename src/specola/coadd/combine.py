@@ -247,6 +247,9 @@ def combine_segments(
     n = low.size
     contribs = []
     for i, s in enumerate(spectra):
+        if not s.good.any():
+            log.debug("%s: no good pixel; left out", segment_label(s, i))  # the reader has warned
+            continue
         c = _contribution(s, i, low, high, options.weighting, options.min_coverage)
         if c is None or not c.valid.any():
             log.warning("%s: no valid pixels on the output grid; left out", segment_label(s, i))

@@ -60,8 +60,8 @@ class RejectSection:
     reference: str = option(
         "median",
         choices=("median", "brightest", "longest"),
-        help="what exposures are judged against: per-pixel median of >= 3 exposures (else the brightest), "
-        "the brightest, or the longest exposure",
+        help="what an exposure is judged against: the median of the others (with one other: the brighter), "
+        "the brightest or the longest other exposure",
     )
     max_flux_deviation: float = option(0.2, minimum=0.0, help="exposure/segment flux vs the reference; 0 disables")
     sigma: float = option(5.0, minimum=0.0, help="rejection also needs this many standard errors")

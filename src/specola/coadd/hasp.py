@@ -55,6 +55,8 @@ class HaspResult:
         Target names found.
     scale_factors : dict
         Exposure (``file[EXTVER]``) -> factor applied by the optional scaling to a common flux.
+    figures : bool
+        Whether :meth:`write` also draws a figure of every product.
     """
 
     products: dict[str, tuple[HaspProduct, int]] = field(default_factory=dict)
@@ -62,6 +64,7 @@ class HaspResult:
     rejected: list[Rejection] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)
     scale_factors: dict[str, float] = field(default_factory=dict)
+    figures: bool = False
 
     def summary(self) -> str:
         """One line: products, rejected and skipped inputs."""
@@ -83,12 +86,16 @@ class HaspResult:
         }
 
     def write(self, folder: RunFolder) -> list[Path]:
-        """Write every product (HASP's names and layout) and ``coadd_report.json`` into ``folder``."""
+        """Write every product (HASP's names and layout), ``coadd_report.json`` and the figures asked for."""
         paths = []
         for name, (prod, level) in self.products.items():
             paths.append(folder.write(name, lambda p, pr=prod, lv=level, n=name: write_product(pr, p, lv, filename=n)))
             log.info("   Wrote %s", paths[-1])
-        folder.write_text("coadd_report.json", json.dumps(self.report(), indent=2, default=str) + "\n")
+        paths.append(folder.write_text("coadd_report.json", json.dumps(self.report(), indent=2, default=str) + "\n"))
+        if self.figures:
+            from .plots import figures
+
+            paths += [folder.save_figure(name, fig) for name, fig in figures(self).items()]
         return paths
 
 

@@ -1,8 +1,9 @@
 """Figures of co-adds: inputs vs co-add, S/N gain, comparison with a reference co-add.
 
-Axis labels use astropy's LaTeX units (the notation of :func:`specola.plotting.plot_spectrum`)
-and y-limits come from percentiles of the good data, so a spike or an airglow line never
-sets the range.
+Axis labels use the shared :func:`specola.plotting.wavelength_label` (astropy's LaTeX units, one
+notation everywhere) and y-limits come from :func:`specola.plotting.set_robust_ylim` of the
+good data (:func:`specola.plotting.spectrum_limits` for spectra: lines in view, single-pixel spikes
+out), so a spike never sets the range.
 """
 
 from __future__ import annotations
@@ -13,30 +14,31 @@ from typing import Any
 import astropy.units as u
 import numpy as np
 
-from ..plotting import figure, plot_spectrum
-from ..plotting.style import style
+from ..plotting import PALETTE, figure, plot_spectrum, set_robust_ylim, spectrum_limits, style, wavelength_label
 from ..spectrum import Spectrum
 
 __all__ = ["figures", "plot_coadd", "plot_comparison", "plot_inputs", "plot_snr_gain"]
 
 
-def _wave_label(unit: u.UnitBase) -> str:
-    return f"Wavelength [{u.Unit(unit).to_string('latex_inline')}]"
+def _flux_ylim(ax: Any, spectra: Sequence[Spectrum]) -> None:
+    """y-limits showing every feature a few pixels wide (lines included) but no spike or noisy order edge.
 
-
-def _robust_ylim(ax: Any, values: np.ndarray, margin: float = 0.1) -> None:
-    """y-limits from the 0.5-99.5 percentiles of the finite values, widened by ``margin``."""
-    v = np.asarray(values, float)
-    v = v[np.isfinite(v)]
-    if v.size < 2:
-        return
-    lo, hi = np.percentile(v, [0.5, 99.5])
-    pad = margin * (hi - lo) if hi > lo else abs(hi) * margin or 1.0
-    ax.set_ylim(lo - pad, hi + pad)
-
-
-def _good_flux(spectra: Sequence[Spectrum]) -> np.ndarray:
-    return np.concatenate([s.flux.value[s.good] for s in spectra]) if spectra else np.zeros(0)
+    Pixels with S/N below 3 (the noisy ends of echelle orders and detector segments) are left out
+    when most pixels have better.
+    """
+    arrays = []
+    for s in spectra:
+        use = s.good
+        snr = s.meta.get("snr")
+        if np.shape(snr) != (len(s),):  # absent, or not sliced along with a selected part
+            snr = None
+        if snr is None and s.error is not None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                snr = s.flux.value / s.error.value
+        if snr is not None and np.mean(np.asarray(snr)[use] > 3) > 0.5:
+            use = use & (np.asarray(snr) > 3)
+        arrays.append(np.where(use, s.flux.value, np.nan))
+    ax.set_ylim(*spectrum_limits(arrays))
 
 
 def plot_coadd(result: Any, ax: Any = None) -> Any:
@@ -48,7 +50,7 @@ def plot_coadd(result: Any, ax: Any = None) -> Any:
             plot_spectrum(spec, ax=ax, label=name)
         if len(result.settings) > 1:
             plot_spectrum(result.spectrum, ax=ax, label="stitched", color="k", errors=False)
-        _robust_ylim(ax, _good_flux([result.spectrum]))
+        _flux_ylim(ax, [result.spectrum])
         ax.set_title(f"specola co-add: {result.spectrum.meta.get('target', '')}")
     return ax.figure
 
@@ -62,7 +64,7 @@ def plot_inputs(inputs: Sequence[Spectrum], coadd: Spectrum, ax: Any = None, lab
             good = s.good
             ax.plot(s.wavelength.value[good], s.flux.value[good], lw=0.4, alpha=0.5)
         plot_spectrum(coadd, ax=ax, label=label, color="k", errors=False)
-        _robust_ylim(ax, _good_flux([coadd]))
+        _flux_ylim(ax, [coadd])
     return ax.figure
 
 
@@ -76,8 +78,8 @@ def plot_snr_gain(before: Spectrum, after: Spectrum, ax: Any = None) -> Any:
         ratio = a[ok] / b[ok]
         ax.plot(after.wavelength.value[ok], ratio, ",", color="k")
         ax.axhline(1.0, color="0.5", lw=0.8)
-        _robust_ylim(ax, ratio)
-        ax.set_xlabel(_wave_label(after.wave_unit))
+        set_robust_ylim(ax, ratio)
+        ax.set_xlabel(wavelength_label(after.wave_unit))
         ax.set_ylabel("S/N ratio (after / before)")
         ax.set_title(f"median S/N gain {np.median(ratio):.3f}")
     return ax.figure
@@ -85,29 +87,27 @@ def plot_snr_gain(before: Spectrum, after: Spectrum, ax: Any = None) -> Any:
 
 def plot_comparison(spectra: dict[str, Spectrum], reference: Spectrum, wmin: float, wmax: float) -> Any:
     """Co-adds against a reference co-add, with the difference in units of the combined error."""
-    from ..plotting.style import PALETTE
-
     fig, (top, bottom) = figure(2, 1, sharex=True)
     with style():
-        diffs, fluxes = [], []
+        diffs, parts = [], []
         for k, (name, spec) in enumerate(spectra.items()):
             colour = PALETTE[(k + 1) % len(PALETTE)]
             part = spec.select(wmin * spec.wave_unit, wmax * spec.wave_unit)
-            plot_spectrum(part, ax=top, label=name, errors=False, color=colour)
+            plot_spectrum(part, ax=top, label=name, errors=False, color=colour, zorder=3 - k)
             ref = reference.rebin((part.low, part.high))
             ok = part.good & ref.good
             diff = (part.flux - ref.flux).value / np.hypot(part.error.value, ref.error.value)
-            bottom.plot(part.wavelength.value[ok], diff[ok], lw=0.6, label=name, color=colour, alpha=0.8)
+            bottom.plot(part.wavelength.value[ok], diff[ok], lw=0.6, label=name, color=colour, alpha=0.8, zorder=3 - k)
             diffs.append(diff[ok])
-            fluxes.append(part.flux.value[part.good])
+            parts.append(part)
         ref_part = reference.select(wmin * reference.wave_unit, wmax * reference.wave_unit)
         plot_spectrum(ref_part, ax=top, label="reference", errors=False, color="k", lw=0.5)
-        _robust_ylim(top, np.concatenate(fluxes))
-        _robust_ylim(bottom, np.concatenate(diffs))
+        _flux_ylim(top, parts)
+        set_robust_ylim(bottom, *diffs)
         top.set_xlabel("")
         bottom.axhline(0, color="0.5", lw=0.8)
         bottom.set_ylabel(r"(co-add $-$ ref) / $\sigma$")
-        bottom.set_xlabel(_wave_label(reference.wave_unit))
+        bottom.set_xlabel(wavelength_label(reference.wave_unit))
         bottom.legend()
     return fig
 
@@ -136,6 +136,6 @@ def figures(result: Any) -> dict[str, Any]:
         )
         fig, ax = figure()
         plot_spectrum(spec, ax=ax, label=name.removesuffix(".fits"))
-        _robust_ylim(ax, _good_flux([spec]))
+        _flux_ylim(ax, [spec])
         out[name.replace(".fits", ".png")] = fig
     return out

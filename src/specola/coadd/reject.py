@@ -34,7 +34,6 @@ __all__ = ["Decision", "against_reference", "judge"]
 log = logging.getLogger(__name__)
 
 
-
 @dataclass
 class Decision:
     """One decision about an exposure or one of its segments.
@@ -179,7 +178,6 @@ def _describe(ratio: float, z: float, ref: int, names: list[str], cfg: RejectSec
     return f"flux {ratio:.3f} x {what} ({z:.1f} sigma; limit {cfg.max_flux_deviation:.0%} and {cfg.sigma:g} sigma)"
 
 
-
 class _Tally:
     """How many exposures cover each pixel, and how many of them are rejected there."""
 
@@ -208,9 +206,10 @@ class _Tally:
 def judge(contribs: list, n: int, cfg: RejectSection) -> list[Decision]:
     """Compare exposures, then their segments, with the reference; reject or flag deviant ones.
 
-    The exposures are judged against references built from all of them, the segments
-    against references without the exposures rejected or flagged as a whole; within each level
-    the worst deviant is decided first, under the majority rule.
+    The exposures are judged against references built from all of them, worst first;
+    then the segments of the others against references without the exposures decided,
+    one at a time (worst first, each decided segment left out of the next references).
+    Every rejection obeys the majority rule.
 
     Parameters
     ----------

@@ -85,9 +85,9 @@ class CoaddResult:
         )
 
     def write(self, run: RunFolder, name: str | None = None) -> list[Path]:
-        """Write ``<name>.fits`` (and one per setting when stitched) and ``<name>_report.json``.
+        """Write ``<name>.fits`` (one per setting too when stitched), ``<name>_report.json``, figures.
 
-        ``name`` defaults to ``specola_<target>``.
+        ``name`` defaults to ``specola_<target>``; the figure only with ``coadd.figures``.
         """
         if name is None:
             name = "specola_" + str(self.spectrum.meta.get("target") or "coadd").lower().replace(" ", "_")
@@ -98,6 +98,10 @@ class CoaddResult:
                 mine = [d for d in self.decisions if d.setting == setting]
                 paths.append(run.write(f"{name}_{tag}.fits", lambda p, s=spec, m=mine: write_fits(s, p, m)))
         paths.append(run.write_text(f"{name}_report.json", json.dumps(self.report(), indent=2, default=str) + "\n"))
+        if self.config.coadd.figures:
+            from .plots import figures
+
+            paths += [run.save_figure(fname, fig) for fname, fig in figures(self).items()]
         return paths
 
 
@@ -235,9 +239,6 @@ def read_inputs(config: CoaddConfig) -> tuple[list[Spectrum], dict[str, str]]:
         if bad:
             skipped[str(path)] = f"zero exposure time in {len(bad)} segment(s)"
             segs = [s for s in segs if s not in bad]
-        if segs and all(not s.good.any() for s in segs):
-            skipped[str(path)] = "every pixel is flagged (DQ & SDQFLAGS)"
-            continue
         spectra += segs
     targets = sorted({str(s.meta.get("target", "")) for s in spectra})
     if inp.target:

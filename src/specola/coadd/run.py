@@ -10,9 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..config import to_dict
 from ..errors import ConfigError
-from ..runs import RunFolder
+from ..runs import run_stage
 from .config import CoaddConfig
 from .hasp import HaspResult, run_hasp
 
@@ -40,7 +39,9 @@ def run(config: CoaddConfig) -> CoaddResult | HaspResult:
     if config.coadd.method == "hasp":
         if config.input.files or config.input.indir is None:
             raise ConfigError("coadd.method = 'hasp' needs input.indir (a folder of HST x1d/sx1 files), not files")
-        return run_hasp(config.input.indir, config.hasp, config.scaling)
+        result = run_hasp(config.input.indir, config.hasp, config.scaling)
+        result.figures = config.coadd.figures
+        return result
     from .resampled import coadd, read_inputs
 
     spectra, skipped = read_inputs(config)
@@ -52,28 +53,19 @@ def run(config: CoaddConfig) -> CoaddResult | HaspResult:
 def run_to_folder(
     config: CoaddConfig, output: str | Path | None = None, *, overwrite: bool = False
 ) -> CoaddResult | HaspResult:
-    """Co-add and write the products, ``config.toml`` and ``run.json`` into ``output``.
+    """Co-add and write the products (and, with ``coadd.figures``, figures), ``config.toml`` and ``run.json``.
 
     Parameters
     ----------
     config : CoaddConfig
     output : str or Path, optional
-        Run folder (default ``coadd-output``); refused when not empty unless ``overwrite``
-        (checked before computing).
+        Run folder (default ``coadd-output``); refused when it holds an earlier run unless
+        ``overwrite`` (checked before computing).
     overwrite : bool
-        Allow replacing files in ``output``.
+        Replace an earlier run in ``output``.
 
     Returns
     -------
     CoaddResult or HaspResult
     """
-    folder = RunFolder(output if output is not None else "coadd-output", overwrite=overwrite)
-    result = run(config)
-    folder.record(config, seed=None, config_dict=to_dict(config))
-    result.write(folder)
-    if config.coadd.figures:
-        from .plots import figures
-
-        for name, fig in figures(result).items():
-            folder.save_figure(name, fig)
-    return result
+    return run_stage("coadd", config, lambda: run(config), output or "coadd-output", overwrite=overwrite)

@@ -65,7 +65,8 @@ def aperture_extract(
     Parameters
     ----------
     data, variance : ndarray
-        ``(n_ints, n_spatial, n_dispersion)`` background-subtracted counts and their variance.
+        ``(n_ints, n_spatial, n_dispersion)`` background-subtracted counts and their variance (or one
+        ``(n_spatial, n_dispersion)`` frame: the outputs are then 1-D).
     trace : ndarray
         ``(n_ints, n_dispersion)`` or ``(n_dispersion,)`` trace rows.
     radius : float
@@ -89,6 +90,11 @@ def aperture_extract(
     >>> f.tolist(), bad.tolist()
     ([[3.0, 3.0, 3.0]], [[False, False, False]])
     """
+    data, variance = np.asarray(data, float), np.asarray(variance, float)
+    if data.ndim == 2:
+        m = None if mask is None else np.asarray(mask)[None]
+        out = aperture_extract(data[None], variance[None], np.asarray(trace)[None], radius, m, uniform)
+        return out[0][0], out[1][0], out[2][0]
     w = aperture_weights(np.broadcast_to(trace, data.shape[:1] + data.shape[2:]), data.shape[1], radius)
     good = np.isfinite(data) & np.isfinite(variance)
     if mask is not None:

@@ -30,7 +30,7 @@ import numpy as np
 from .aperture import aperture_weights
 from .config import BackgroundSection
 
-__all__ = ["BackgroundFit", "destripe", "fit_background", "sky_window"]
+__all__ = ["BackgroundFit", "background_from_pixels", "destripe", "fit_background", "sky_window"]
 
 log = logging.getLogger(__name__)
 
@@ -249,6 +249,28 @@ def fit_background(
     n_ints, n_spatial, n_disp = data.shape
     trace = np.broadcast_to(trace, (n_ints, n_disp))
     good = sky_window(trace, n_spatial, cfg.inner, cfg.outer) & ~mask & np.isfinite(data) & np.isfinite(variance)
+    return background_from_pixels(data, variance, good, cfg)
+
+
+def background_from_pixels(
+    data: np.ndarray, variance: np.ndarray, good: np.ndarray, config: BackgroundSection
+) -> BackgroundFit:
+    """Fit the background to the pixels marked ``good`` (see :func:`fit_background` for the methods).
+
+    Parameters
+    ----------
+    data, variance : ndarray
+        ``(n_ints, n_spatial, n_dispersion)``.
+    good : ndarray of bool
+        Background pixels to use.
+    config : BackgroundSection
+        ``method``, ``degree``, ``sigma``, ``niter``, ``box_size``, ``estimator``.
+
+    Returns
+    -------
+    BackgroundFit
+    """
+    cfg = config
     if cfg.method == "columns":
         model, used, rejected, a, cov = _polyfit_axis1(data, variance, good, cfg.degree, cfg.sigma, cfg.niter)
         fit = BackgroundFit(model, used, rejected, design=a, covariance=cov, method="columns")

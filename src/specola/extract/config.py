@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..config import option
 
@@ -24,7 +25,7 @@ __all__ = [
 class InputSection:
     """The frame or cube to extract."""
 
-    file: str = option("", help="FITS frame or cube (JWST calints/rateints or a plain image)")
+    file: Path | None = option(None, help="FITS frame or cube (JWST calints/rateints or a plain image)")
     dispersion_axis: int = option(0, choices=(0, 1, 2), help="1 = along array columns, 2 = rows, 0 = DISPAXIS")
     columns: tuple[int, ...] = option((), help="[start, stop) dispersion columns to extract (default: all)")
     integrations: tuple[int, ...] = option((), help="[start, stop) integrations of a cube (default: all)")

@@ -50,8 +50,13 @@ def _richardson_lucy(image: np.ndarray, kern: np.ndarray, num_iter: int) -> np.n
 
 
 def _normalise(frames: np.ndarray) -> np.ndarray:
-    """Non-negative frames divided by a robust per-column scale (scale-free; cosmic rays do not set it)."""
-    data = np.nan_to_num(np.maximum(frames, 0.0))
+    """Non-negative frames divided by a robust per-column scale (scale-free; cosmic rays do not set it).
+
+    Each column is first lifted so that its 10th percentile is zero: background-subtracted noise is then
+    mostly positive rather than rectified at zero (the pedestal is removed again before centring).
+    """
+    data = np.nan_to_num(frames)
+    data = np.maximum(data - np.percentile(data, 10, axis=-2, keepdims=True), 0.0)
     scale = np.percentile(data, 90, axis=-2, keepdims=True)
     return data / np.where(scale > 0, scale, 1.0)
 
@@ -128,17 +133,30 @@ def trace_spectrum(
     return np.arange(xstart, xend), _centre(deconv, ystart, yend), kern[:, None], deconv
 
 
+def _spline(x: np.ndarray, y: np.ndarray, knots: np.ndarray, ok: np.ndarray) -> np.ndarray | None:
+    try:
+        return LSQUnivariateSpline(x[ok], y[ok], knots, k=3)(x)
+    except ValueError:  # too few points between two knots (Schoenberg-Whitney)
+        return None
+
+
 def _clipped_spline(x: np.ndarray, y: np.ndarray, knots: np.ndarray, clip: float, niter: int) -> np.ndarray:
+    """A spline through ``y`` with outliers clipped; NaN when the points cannot support it."""
     ok = np.isfinite(y)
+    fit = _spline(x, y, knots, ok)
     for _ in range(niter):
-        spl = LSQUnivariateSpline(x[ok], y[ok], knots, k=3)
-        resid = y - spl(x)
+        if fit is None:
+            return np.full(x.shape, np.nan)
+        resid = y - fit
         scale = 1.4826 * np.nanmedian(np.abs(resid[ok] - np.nanmedian(resid[ok])))
         new = np.isfinite(y) & (np.abs(resid) <= clip * max(scale, 1e-6))
-        if np.array_equal(new, ok) or new.sum() < knots.size + 5:
+        if np.array_equal(new, ok):
             break
-        ok = new
-    return LSQUnivariateSpline(x[ok], y[ok], knots, k=3)(x)
+        trial = _spline(x, y, knots, new)
+        if trial is None:
+            break
+        ok, fit = new, trial
+    return np.full(x.shape, np.nan) if fit is None else fit
 
 
 def trace_spectra(
@@ -194,7 +212,9 @@ def trace_spectra(
     centres = _centre(deconv, ystart, yend)
     knots = np.linspace(xb[0], xb[-1], nknots + 1)[1:-1]
     per_frame = np.stack([_clipped_spline(xb, centres[i], knots, clip, niter) for i in range(n_ints)])
-    master = np.median(per_frame, axis=0)
+    master = np.nanmedian(per_frame, axis=0)
+    if not np.all(np.isfinite(master)):
+        raise SpectrumError("trace_spectra: no frame could be traced; check ystart/yend and the column range")
     offsets = np.zeros(n_ints)
     for i in range(n_ints):
         d = centres[i] - master

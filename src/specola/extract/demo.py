@@ -9,7 +9,7 @@ import numpy as np
 
 from ..data import data_path
 from ..runs import RunFolder
-from .config import ExtractConfig, InputSection, OutputSection, PsfSection, TraceSection
+from .config import BackgroundSection, ExtractConfig, InputSection, OutputSection, TraceSection
 from .run import ExtractResult, run
 
 __all__ = ["MIRI_FILE", "demo", "miri_config"]
@@ -23,9 +23,10 @@ MIRI_FILE = "miri_lrs_slitless_sim_4ints_calints.fits"
 def miri_config(**sections: Any) -> ExtractConfig:
     """The configuration the demo uses for the MIRI cube (sections may be replaced)."""
     base = dict(
-        input=InputSection(file=str(data_path("frames", MIRI_FILE)), columns=(140, 390)),
+        input=InputSection(file=data_path("frames", MIRI_FILE), columns=(140, 390)),
         trace=TraceSection(guess=37.0, degree=1, bin_columns=10),
-        psf=PsfSection(kind="windowed", column_radius=40),
+        # a second, fainter trace 9 rows above the star must stay out of the sky windows
+        background=BackgroundSection(inner=12, outer=30),
         output=OutputSection(name="extract_miri"),
     )
     base.update(sections)

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .trace import nanmedian
+
 __all__ = ["EmpiricalProfile", "fit_empirical_profile"]
 
 
@@ -103,6 +105,15 @@ def _running_sum(a: np.ndarray, radius: int) -> np.ndarray:
     return c[..., hi] - c[..., lo]
 
 
+def _running_median(data: np.ndarray, use: np.ndarray, norm: np.ndarray, radius: int) -> np.ndarray:
+    """Median over integrations and a window of columns of ``D / F`` (robust to cosmic rays)."""
+    ratio = np.where(use & (norm[:, None, :] > 0), data / np.where(norm > 0, norm, 1.0)[:, None, :], np.nan)
+    pad = np.pad(ratio, ((0, 0), (0, 0), (radius, radius)), constant_values=np.nan)
+    win = np.lib.stride_tricks.sliding_window_view(pad, 2 * radius + 1, axis=2)
+    win = np.moveaxis(win, 0, -2).reshape(*ratio.shape[1:], -1)
+    return np.nan_to_num(nanmedian(win, axis=-1))
+
+
 def _basis(base: np.ndarray, centre: np.ndarray) -> np.ndarray:
     """Shift (``dP0/dr``) and dilation (``(r - centre) dP0/dr``) images, each also times the scaled column."""
     grad = np.gradient(base, axis=0)
@@ -120,6 +131,7 @@ def fit_empirical_profile(
     weights: np.ndarray,
     column_radius: int,
     time_terms: bool,
+    robust: bool = False,
 ) -> EmpiricalProfile:
     """Fit the empirical profile of a frame or cube.
 
@@ -137,6 +149,9 @@ def fit_empirical_profile(
         Half-width of the running window along the dispersion (0 = no smoothing).
     time_terms : bool
         Fit shift and width terms per integration (needs 3 or more integrations).
+    robust : bool
+        Running median of ``D / F`` instead of the ratio of sums (a first pass on a single frame, whose cosmic
+        rays are not yet known).
 
     Returns
     -------
@@ -154,11 +169,14 @@ def fit_empirical_profile(
     n_ints, n_spatial, n_disp = data.shape
     window = np.any(weights > 0, axis=0)
     use = good & window[None]
-    num = np.sum(np.where(use, data, 0.0), axis=0)
-    den = np.sum(np.where(use, norm[:, None, :], 0.0), axis=0)
-    if column_radius > 0:
-        num, den = _running_sum(num, column_radius), _running_sum(den, column_radius)
-    base = np.where(window & (den > 0), num / np.where(den > 0, den, 1.0), 0.0)
+    if robust:
+        base = _running_median(data, use, norm, column_radius)
+    else:
+        num = np.sum(np.where(use, data, 0.0), axis=0)
+        den = np.sum(np.where(use, norm[:, None, :], 0.0), axis=0)
+        if column_radius > 0:
+            num, den = _running_sum(num, column_radius), _running_sum(den, column_radius)
+        base = np.where(window & (den > 0), num / np.where(den > 0, den, 1.0), 0.0)
     np.maximum(base, 0.0, out=base)
     mean_w = weights.mean(axis=0)
     total = np.sum(mean_w * base, axis=0, keepdims=True)

@@ -45,8 +45,10 @@ def write_products(result: Any, run: Any) -> list[Path]:
     if result.config.output.figures:
         out.append(run.save_figure(f"{name}_trace.png", plots.plot_trace(result)))
         out.append(run.save_figure(f"{name}_profile.png", plots.plot_profile(result)))
+        out.append(run.save_figure(f"{name}_residuals.png", plots.plot_residuals(result)))
         out.append(run.save_figure(f"{name}_spectra.png", plots.plot_spectra(result)))
         out.append(run.save_figure(f"{name}_outliers.png", plots.plot_outliers(result)))
         if result.flux.shape[0] > 1:
             out.append(run.save_figure(f"{name}_lightcurve.png", plots.plot_lightcurve(result)))
+            out.append(run.save_figure(f"{name}_jitter.png", plots.plot_jitter(result)))
     return out

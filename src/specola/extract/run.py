@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import ConfigError, SpecolaWarning, SpectrumError
 from ..io.frames import Frames, read_frames
+from ..runs import run_stage
 from ..spectrum import Spectrum, SpectrumSeries
 from .aperture import aperture_extract, aperture_weights
 from .background import BackgroundFit, destripe, fit_background
@@ -32,7 +33,7 @@ from .psf import PixelTable, ProfileModel, fit_profile, pixel_table
 from .trace import Trace, nanmedian, trace_frames
 from .wavelength import series_columns, wavelength_at_trace
 
-__all__ = ["ExtractResult", "extract", "run"]
+__all__ = ["ExtractResult", "extract", "run", "run_to_folder"]
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,16 @@ class ExtractResult:
         flux = np.where(ok, (ivar * np.nan_to_num(s.flux.value)).sum(0) / np.where(ok, wsum, 1.0), np.nan)
         err = np.where(ok, 1.0 / np.sqrt(np.where(ok, wsum, 1.0)), np.nan)
         return Spectrum(s.low, s.high, flux * s.flux.unit, err * s.flux.unit, ~ok, meta=dict(s.meta))
+
+    def summary(self) -> str:
+        """One line: integrations x columns, method, profile, median S/N, outliers (what the CLI prints)."""
+        snr = float(np.nanmedian(np.where(self.mask, np.nan, self.snr))) if (~self.mask).any() else float("nan")
+        n_out = 0 if self.optimal is None else int(self.optimal.outliers.sum())
+        return (
+            f"extracted {self.flux.shape[0]} integration(s) x {self.flux.shape[1]} columns "
+            f"({self.meta['method']}, {self.meta['profile']} profile, median S/N {snr:.1f}, "
+            f"{n_out} outlier pixels, {int(self.mask.sum())} masked points)"
+        )
 
     def write(self, run: Any) -> list[Path]:
         """Write the series, the mean spectrum, a pixel table and QC figures into a run folder.
@@ -214,7 +225,8 @@ def _calibrate(frames: Frames, cfg: ExtractConfig) -> tuple[Frames, VarianceMode
 def fit_variance_model(frames: Frames) -> VarianceModel | None:
     """Model of a variance plane as ``floor + scale * max(data, 0)`` (Horne's variance for calibrated cubes).
 
-    The scale is a least-squares fit over the good pixels; the floor is, per pixel, the mean over integrations
+    The scale is a robust slope over the good pixels (medians of faint and bright pixels); the floor is, per
+    pixel, the mean over integrations
     of ``variance - scale * max(data, 0)`` (a single value for fewer than 5 integrations). Returns None (data
     variances are used) when the plane does not grow with the counts.
 
@@ -233,8 +245,13 @@ def fit_variance_model(frames: Frames) -> VarianceModel | None:
     dd, vv = d.ravel()[::step][good.ravel()[::step]], v.ravel()[::step][good.ravel()[::step]]
     if dd.size < 10 or np.ptp(dd) <= 0:
         return None
-    a = np.vstack([np.ones_like(dd), dd]).T
-    (floor, scale), *_ = np.linalg.lstsq(a, vv, rcond=None)
+    # robust two-point slope between the medians of faint and bright pixels (hot pixels cannot pull it)
+    q = np.percentile(dd, [25, 50, 75, 95])
+    lo, hi = (dd >= q[0]) & (dd <= q[1]), (dd >= q[2]) & (dd <= q[3])
+    if not (lo.any() and hi.any()) or np.median(dd[hi]) <= np.median(dd[lo]):
+        return None
+    scale = (np.median(vv[hi]) - np.median(vv[lo])) / (np.median(dd[hi]) - np.median(dd[lo]))
+    floor = np.median(vv[lo]) - scale * np.median(dd[lo])
     if not scale > 0:
         log.warning("variance plane does not grow with the counts: data variances used")
         return None
@@ -263,7 +280,7 @@ def _trace_and_background(frames: Frames, cfg: ExtractConfig) -> tuple[Trace, Ba
     if bc.enabled:
         background = fit_background(data - sky, var, mask, first.positions, bc)
         sky = sky + np.nan_to_num(background.model)
-        n_fail = int(background.failed.sum())
+        n_fail = int((background.failed & ~np.all(mask, axis=1)).sum())
         if n_fail:
             _warn(f"background: {n_fail} column(s) without enough sky pixels; they are masked")
     trace = trace_frames(data - sky, var, mask, cfg.trace, guess=float(np.median(first.positions)))
@@ -305,6 +322,7 @@ def _profile_pass(
     norm_var: np.ndarray,
     kind: str,
     cfg: ExtractConfig,
+    first: bool,
 ) -> tuple[Any, PixelTable | None, np.ndarray]:
     """One profile fit normalised by ``norm``: (profile model, pixel table or None, normalised profile frames)."""
     pc = cfg.psf
@@ -312,7 +330,14 @@ def _profile_pass(
         # a noise-free normalisation for a time series (noise in it would bias the shift/width terms)
         smooth = robust_flux(norm) if sub.shape[0] >= 5 else norm
         prof = fit_empirical_profile(
-            sub, var, good, smooth, weights, pc.column_radius, pc.time_terms and sub.shape[0] >= 3
+            sub,
+            var,
+            good,
+            smooth,
+            weights,
+            pc.column_radius,
+            pc.time_terms and sub.shape[0] >= 3,
+            robust=first and sub.shape[0] < 5,
         )
         return prof, None, prof.frames(weights)
     radius = cfg.aperture.radius + 0.5
@@ -379,8 +404,8 @@ def _optimal(
     start = robust_flux(norm)
     good = ~mask & np.isfinite(sub)
     opt = None
-    for _ in range(2):
-        profile, table, prof = _profile_pass(sub, var, good, pos, weights, norm, norm_var, kind, cfg)
+    for step in range(2):
+        profile, table, prof = _profile_pass(sub, var, good, pos, weights, norm, norm_var, kind, cfg, step == 0)
         opt = optimal_extract(
             sub,
             var,
@@ -472,9 +497,10 @@ def extract(frames: Frames, config: ExtractConfig | None = None) -> ExtractResul
             ap_var = ap_var + background.extra_variance(aperture_weights(pos, sub.shape[1], radius))
         flux, err, bad = ap_flux, np.sqrt(ap_var), ap_bad | failed
     ap_bad = ap_bad | failed
-    n_dead = int(np.all(bad, axis=0).sum())
+    n_dead = int(np.all(frames.mask, axis=(0, 1)).sum())
     if n_dead:
-        _warn(f"{n_dead} of {bad.shape[1]} column(s) unusable in every integration; masked")
+        _warn(f"{n_dead} of {bad.shape[1]} column(s) have no good pixel; masked")
+    log.info("%d of %d column(s) masked in every integration", int(np.all(bad, axis=0).sum()), bad.shape[1])
     wl = cfg.wavelength
     wavelength = wavelength_at_trace(
         wl.source, columns, np.mean(pos, axis=0), frames.wavelength, wl.coefficients, wl.unit
@@ -484,6 +510,7 @@ def extract(frames: Frames, config: ExtractConfig | None = None) -> ExtractResul
         "stage": "extract",
         "method": "optimal" if opt is not None else "aperture",
         "profile": getattr(profile, "kind", "none"),
+        "variance_model": "data" if vmodel is None else "model",
         "aperture_radius": radius,
         "flux_note": "counts summed over the aperture per detector column",
     }
@@ -510,25 +537,40 @@ def extract(frames: Frames, config: ExtractConfig | None = None) -> ExtractResul
     )
 
 
-def run(config: ExtractConfig, base: str | Path | None = None) -> ExtractResult:
-    """Read ``config.input.file`` and extract it.
+def run(config: ExtractConfig) -> ExtractResult:
+    """Read ``config.input.file`` and extract it (computes only; writes nothing).
 
     Parameters
     ----------
     config : ExtractConfig
-        The resolved configuration.
-    base : str or Path, optional
-        Folder that a relative ``input.file`` is relative to (the config file's folder).
+        The resolved configuration (relative paths already resolved by :func:`specola.config.load_config`).
 
     Returns
     -------
     ExtractResult
     """
-    if not config.input.file:
+    if config.input.file is None or not str(config.input.file):
         raise ConfigError("input.file is empty: name the FITS frame or cube to extract")
     path = Path(config.input.file)
-    if base is not None and not path.is_absolute():
-        path = Path(base) / path
     frames = read_frames(path, config.input.dispersion_axis, config.input.dq_bad_bits)
     log.info("read %s: %d integration(s) of %d x %d", path.name, *frames.shape)
     return extract(frames, config)
+
+
+def run_to_folder(config: ExtractConfig, output: str | Path | None = None, *, overwrite: bool = False) -> ExtractResult:
+    """Extract and write the series, tables and figures (plus ``config.toml`` and ``run.json``) into ``output``.
+
+    Parameters
+    ----------
+    config : ExtractConfig
+    output : str or Path, optional
+        Run folder (default ``extract-<input stem>``), checked before any work.
+    overwrite : bool
+        Replace an earlier run there.
+
+    Returns
+    -------
+    ExtractResult
+    """
+    stem = Path(str(config.input.file or "frames")).name.split(".")[0] or "frames"
+    return run_stage("extract", config, lambda: run(config), output or f"extract-{stem}", overwrite=overwrite)

@@ -107,14 +107,17 @@ def centroids(
     c = np.asarray(guess, float).copy()
     err = np.full(c.shape, np.nan)
     for _ in range(niter):
-        w = aperture_weights(np.nan_to_num(c, nan=-1e9), n_spatial, halfwidth)
+        # near an edge the window shrinks symmetrically (a truncated window would pull the centre inwards)
+        cc = np.nan_to_num(c, nan=-1e9)
+        hw = np.minimum(halfwidth, np.minimum(cc + 0.5, n_spatial - 0.5 - cc))
+        w = aperture_weights(cc, n_spatial, np.maximum(hw, 0.0))
         wp = w * np.nan_to_num(profiles)
         total = wp.sum(axis=0)
         ok = total > 0
         new = np.where(ok, (wp * r).sum(axis=0) / np.where(ok, total, 1.0), np.nan)
         err = np.where(ok, np.sqrt((w**2 * (r - new) ** 2 * np.nan_to_num(variance)).sum(axis=0)) / total, np.nan)
-        # a window that leaves the frame gives a biased centre: no centre there (never clamped)
-        new = np.where((new - halfwidth < -0.5) | (new + halfwidth > n_spatial - 0.5), np.nan, new)
+        # no centre where less than a pixel either side is left (never clamped)
+        new = np.where((new < 0.5) | (new > n_spatial - 1.5), np.nan, new)
         done = np.nanmax(np.abs(new - c), initial=0.0) < 1e-4
         c = new
         if done:
@@ -214,7 +217,7 @@ def _deconvolved(clean: np.ndarray, cfg: TraceSection, guess: float | None) -> T
     """Trace by Richardson-Lucy deconvolution + centring: a master shape and one offset per integration."""
     from .deconvolve import trace_spectra
 
-    n_ints, n_spatial, n_disp = clean.shape
+    _, n_spatial, n_disp = clean.shape
     g = float(np.argmax(nanmedian(clean, axis=(0, 2)))) if guess is None else guess
     y0 = int(max(g - 3 * cfg.halfwidth, 0))
     y1 = int(min(g + 3 * cfg.halfwidth + 1, n_spatial))
@@ -229,12 +232,12 @@ def _deconvolved(clean: np.ndarray, cfg: TraceSection, guess: float | None) -> T
 
 
 def fit_shifts(
-    data: np.ndarray, variance: np.ndarray, trace: np.ndarray, halfwidth: float, clip: float = 5.0, niter: int = 4
+    data: np.ndarray, variance: np.ndarray, trace: np.ndarray, halfwidth: float, clip: float = 5.0, niter: int = 5
 ) -> np.ndarray:
     """Spatial offset of every integration against the median frame (robust, scale-free template fit).
 
-    Each integration is fitted as ``a_i S(r - s_i)``, with ``S`` the median of all integrations,
-    expanded to second order in ``s_i`` (Gauss-Newton), over the pixels within ``halfwidth + 1`` of
+    Each integration is fitted as ``a_i S(r - s_i)``, with ``S`` the median of all integrations shifted by
+    cubic interpolation (Gauss-Newton in ``a_i, s_i``), over the pixels within ``halfwidth + 1`` of
     the trace; pixels more than ``clip`` sigma off the model (cosmic rays) are left out.
 
     Parameters
@@ -263,15 +266,17 @@ def fit_shifts(
     good = window[None] & np.isfinite(data) & np.isfinite(variance) & (variance > 0)
     d = np.where(good, data, 0.0)
     w = np.where(good, 1.0 / np.where(good, variance, 1.0), 0.0)
+    from scipy.ndimage import shift as shift_image
+    from scipy.ndimage import spline_filter
+
     tmpl = np.nan_to_num(nanmedian(np.where(good, data, np.nan), axis=0))
-    g1 = np.gradient(tmpl, axis=0)
-    g2 = np.gradient(g1, axis=0)
     amp = np.sum(w * d * tmpl, axis=(1, 2)) / np.maximum(np.sum(w * tmpl**2, axis=(1, 2)), 1e-300)
     s = np.zeros(n_ints)
+    coef = spline_filter(tmpl, order=3, mode="mirror")  # once: every shift below reuses the coefficients
     for step in range(niter):
-        sh = s[:, None, None]
-        t = tmpl - sh * g1 + 0.5 * sh**2 * g2
-        dt = -g1 + sh * g2
+        # the template moved by each integration's offset (cubic interpolation along the slit)
+        t = np.stack([shift_image(coef, (si, 0.0), order=3, mode="mirror", prefilter=False) for si in s])
+        dt = -np.gradient(t, axis=1)
         a = amp[:, None, None]
         r = d - a * t
         if step >= 1:

@@ -82,7 +82,9 @@ def fit_spline(
 ) -> SplineFit:
     """Fit ``y(x)`` with a cubic B-spline by weighted least squares, clipping outliers iteratively.
 
-    The coefficient covariance is ``(B^T W B)^-1``, multiplied by the reduced
+    Points beyond ``clip`` times the larger of their errors and the residuals' robust scatter are
+    dropped, never so many that a knot span is left empty. The coefficient covariance is
+    ``(B^T W B)^-1``, multiplied by the reduced
     chi-square when that exceeds 1 (the errors were underestimated). The spline spans
     every finite point, unusable (masked) ones too, so a masked band at an end is bridged
     by the last span, with the growing uncertainty its covariance gives.
@@ -103,9 +105,12 @@ def fit_spline(
         model = BSpline.design_matrix(np.clip(x[ok], knots[0], knots[-1]), knots, degree).toarray() @ coef
         resid = np.full(x.size, np.inf)
         resid[ok] = (y[ok] - model) / sigma[ok]
-        new = ok & (np.abs(resid) < clip) if clip > 0 else used
-        if np.array_equal(new, used) or iteration == max_iter or new.sum() < 2 * (degree + 1):
-            break
+        # clip against the larger of the stated errors and the residuals' robust scatter (model mismatch)
+        scatter = max(1.0, 1.4826 * float(np.median(np.abs(resid[used]))))
+        new = ok & (np.abs(resid) < clip * scatter) if clip > 0 else used
+        spans = np.histogram(x[new], knots[degree : knots.size - degree])[0]
+        if np.array_equal(new, used) or iteration == max_iter or spans.min() < 2:
+            break  # converged, or clipping would leave a knot span without data
         used = new
     ndof = int(used.sum()) - coef.size
     chi2 = float(np.sum(resid[used] ** 2))

@@ -8,12 +8,16 @@ from pathlib import Path
 from ..config import option
 
 __all__ = [
+    "CombineSection",
+    "ContinuumSection",
     "FluxcalConfig",
+    "MasksSection",
     "OutputSection",
     "PhotometrySection",
     "ScienceSection",
     "SensitivitySection",
     "StandardSection",
+    "StandardsSection",
     "TemplateSection",
 ]
 
@@ -28,6 +32,20 @@ class StandardSection:
     reference_file: Path | None = option(None, help="CALSPEC FITS file of the standard (instead of reference)")
     exptime: float = option(0.0, minimum=0.0, help="exposure time in s (0: from the file's meta, or per-second data)")
     airmass: float = option(0.0, minimum=0.0, help="airmass of the standard (0: above the atmosphere)")
+
+
+@dataclass(frozen=True)
+class StandardsSection:
+    """Several standard stars (method = template) with photometry from a Refcat2-layout catalogue."""
+
+    files: tuple[Path, ...] = option((), help="standard-star spectra (counts); each is matched to the catalogue")
+    catalog: Path | None = option(None, help="Refcat2-layout CSV (ra, dec, gaia, dgaia, bp, ..., k, dk)")
+    tolerance_arcsec: float = option(2.0, minimum=0.0, help="largest sky distance of a catalogue match")
+    positions: tuple[float, ...] = option((), help="RA, Dec (deg) of each file, flat; empty: meta ra/dec of each")
+    bands: tuple[str, ...] = option(("gaia_g", "gaia_bp", "gaia_rp", "ps1_g", "ps1_r", "ps1_i", "ps1_z"),
+                                    help="catalogue bands used (sentinel values are dropped)")  # fmt: skip
+    exptime: float = option(0.0, minimum=0.0, help="exposure time of the standards in s (0: each file's meta)")
+    airmass: float = option(0.0, minimum=0.0, help="airmass of the standards' exposure")
 
 
 @dataclass(frozen=True)
@@ -78,8 +96,43 @@ class ScienceSection:
     """Spectra to calibrate with the sensitivity."""
 
     files: tuple[Path, ...] = option((), help="science spectra in counts")
+    frames: tuple[Path, ...] = option((), help="multi-fibre frames (FITS: counts image, WAVELENGTH, VARIANCE)")
     exptime: float = option(0.0, minimum=0.0, help="exposure time in s (0: from each file's meta)")
     airmass: float = option(0.0, minimum=0.0, help="airmass of the science exposures")
+
+
+@dataclass(frozen=True)
+class MasksSection:
+    """Wavelength ranges left out of every fit (besides the telluric bands, masked on the ground)."""
+
+    names: tuple[str, ...] = option((), help='named masks: "telluric", "stellar_lines"')
+    files: tuple[Path, ...] = option((), help="mask files: start end [A] per line, # comments")
+    ranges: tuple[float, ...] = option((), help="more ranges as a flat list [start1, end1, start2, end2, ...] (A)")
+
+
+@dataclass(frozen=True)
+class CombineSection:
+    """Combination of several standard stars' calibration vectors."""
+
+    method: str = option("weighted_mean", choices=("weighted_mean", "median"), help="how stars are combined")
+    clip: float = option(3.0, minimum=0.0, help="leave-one-out clipping threshold in sigma (0: none)")
+    smooth_window: int = option(0, minimum=0, help="Savitzky-Golay window (pixels) on the combined vector (0: none)")
+    max_rejected_fraction: float = option(0.2, minimum=0.0, maximum=1.0,
+                                          help="stars agree with at most this fraction of pixels apart")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ContinuumSection:
+    """Pseudo-continuum fits (:mod:`specola.fluxcal.continuum`); the defaults of those functions."""
+
+    method: str = option("bspline", choices=("bspline", "legendre", "running_median"), help="continuum fit")
+    order: int = option(3, minimum=0, help="spline degree or Legendre degree")
+    n_knots: int = option(20, minimum=1, help="interior B-spline knots")
+    sigma_lo: float = option(2.0, minimum=0.0, help="clip pixels this many sigma below the fit (lines)")
+    sigma_hi: float = option(4.0, minimum=0.0, help="clip pixels this many sigma above the fit (artefacts)")
+    n_iter: int = option(5, minimum=1, help="clipping passes")
+    median_window: int = option(151, minimum=3, help="running-median window in pixels")
+    huber_delta: float = option(1.5, minimum=0.0, help="Huber loss transition (sigma)")
 
 
 @dataclass(frozen=True)
@@ -94,8 +147,11 @@ class FluxcalConfig:
     """Everything ``specola fluxcal`` needs."""
 
     standard: StandardSection = field(default_factory=StandardSection)
+    standards: StandardsSection = field(default_factory=StandardsSection)
     template: TemplateSection = field(default_factory=TemplateSection)
     photometry: PhotometrySection = field(default_factory=PhotometrySection)
     sensitivity: SensitivitySection = field(default_factory=SensitivitySection)
     science: ScienceSection = field(default_factory=ScienceSection)
+    masks: MasksSection = field(default_factory=MasksSection)
+    combine: CombineSection = field(default_factory=CombineSection)
     output: OutputSection = field(default_factory=OutputSection)

@@ -9,7 +9,7 @@ import astropy.units as u
 import numpy as np
 
 from ..io import write
-from ..plotting import figure, plot_spectrum
+from ..plotting import figure, plot_spectrum, wavelength_label
 from ..runs import RunFolder
 from .config import FluxcalConfig, PhotometrySection, ScienceSection, StandardSection, TemplateSection
 from .photometry import synthetic_magnitude
@@ -96,6 +96,8 @@ def demo(run_folder: RunFolder | str | Path, overwrite: bool = False) -> dict[st
     axes[1].axhline(0, color="0.3", lw=0.6)
     axes[1].set_ylim(-10, 10)
     axes[1].set_ylabel("calibrated / truth − 1 [%]")
+    axes[0].set_xlabel("")
+    axes[1].set_xlabel(wavelength_label(u.AA))
     axes[1].legend()
     axes[0].set_title("BD+17 4708 (10x fainter) at airmass 1.7, calibrated with a standard at airmass 1.3")
     folder.save_figure("fluxcal_demo.png", fig)

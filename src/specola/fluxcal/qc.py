@@ -20,7 +20,7 @@ from ..plotting import (
 from ..plotting.style import PALETTE
 from .sensitivity import SENSITIVITY_UNIT, Sensitivity
 
-__all__ = ["plot_photometry", "plot_sensitivity", "plot_template_fit"]
+__all__ = ["plot_photometry", "plot_sensitivity", "plot_template_fit", "plot_vectors"]
 
 
 def plot_sensitivity(sens: Sensitivity, axes: Any = None, truth: np.ndarray | None = None) -> Any:
@@ -169,3 +169,46 @@ def plot_photometry(fit: Any, photometry: Any, ax: Any = None) -> Any:
         ax.set_title(f"photometry: chi2 = {fit.photometry['chi2']:.1f} for {len(bands)} bands", fontsize=8)
         ax.legend()
     return ax.figure
+
+
+def plot_vectors(combined: Any, axes: Any = None) -> Any:
+    """Per-star calibration vectors over the combined one, and their binned residuals in percent.
+
+    Parameters
+    ----------
+    combined : CombinedCalibration
+    axes : pair of Axes, optional
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    if axes is None:
+        _, axes = figure(2, 1, sharex=True, height_ratios=(2, 1.3), figsize=(7.0, 5.0))
+    top, bottom = axes
+    v = combined.vector
+    w = v.wavelength
+    good = ~v.mask
+    with style():
+        for k, (vec, res) in enumerate(zip(combined.vectors, combined.residuals, strict=True)):
+            name = vec.meta.get("star_name", f"star {k}")
+            colour = PALETTE[(k + 2) % len(PALETTE)]
+            top.plot(w, np.where(vec.mask, np.nan, vec.factor), lw=0.7, color=colour, label=name)
+            bx, by, be = binned_mean(w, 100 * res, 40)
+            bottom.errorbar(bx, by, be, fmt="o-", ms=2.5, lw=1.0, color=colour)
+        top.plot(w, np.where(good, v.factor, np.nan), color="k", lw=1.2, label=f"combined ({v.meta.get('method')})")
+        sig = np.sqrt(v.variance)
+        top.fill_between(w, v.factor - sig, v.factor + sig, where=good, color="0.5", alpha=0.4, lw=0)
+        top.set_ylim(*robust_limits(np.where(good, v.factor, np.nan), include_zero=True))
+        top.set_ylabel(unit_label("Calibration", u.erg / u.s / u.cm**2 / u.AA / u.ct))
+        s = combined.summary
+        top.set_title(f"{s['n_stars_used']} of {s['n_stars']} stars, rms scatter {100 * s['rms_scatter']:.2f}%",
+                      fontsize=8)  # fmt: skip
+        top.legend(fontsize=6, loc="best")
+        frac = np.where(good, 100 * sig / v.factor, np.nan)
+        bottom.fill_between(w, -frac, frac, color="0.5", alpha=0.4, lw=0, label="combined ±1σ")
+        bottom.axhline(0, color="0.3", lw=0.6)
+        bottom.set_ylabel("star / combined − 1 [%]\n(binned)")
+        bottom.set_xlabel(wavelength_label(u.AA))
+        bottom.legend(fontsize=6, loc="upper right")
+    return top.figure

@@ -179,6 +179,8 @@ def template_sensitivity(
         extra_mask=extra_mask,
     )
     shape = np.hypot(fit.template_log_error, model_error)
+    if sens.systematic is not None and sens.systematic[0].size:
+        shape = np.hypot(shape, np.interp(w, *sens.systematic))
     meta = dict(sens.meta, template=dict(fit.params), rv=fit.rv, ebv=fit.ebv, scale=fit.scale,
                 band_residuals=fit.photometry["residuals"], tension=fit.tension)  # fmt: skip
     scale_err = 0.4 * np.log(10) * fit.photometry["dm_error"]

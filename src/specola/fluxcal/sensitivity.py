@@ -26,6 +26,7 @@ from ._spline import SplineFit, fit_spline
 from .config import SensitivitySection
 from .photometry import FLAM
 from .standards import Extinction
+from .vectors import CalibrationVector
 
 __all__ = [
     "STELLAR_LINES",
@@ -155,6 +156,47 @@ class Sensitivity:
         if self.systematic is not None:
             err = np.hypot(err, np.interp(w, *self.systematic))
         return err
+
+    def vector(
+        self,
+        spectrum: Spectrum,
+        exptime: float | u.Quantity | None = None,
+        airmass: float = 0.0,
+        extinction: Extinction | None = None,
+        meta: dict | None = None,
+    ) -> CalibrationVector:
+        """The factor from counts to f_lambda on a spectrum's (or frame's) pixels for one exposure.
+
+        ``C = 1 / (S(lambda) * 10**(-0.4 k X) * exptime * width)`` for counts per pixel (no time or
+        ``/A`` in the unit: see :func:`rate_density` for the others), masked outside :attr:`wave_range`.
+
+        Parameters
+        ----------
+        spectrum : Spectrum
+            Any spectrum on the pixels to calibrate (its flux unit says what the counts are).
+        exptime, airmass, extinction
+            As in :meth:`calibrate`.
+        meta : dict, optional
+            Stored in the vector (star name, fibre...).
+
+        Returns
+        -------
+        CalibrationVector
+        """
+        ones = spectrum.replace(flux=np.ones(len(spectrum)) * spectrum.flux_unit, error=None, mask=None)
+        per = rate_density(ones, exptime)  # counts -> ct/s/A for a unit count
+        w_all = per.wavelength.to_value(u.AA)
+        lo, hi = self.spline.x_range
+        inside = (w_all >= lo) & (w_all <= hi)
+        if airmass > 0 and extinction is None:
+            raise SpectrumError("airmass > 0 needs an extinction curve (extinction=load_extinction())")
+        w = np.clip(w_all, lo, hi) * u.AA
+        atm = extinction.transmission(w, airmass) if airmass > 0 else np.ones(w_all.size)
+        factor = np.where(inside, per.flux.value / (self(w).value * atm), np.nan)
+        frac = np.where(inside, self.log_error(w), np.nan)
+        info = dict(meta or {}, airmass=airmass, **{k: self.meta[k] for k in ("template", "rv", "band_residuals")
+                                                     if k in self.meta})  # fmt: skip
+        return CalibrationVector(w_all, factor, (factor * frac) ** 2, ~inside, info)
 
     def calibrate(
         self,
@@ -304,4 +346,35 @@ def fit_sensitivity(
         len(w),
         spline.chi2 / max(spline.ndof, 1),
     )
-    return Sensitivity(spline, points, meta)
+    misfit = _misfit(w, np.log(np.where(ratio > 0, ratio, np.nan)), spline, knot_spacing)
+    meta["max_misfit"] = float(np.max(misfit[1])) if misfit[1].size else 0.0
+    return Sensitivity(spline, points, meta, systematic=misfit)
+
+
+def _misfit(w: np.ndarray, log_ratio: np.ndarray, spline: SplineFit, knot_spacing: float):
+    """Where the spline cannot follow the data (a steep cut-off between knots): the binned mean residual.
+
+    In bins of a quarter and of half a knot spacing, a mean residual of the used points larger than twice
+    its own error is a misfit of the smooth curve, not noise. The larger of the two, spread to the
+    neighbouring bins (a misfit between two knots spans both), becomes part of the reported error there.
+    """
+    used = spline.used
+    x, r = w[used], log_ratio[used] - spline(w[used])
+    fine = np.arange(x.min(), x.max() + knot_spacing / 4, knot_spacing / 4)
+    centres = 0.5 * (fine[1:] + fine[:-1])
+    best = np.zeros(centres.size)
+    for width in (knot_spacing / 4, knot_spacing / 2):
+        edges = np.arange(x.min(), x.max() + width, width)
+        k = np.clip(np.digitize(x, edges) - 1, 0, max(edges.size - 2, 0))
+        mids, values = [], []
+        for b in np.unique(k):
+            rb = r[k == b]
+            if rb.size >= 3:
+                mean, err = float(np.mean(rb)), float(np.std(rb, ddof=1) / np.sqrt(rb.size))
+                mids.append(0.5 * (edges[b] + edges[min(b + 1, edges.size - 1)]))
+                values.append(abs(mean) if abs(mean) > 2 * err else 0.0)
+        if mids:
+            idx = np.clip(np.searchsorted(np.array(mids), centres), 0, len(mids) - 1)
+            best = np.maximum(best, np.array(values)[idx])
+    spread = np.maximum.reduce([best, np.roll(best, 1), np.roll(best, -1)]) if best.size > 2 else best
+    return centres, spread

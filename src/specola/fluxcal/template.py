@@ -1,17 +1,25 @@
-"""Template fits of a star: (Teff, log g, [M/H]) interpolated in a model grid, radial velocity, response.
+"""Template fits of a star: (Teff, log g, [M/H], E(B-V)) in a model grid, jointly with its colours; RV; response.
 
 The observed spectrum (counts or any flux unit) is modelled as
 
-    data_j = P(lambda_j) * <M(lambda / (1 + v/c); theta)>_j
+    data_j = P(lambda_j) * <M(lambda / (1 + v/c); theta)>_j * 10**(-0.4 E(B-V) k(lambda_j))
 
 with ``M`` the grid model interpolated (multilinearly, not the nearest node)
 at ``theta = (Teff, log g, [M/H])`` and averaged exactly over each observed
-pixel after the Doppler shift, and ``P`` a smooth multiplicative response (a
-cubic B-spline, solved linearly for every trial). The grid is convolved to the
-instrument's resolving power and binned once onto a fine log-lambda grid
-(:meth:`specola.grids.StellarGrid.bin_to`); the chi-square is minimised over
-nodes and velocities first, then continuously; uncertainties come from the
-chi-square curvature (scaled by the reduced chi-square when above 1).
+pixel after the Doppler shift, ``k`` the CCM89 extinction law and ``P`` a smooth
+multiplicative response (a cubic B-spline, solved linearly for every trial). The
+grid is convolved to the instrument's resolving power and binned once onto a fine
+log-lambda grid (:meth:`specola.grids.StellarGrid.bin_to`).
+
+``P`` takes the continuum shape, so the spectrum constrains theta through its
+lines only; the photometric colours (:class:`~specola.fluxcal.colours.SyntheticColours`)
+constrain the shape. The objective is the spectrum's chi-square, normalised to a
+reduced chi-square of 1 at the best node, plus the colours' chi-square. It is
+minimised over the nodes first (the RV from an FFT cross-correlation,
+:func:`~specola.fluxcal.rv.cross_correlate_rv`), then continuously; uncertainties
+come from its curvature, and their propagation into the scaled template's shape is
+the template-choice error of the calibration. Spectrum-only and colour-only Teff
+are compared, and a disagreement is reported.
 """
 
 from __future__ import annotations
@@ -326,7 +334,7 @@ def _template_log_error(objective: _Objective, x: np.ndarray, cov: np.ndarray, s
     """Fractional error of the scaled, reddened template per observed pixel from the parameter covariance."""
     p, colours, n = objective.p, objective.colours, objective.n_par
     s = p.spectrum
-    idx = [*range(n)] + ([n + 1] if objective.fit_ebv else [])
+    idx = [i for i in [*range(n)] + ([n + 1] if objective.fit_ebv else []) if cov[i, i] > 0]  # free ones
 
     def log_template(v: np.ndarray) -> np.ndarray:
         params, rv, ebv = objective.split(v)
@@ -453,12 +461,23 @@ def fit_template(
     lows = np.array([a[0] for a in axes.values()] + [-max_rv] + ([0.0] if fit_ebv else []))
     highs = np.array([a[-1] for a in axes.values()] + [max_rv] + ([max_ebv] if fit_ebv else []))
     start = np.array([*nodes[k], rv0] + ([ebv_n[k]] if fit_ebv else []))
-    x, res = _minimise(obj, start, scales, lows, highs)
-    cov, centre = _errors(obj, x, scales, lows, highs)
+    free = highs > lows  # single-node axes stay fixed
+
+    def partial(z: np.ndarray) -> float:
+        y = start.copy()
+        y[free] = z
+        return obj(y)
+
+    z, res = _minimise(partial, start[free], scales[free], lows[free], highs[free])
+    sub_cov, sub_centre = _errors(partial, z, scales[free], lows[free], highs[free])
+    x, centre = start.copy(), start.copy()
+    x[free], centre[free] = z, sub_centre
+    cov = np.zeros((x.size, x.size))
+    cov[np.ix_(free, free)] = sub_cov
     errors = np.sqrt(np.diag(cov))
     keys = (*names, "rv", *(("ebv",) if fit_ebv else ()))
-    edge = tuple(key for key, v, lo, hi, sc in zip(keys, x, lows, highs, scales, strict=True)
-                 if min(v - lo, hi - v) < 1e-3 * sc)  # fmt: skip
+    edge = tuple(key for key, v, lo, hi, sc, f in zip(keys, x, lows, highs, scales, free, strict=True)
+                 if f and min(v - lo, hi - v) < 1e-3 * sc)  # fmt: skip
     if edge:
         log.warning("template fit ends on the edge of the grid/search range in %s: widen the grid; their errors "
                     "are the curvature one step inside the edge", ", ".join(edge))  # fmt: skip
@@ -512,6 +531,8 @@ def _compare(
 ) -> tuple[str, dict]:
     """Teff from the spectrum alone and from the colours alone (other parameters at the joint optimum)."""
     i = names.index("Teff") if "Teff" in names else 0
+    if highs[i] <= lows[i]:
+        return "", {}  # a single temperature: nothing to compare
     estimates = {}
     for label, spec, col in (("spectrum", True, False), ("colours", False, True)):
         obj.use_spectrum, obj.use_colours = spec, col

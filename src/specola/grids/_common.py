@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,16 @@ class ModelFile:
     params: dict[str, float]
     column: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def loadtxt(path: Path, ndmin: int = 2) -> np.ndarray:
+    """:func:`numpy.loadtxt` of a (possibly gzipped) text file, decompressed with the readers' checks.
+
+    A truncated, corrupt or bomb-sized gzip stream raises :class:`FileFormatError` naming the file.
+    """
+    from ..io._common import read_text
+
+    return np.loadtxt(io.StringIO(read_text(Path(path))), ndmin=ndmin)
 
 
 def check_flux(flux: np.ndarray, where: str) -> np.ndarray:

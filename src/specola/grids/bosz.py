@@ -25,7 +25,7 @@ import numpy as np
 from astropy.io import fits
 
 from ..errors import FileFormatError
-from ._common import ModelFile, check_wave, grid_from_files
+from ._common import ModelFile, check_wave, grid_from_files, loadtxt
 from .core import StellarGrid
 from .registry import register_loader
 
@@ -99,7 +99,7 @@ def _wave_file_2024(first: Path, paths: list[Path], resolution: str, wave_file: 
 @functools.lru_cache(maxsize=4)
 def _read_wave_2024(path: Path) -> np.ndarray:
     try:
-        wave = np.loadtxt(path, ndmin=1)
+        wave = loadtxt(path, ndmin=1)
     except (OSError, ValueError) as exc:
         raise FileFormatError(f"{path}: not a BOSZ-2024 wavelength file ({exc})") from exc
     return check_wave(wave, str(path))
@@ -109,7 +109,7 @@ def read_bosz2024(model: ModelFile, **_: Any) -> tuple[np.ndarray, np.ndarray]:
     """Wavelengths (A) and surface flux 4 pi H_lambda (erg/s/cm^2/A) of one BOSZ-2024 file."""
     wave = _read_wave_2024(Path(model.extra["wave_file"]))
     try:
-        data = np.loadtxt(model.path, ndmin=2)
+        data = loadtxt(model.path)
     except (OSError, ValueError, EOFError) as exc:
         raise FileFormatError(f"{model.path}: not a BOSZ-2024 two-column text file ({exc})") from exc
     if data.shape != (wave.size, 2):

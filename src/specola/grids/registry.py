@@ -20,7 +20,7 @@ from typing import Any
 from ..errors import FileFormatError, GridError
 from .core import StellarGrid
 
-__all__ = ["expand_paths", "grid_formats", "identify_grid", "load_grid", "loader", "register_loader"]
+__all__ = ["expand_paths", "grid_formats", "identify_grid", "load_grid", "loader", "register_loader", "share_grids"]
 
 log = logging.getLogger(__name__)
 
@@ -187,8 +187,14 @@ def load_grid(path_or_paths: PathLike | Sequence[PathLike], format: str | None =
     ('Teff', 'logg')
     """
     entry, files = resolve_format(path_or_paths, format)
+    key = None
+    if _SHARED is not None:
+        key = (entry.name, tuple((str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in files))
+        key += (repr(sorted(options.items())),)
+        if key in _SHARED:
+            return _SHARED[key]
     try:
-        return entry.load(files, **options)
+        grid = entry.load(files, **options)
     except (FileFormatError, GridError):
         raise
     except TypeError as exc:
@@ -197,3 +203,35 @@ def load_grid(path_or_paths: PathLike | Sequence[PathLike], format: str | None =
         raise FileFormatError(
             f"{_describe(path_or_paths)}: could not be read as {entry.name!r} ({type(exc).__name__}: {exc})"
         ) from exc
+    if key is not None:
+        global _SHARED_LOADS
+        _SHARED_LOADS += 1
+        for array in (grid.flux, grid.low, grid.high, *grid.axes.values()):
+            array.setflags(write=False)  # shared between runs: an in-place change would leak into the next one
+        _SHARED[key] = grid
+    return grid
+
+
+#: Grids kept for reuse by :func:`share_grids` (None: every call loads afresh).
+_SHARED: dict[tuple, StellarGrid] | None = None
+_SHARED_LOADS = 0
+
+
+def share_grids(enable: bool = True) -> int:
+    """Keep every loaded grid in this process and return it again for the same files and options.
+
+    Batch workers turn this on so that a grid is read (and checked) once per worker, not once per input.
+    The shared grids' arrays are read-only. Calling it again keeps the grids already shared;
+    ``share_grids(False)`` drops them.
+
+    Returns
+    -------
+    int
+        How many grids this process has loaded (not reused) while sharing was on.
+    """
+    global _SHARED, _SHARED_LOADS
+    if not enable:
+        _SHARED, _SHARED_LOADS = None, 0
+    elif _SHARED is None:
+        _SHARED = {}
+    return _SHARED_LOADS

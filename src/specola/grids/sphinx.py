@@ -14,7 +14,7 @@ import astropy.units as u
 import numpy as np
 
 from ..errors import FileFormatError
-from ._common import ModelFile, grid_from_files
+from ._common import ModelFile, grid_from_files, loadtxt
 from .core import StellarGrid
 from .registry import register_loader
 
@@ -48,7 +48,7 @@ def scan_sphinx(paths: list[Path], **_: Any) -> list[ModelFile]:
 def read_sphinx(model: ModelFile, **_: Any) -> tuple[np.ndarray, np.ndarray]:
     """Wavelengths (micron) and surface flux (W m^-2 m^-1) of one SPHINX file."""
     try:
-        data = np.loadtxt(model.path, ndmin=2)
+        data = loadtxt(model.path)
     except (OSError, ValueError) as exc:
         raise FileFormatError(f"{model.path}: not a two-column SPHINX text file ({exc})") from exc
     if data.shape[1] != 2:

@@ -64,7 +64,12 @@ def gunzip(path: Path) -> bytes:
     return _gunzip(str(path), stat.st_size, stat.st_mtime_ns)
 
 
-@functools.lru_cache(maxsize=1)  # sniffers and the reader share one decompression of the file just read
+def release_gunzipped() -> None:
+    """Forget the decompressed copy :func:`gunzip` keeps of the last file (done after every read)."""
+    _gunzip.cache_clear()
+
+
+@functools.lru_cache(maxsize=1)  # sniffers and the reader share one decompression of the file being read
 def _gunzip(path: str, size: int, _mtime: int) -> bytes:
     limit = min(MAX_GUNZIP_BYTES, max(32 * 2**20, MAX_GUNZIP_RATIO * size))
     out: list[bytes] = []
@@ -131,6 +136,12 @@ def open_fits(path: Path) -> Iterator[fits.HDUList]:
             raise
         except (OSError, ValueError, EOFError, IndexError, TypeError, KeyError) as exc:
             raise FileFormatError(f"{path}: corrupt or truncated FITS file ({exc})") from None
+        try:
+            for i, hdu in enumerate(hdul):
+                _check_hdu(path, i, hdu)
+        except FileFormatError:
+            hdul.close()
+            raise
     messages = [str(w.message) for w in caught]
     damaged = [m for m in messages if "truncated" in m or "corrupt" in m]
     if damaged:
@@ -143,6 +154,25 @@ def open_fits(path: Path) -> Iterator[fits.HDUList]:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     with hdul:
         yield hdul
+
+
+def _check_hdu(path: Path, index: int, hdu: Any) -> None:
+    """Parse one HDU's data and table columns now, so a damaged header is reported as such (naming the HDU)."""
+    where = f"HDU {index}" + (f" ({hdu.name})" if hdu.name else "")
+    if not isinstance(hdu, fits.PrimaryHDU | fits.ImageHDU | fits.BinTableHDU | fits.TableHDU | fits.CompImageHDU):
+        raise FileFormatError(f"{path}: {where} is not a valid FITS extension (damaged XTENSION or header)")
+    try:
+        _ = hdu.data
+        if isinstance(hdu, fits.BinTableHDU | fits.TableHDU) and hdu.data is not None and len(hdu.data):
+            empty = [c.name for c in hdu.columns if np.size(hdu.data[c.name]) == 0]
+            if empty:
+                raise FileFormatError(f"{path}: {where}: column(s) {', '.join(empty)} hold no values (damaged TFORM?)")
+    except FileFormatError:
+        raise
+    except Exception as exc:  # astropy raises many kinds for damaged cards (VerifyError, ValueError, TypeError...)
+        raise FileFormatError(
+            f"{path}: {where} has a damaged header or data ({type(exc).__name__}: {str(exc).splitlines()[0]})"
+        ) from None
 
 
 def fits_extnames(path: Path) -> list[str]:

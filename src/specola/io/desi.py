@@ -78,9 +78,17 @@ def read_desi(
             if unknown:
                 raise FileFormatError(f"{path}: no arm {', '.join(unknown)}; the file has {', '.join(arms)}")
             arms = wanted
+        for a in arms:
+            lacking = [f"{a}_{ext}" for ext in ("IVAR", "MASK") if f"{a}_{ext}" not in names]
+            if lacking:
+                raise FileFormatError(
+                    f"{path}: arm {a} lacks extension(s) {', '.join(lacking)} (a DESI file has them for every arm; "
+                    "the file is incomplete or damaged)"
+                )
         fibermap = hdul["FIBERMAP"].data if "FIBERMAP" in names else None
         redshifts = hdul["REDSHIFTS"].data if "REDSHIFTS" in names else None
-        nrows = hdul[f"{arms[0]}_FLUX"].data.reshape(-1, hdul[f"{arms[0]}_WAVELENGTH"].data.size).shape[0]
+        first = f"{arms[0]}_FLUX"
+        nrows = _rows(path, hdul[first].data, first, np.size(hdul[f"{arms[0]}_WAVELENGTH"].data)).shape[0]
         rows = list(range(nrows))
         if targetid is not None:
             tids = _column(fibermap, "TARGETID", slice(None))
@@ -117,11 +125,8 @@ def _read_arm(path: Path, hdul: fits.HDUList, arm: str, row: int, meta: dict, de
     wave = np.asarray(wave_hdu.data, float)
     n = wave.size
     get = lambda ext: None if ext not in hdul else np.asarray(hdul[ext].data)
-    flux = get(f"{arm}_FLUX").reshape(-1, n)[row].astype(float)
-    ivar = get(f"{arm}_IVAR")
-    ivar = np.ones(n) if ivar is None else ivar.reshape(-1, n)[row].astype(float)
-    bits = get(f"{arm}_MASK")
-    bits = np.zeros(n, int) if bits is None else bits.reshape(-1, n)[row]
+    flux, ivar, bits = (_rows(path, get(f"{arm}_{ext}"), f"{arm}_{ext}", n)[row] for ext in ("FLUX", "IVAR", "MASK"))
+    flux, ivar = flux.astype(float), ivar.astype(float)
     wave_unit = parse_unit(wave_hdu.header.get("BUNIT"), u.AA, f"{path}[{arm}_WAVELENGTH]")
     flux_unit = parse_unit(hdul[f"{arm}_FLUX"].header.get("BUNIT"), _DEFAULT_UNIT, f"{path}[{arm}_FLUX]")
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -135,6 +140,14 @@ def _read_arm(path: Path, hdul: fits.HDUList, arm: str, row: int, meta: dict, de
     return Spectrum.from_centres(
         wave * wave_unit, flux * flux_unit, error=error * flux_unit, mask=~(ivar > 0) | (bits != 0), meta=m
     )
+
+
+def _rows(path: Path, data: np.ndarray | None, name: str, n: int) -> np.ndarray:
+    """``data`` as (rows, n), or a FileFormatError saying why it cannot be."""
+    if data is None or data.size == 0 or data.size % n:
+        size = 0 if data is None else data.size
+        raise FileFormatError(f"{path}: {name} holds {size} values, not a whole number of rows of {n} wavelengths")
+    return data.reshape(-1, n)
 
 
 register_reader("desi", _identify, read_desi, "DESI spectra/coadd files (B/R/Z arms, IVAR, resolution matrix)")

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import EmptySpectrumWarning, FileFormatError, SpecolaError
 from ..spectrum import Spectrum, SpectrumSeries
-from ._common import gunzip, is_gzip
+from ._common import gunzip, is_gzip, release_gunzipped
 
 __all__ = ["formats", "identify_format", "read", "read_all", "read_series", "register_reader"]
 
@@ -89,7 +89,13 @@ def identify_format(path: str | Path, first: bool = False) -> list[str]:
 
 
 def _dispatch(path: str | Path, format: str | None, **kwargs: Any) -> Any:
-    path = Path(path)
+    try:
+        return _read_checked(Path(path), format, **kwargs)
+    finally:
+        release_gunzipped()  # the decompressed copy is shared by one read's sniffers and reader, not kept
+
+
+def _read_checked(path: Path, format: str | None, **kwargs: Any) -> Any:
     if not path.exists():
         raise FileFormatError(f"{path}: no such file")
     if path.is_dir():
@@ -112,9 +118,27 @@ def _dispatch(path: str | Path, format: str | None, **kwargs: Any) -> Any:
     except SpecolaError as exc:
         raise FileFormatError(f"{path}: {exc}") from None
     except Exception as exc:
-        raise FileFormatError(f"{path}: could not be read as {format!r} ({type(exc).__name__}: {exc})") from exc
+        raise FileFormatError(f"{path}: {_explain(exc, format)}") from exc
     _check_result(path, out)
     return out
+
+
+def _explain(exc: Exception, format: str) -> str:
+    """What a reader-internal exception means for the file, in words a user can act on."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, ValueError) and "could not convert string to float" in text:
+        return f"a non-numeric value ({text.split(':', 1)[-1].strip()}) in a numeric column"
+    if isinstance(exc, ValueError) and "failed to convert" in text:
+        return f"a column holds values of the wrong type ({text})"
+    if type(exc).__name__ == "VerifyError":
+        return f"damaged FITS header ({text})"
+    if (isinstance(exc, AttributeError) and "attribute 'columns'" in text) or type(exc).__name__ == "IORegistryError":
+        return "an extension that should be a table is not one (damaged header?)"
+    if isinstance(exc, KeyError):
+        return f"a required part of the {format!r} layout is missing ({text})"
+    if isinstance(exc, OSError) and ("HDF5" in text or "synchronously" in text):
+        return f"corrupt HDF5 data ({text})"
+    return f"could not be read as {format!r} ({type(exc).__name__}: {text})"
 
 
 #: Wavelength edges beyond this are not physical for any spectrum specola handles.
@@ -129,8 +153,8 @@ def _check_result(path: Path, out: Any) -> None:
     empty = []
     for i, s in enumerate(spectra):
         low = u.Quantity(s.low)
-        if np.any(low.value <= 0):
-            raise FileFormatError(f"{path}: non-positive wavelengths ({low.min():.4g}); the wavelength data are bad")
+        if np.any(low.value < 0):
+            raise FileFormatError(f"{path}: negative wavelengths ({low.min():.4g}); the wavelength data are bad")
         top = u.Quantity(s.high).max()
         if top > MAX_WAVELENGTH:
             raise FileFormatError(f"{path}: wavelength {top:.4g} is not physical; the wavelength data are bad")
@@ -138,7 +162,7 @@ def _check_result(path: Path, out: Any) -> None:
         if not np.any(good):
             empty.append(_label(s, i))
     if len(empty) == len(spectra):
-        raise FileFormatError(f"{path}: no good pixel (every pixel is masked or has non-finite flux or error)")
+        raise FileFormatError(f"{path}: no good pixel (every pixel is flagged, masked or has non-finite flux or error)")
     if empty:
         warnings.warn(
             f"{path}: {len(empty)} of {len(spectra)} spectra have no good pixel ({', '.join(empty[:5])})",

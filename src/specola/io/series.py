@@ -168,6 +168,8 @@ def read_series_hdf5(path: Path) -> SpectrumSeries:
 
 _EUREKA_DATASETS = {"wave_1d", "time", "optspec"}
 _EUREKA_ERRORS = ("opterr", "optspec_err", "error")
+#: Where a Eureka!-style file may say what its times are: (dataset or "" for the root, attribute).
+_TIME_UNIT_KEYS = (("time", "units"), ("time", "time_units"), ("", "time_units"))
 
 
 def _identify_eureka(path: Path) -> bool:
@@ -185,6 +187,15 @@ def _attr_unit(h5: Any, dataset: str, key: str, default: u.UnitBase) -> u.UnitBa
         if value is not None:
             return parse_unit(value.decode() if isinstance(value, bytes) else str(value), default)
     return default
+
+
+def _time_label(h5: Any) -> Any:
+    """The first of the attributes in :data:`_TIME_UNIT_KEYS` that is present (None if none)."""
+    for dataset, key in _TIME_UNIT_KEYS:
+        value = (h5[dataset] if dataset else h5).attrs.get(key)
+        if value is not None:
+            return value
+    return None
 
 
 def read_series_eureka(path: Path) -> SpectrumSeries:
@@ -211,7 +222,7 @@ def read_series_eureka(path: Path) -> SpectrumSeries:
         error = np.asarray(h5[err_name][()], float) if err_name else None
         wunit = _attr_unit(h5, "wave_1d", "wave_units", u.um)
         funit = _attr_unit(h5, "optspec", "flux_units", u.dimensionless_unscaled)
-        tunit = _attr_unit(h5, "time", "time_units", u.day)
+        tlabel = _time_label(h5)
     shape = (times.size, wave.size)
     for name, arr in (("optspec", flux), (err_name, error)):
         if arr is not None and arr.size != times.size * wave.size:
@@ -224,6 +235,14 @@ def read_series_eureka(path: Path) -> SpectrumSeries:
     flux = flux.reshape(shape)[:, order]
     error = None if error is None else error.reshape(shape)[:, order]
     low, high = edges_from_centres(wave[order])
+    meta = {"source_file": str(path), "format": "eureka_stage3"}
+    tunit = u.day
+    if tlabel is not None:  # Eureka! writes time scales such as "BMJD_TDB" (days) rather than a unit
+        tlabel = tlabel.decode() if isinstance(tlabel, bytes) else str(tlabel)
+        try:
+            tunit = u.Unit(tlabel)
+        except ValueError:
+            meta["time_scale"] = tlabel
     return SpectrumSeries(
         low * wunit,
         high * wunit,
@@ -231,7 +250,7 @@ def read_series_eureka(path: Path) -> SpectrumSeries:
         None if error is None else error * funit,
         None,
         times * tunit,
-        {"source_file": str(path), "format": "eureka_stage3"},
+        meta,
     )
 
 

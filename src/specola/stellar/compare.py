@@ -13,7 +13,7 @@ from ..spectrum import Spectrum, SpectrumSeries
 from .config import StellarConfig
 from .result import StellarResult
 from .run import sample
-from .setup import prepare
+from .setup import Setup, prepare, with_parameters
 
 __all__ = ["VARIANTS", "CompareResult", "compare"]
 
@@ -33,6 +33,15 @@ class CompareResult:
     """Results of every variant and the comparison table."""
 
     results: dict[str, StellarResult] = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One line: the preferred variant and each variant's Delta ln Z (or Delta BIC)."""
+        t = self.table()
+        evidence = all(v == v for v in t["ln_evidence"])
+        key, label = ("delta_ln_evidence", "Delta ln Z") if evidence else ("delta_BIC", "Delta BIC")
+        parts = ", ".join(f"{m} {v:+.1f}" for m, v in zip(t["model"], t[key], strict=True))
+        return f"stellar compare: preferred {self.preferred}; {label}: {parts}"
 
     def table(self) -> Table:
         """One row per variant: ln Z (+- error), Delta ln Z to the best, BIC, chi2, reduced chi2, n params."""
@@ -65,20 +74,25 @@ class CompareResult:
             return str(t["model"][int(t["ln_evidence"].argmax())])
         return str(t["model"][int(t["BIC"].argmin())])
 
-    def write(self, run: RunFolder, figures: bool = False) -> None:
-        """Write ``model_comparison.csv`` and, per variant, its best-fit table (and figures if asked)."""
+    def write(self, run: RunFolder, figures: bool = False) -> list[str]:
+        """Write ``model_comparison.csv`` and, per variant, its tables (and figures if asked) in a sub-folder."""
         import io
 
         buf = io.StringIO()
         self.table().write(buf, format="ascii.csv")
         run.write_text("model_comparison.csv", buf.getvalue())
+        written = ["model_comparison.csv"]
         for name, res in self.results.items():
-            sub = RunFolder(run.path / name.replace("+", "_"), overwrite=run.overwrite)
-            res.write(sub, figures=figures)
+            sub = RunFolder(run.path / name.replace("+", "_"), overwrite=True)
+            written += [f"{sub.path.name}/{f}" for f in res.write(sub, figures=figures)]
+        return written
 
 
 def compare(
-    config: StellarConfig, variants: tuple = VARIANTS, data: Spectrum | SpectrumSeries | None = None
+    config: StellarConfig,
+    variants: tuple = VARIANTS,
+    data: Spectrum | SpectrumSeries | None = None,
+    setup: Setup | None = None,
 ) -> CompareResult:
     """Fit every model variant with the configured sampler (dynesty recommended: it gives ln Z).
 
@@ -90,15 +104,19 @@ def compare(
         ``(name, spots, faculae)`` triples.
     data : Spectrum or SpectrumSeries, optional
         Data in memory instead of the config's input paths.
+    setup : Setup, optional
+        An already prepared setup of ``config`` (data, grid and pre-binned model are built once and shared
+        by every variant; only the parameter space changes).
 
     Returns
     -------
     CompareResult
     """
     out = CompareResult()
+    base = setup if setup is not None else prepare(config, data)
     for name, spots, faculae in variants:
         cfg = dataclasses.replace(config, fit=dataclasses.replace(config.fit, spots=spots, faculae=faculae))
         log.info("compare: fitting %s", name)
-        out.results[name] = sample(prepare(cfg, data))
+        out.results[name] = sample(with_parameters(base, cfg))
     log.info("compare: preferred model %s", out.preferred)
     return out

@@ -8,7 +8,6 @@ docs/stellar.md for the mapping).
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 from collections.abc import Mapping
@@ -16,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import apply_overrides, from_dict, option, read_toml
+from ..config import apply_overrides, from_dict, option, read_toml, resolve_paths
 from ..errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -32,14 +31,17 @@ class Inputs:
 
     label: str = option("trappist1", help="short label of the observation, used in the run name")
     from_timeseries: bool = option(False, help="start from a time series of spectra instead of one spectrum")
-    timeseries_path: str = option("", help="time series file (SpectrumSeries in HDF5/FITS)")
+    timeseries_path: Path | None = option(None, help="time series file (SpectrumSeries HDF5/FITS, Eureka! S3 HDF5)")
     timeseries_format: str = option("", help="reader for the time series ('' = sniff the format)")
     save_median_spectrum: bool = option(False, help="save the median out-of-transit spectrum")
-    median_spectrum_path: str = option("", help="where to save it ('' = inside the run folder)")
-    spectrum_path: str = option("", help="spectrum file ('' = bundled TRAPPIST-1 NIRSpec PRISM spectrum)")
+    median_spectrum_path: Path | None = option(None, help="where to save it (unset = inside the run folder)")
+    spectrum_path: Path | None = option(None, help="spectrum file (unset = bundled TRAPPIST-1 NIRSpec PRISM spectrum)")
     spectrum_format: str = option("", help="reader name ('' = sniff the format)")
-    grid_path: str = option("", help="stellar model grid file ('' = bundled BT-Settl08 PRISM grid)")
-    output_dir: str = option("stellar_results", help="folder in which the run folder is created")
+    grid_path: Path | None = option(None, help="stellar model grid file (unset = bundled BT-Settl08 PRISM grid)")
+    output_dir: Path = option(Path("stellar_results"), help="folder in which the run folder is created")
+    compare_models: bool = option(
+        False, help="fit photosphere, +spots, +faculae, +both and compare them (CLI --compare)"
+    )
     config_layout: str = option(
         "specola", choices=("specola", "exotune"), help="layout of the TOML file read (set when it is loaded)"
     )
@@ -333,20 +335,23 @@ def _translate_overrides(overrides: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _resolve_paths(config: StellarConfig, base: Path) -> StellarConfig:
-    inputs = config.inputs
-    changes = {}
-    for name in ("timeseries_path", "median_spectrum_path", "spectrum_path", "grid_path", "output_dir"):
-        value = getattr(inputs, name)
-        if value and not Path(value).expanduser().is_absolute():
-            changes[name] = str((base / Path(value).expanduser()).resolve())
-    return dataclasses.replace(config, inputs=dataclasses.replace(inputs, **changes))
+_PATH_OPTIONS = ("timeseries_path", "median_spectrum_path", "spectrum_path", "grid_path")
+
+
+def _drop_empty_paths(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``""`` path options (the peer's way, and older specola files, to say "none") are left unset."""
+    data = dict(data)
+    inputs = data.get("inputs")
+    if isinstance(inputs, Mapping):
+        data["inputs"] = {k: v for k, v in inputs.items() if not (k in _PATH_OPTIONS and v == "")}
+    return data
 
 
 def load_stellar_config(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> StellarConfig:
     """Read a stellar config (specola's or the peer's TOML layout) and apply overrides.
 
-    Relative paths in the file are resolved against the file's folder.
+    Relative paths in the file are resolved against the file's folder, those given as overrides against
+    the working directory.
 
     Parameters
     ----------
@@ -360,13 +365,12 @@ def load_stellar_config(path: str | Path | None = None, overrides: Mapping[str, 
     StellarConfig
     """
     data: dict[str, Any] = {}
-    base = Path.cwd()
     if path is not None:
         path = Path(path)
         data = read_toml(path)
-        base = path.resolve().parent
         if set(data) & _PEER_SECTIONS or ("priors" in data and "gaussparanames" in data["priors"]):
             data = translate_peer(data)
-    merged = apply_overrides(StellarConfig, data, _translate_overrides(overrides or {}))
-    config = from_dict(StellarConfig, merged)
-    return _resolve_paths(config, base)
+        data = resolve_paths(StellarConfig, _drop_empty_paths(data), path.resolve().parent)
+    over = {k: v for k, v in _translate_overrides(overrides or {}).items() if v != "" or not k.endswith("_path")}
+    merged = apply_overrides(StellarConfig, data, over)
+    return from_dict(StellarConfig, resolve_paths(StellarConfig, merged, Path.cwd()))

@@ -19,6 +19,7 @@ import numpy as np
 from scipy.special import expit, logit
 
 from .likelihood import LogPosterior
+from .parameters import DEPENDENT
 from .priors import ParameterSpace
 
 __all__ = ["ReparametrisedPosterior", "SamplingCoordinates"]
@@ -46,13 +47,11 @@ class SamplingCoordinates:
         self._spec = []
         for name in self.names:
             p = space.priors[name]
-            parent, lower, upper = None, -math.inf, math.inf
-            if name == "deltaTspot":
-                parent, lower = "Tphot", t0
-            elif name == "deltaTfac":
-                parent, upper = "Tphot", t1
-            elif name == "dlogg_het":
-                parent, lower, upper = "logg_phot", g0, g1
+            parent = DEPENDENT.get(name)
+            # the grid side(s) of a dependent parameter: spots stay above Teff_min, faculae below Teff_max
+            lower, upper = {"deltaTspot": (t0, math.inf), "deltaTfac": (-math.inf, t1)}.get(
+                name, (g0, g1) if parent else (-math.inf, math.inf)
+            )
             column = index.get(parent) if parent else None
             fixed = float(space.fixed[parent]) if parent else 0.0
             self._spec.append((float(p.low), float(p.high), parent is not None, column, fixed, lower, upper))

@@ -48,4 +48,4 @@ def demo(run_folder: str | Path, overwrite: bool = False, progress: bool = True)
     -------
     StellarResult
     """
-    return run_to_folder(demo_config(sampling={"progress": progress}), run_folder, overwrite)
+    return run_to_folder(demo_config(sampling={"progress": progress}), run_folder, overwrite=overwrite)

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import SpectrumError
 from .model import BinnedModel, Components
+from .parameters import BASE, by_name
 from .priors import ParameterSpace
 
 __all__ = ["LogPosterior"]
@@ -28,7 +29,7 @@ _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 _LN10 = math.log(10.0)
 
 
-_BASE = ("fspot", "ffac", "Tphot", "deltaTspot", "deltaTfac", "logg_phot", "dlogg_het", "logFscale", "logErrInfl")
+_BASE = BASE
 _DEP_CODE = {"deltaTspot": 1, "deltaTfac": 2, "dlogg_het": 3}
 
 
@@ -87,6 +88,7 @@ class LogPosterior:
         n = self._b.size
         self._m = np.empty((n + 1, n + 1))  # [[A, -b], [-b', c]]: chi2 = [w, 1] M [w, 1]'
         self._m[:n, :n], self._m[:n, n], self._m[n, :n], self._m[n, n] = self._a, -self._b, -self._b, self._c
+        self._m_flat = self._m.ravel()
         self._compile()
 
     def _compile(self) -> None:
@@ -94,8 +96,8 @@ class LogPosterior:
         self._fixed = [float(sp.fixed[k]) for k in _BASE]
         self._setters = []
         for ti, name in enumerate(sp.names):
-            base = name[4:] if name.startswith("log_f") else name
-            self._setters.append((ti, _BASE.index(base), name.startswith("log_f")))
+            base = by_name(name).base
+            self._setters.append((ti, _BASE.index(base), base != name))
         self._terms = []
         for ti in sp._eval:
             name = sp.names[ti]
@@ -282,8 +284,8 @@ class LogPosterior:
         idx[:, :12] = k.reshape(3, n, 4).transpose(1, 0, 2).reshape(n, 12)
         w[:, :12] = (wt * scale[:, None]).reshape(3, n, 4).transpose(1, 0, 2).reshape(n, 12)
         idx[:, 12], w[:, 12] = self._nn, 1.0
-        block = self._m[idx[:, :, None], idx[:, None, :]]
-        chi2 = np.einsum("ni,nij,nj->n", w, block, w)
+        block = self._m_flat[idx[:, :, None] * self._m.shape[0] + idx[:, None, :]]  # (n, 13, 13) gather
+        chi2 = (np.matmul(block, w[:, :, None])[:, :, 0] * w).sum(axis=1)
         log_infl = loge * _LN10
         ll = -0.5 * chi2 * np.exp(-2.0 * log_infl) - self.n * log_infl + self.norm
         return lp, ll

@@ -10,6 +10,7 @@ from scipy.ndimage import median_filter
 
 from ..plotting import figure, style
 from ..plotting.style import PALETTE
+from .parameters import PARAMETERS
 
 __all__ = [
     "fitted_components",
@@ -103,9 +104,7 @@ def plot_fscale_guess(
     return fig
 
 
-def plot_chains(
-    chain: np.ndarray, names: Sequence[str], burnin: int | None = None, verdict: dict | None = None
-) -> Any:
+def plot_chains(chain: np.ndarray, names: Sequence[str], burnin: int | None = None, verdict: dict | None = None) -> Any:
     """Walker traces of every parameter (``chain`` of shape ``(nsteps, nwalkers, ndim)``).
 
     ``verdict`` (see :func:`specola.stellar.sampling.convergence`) is printed as a table above the traces.
@@ -246,16 +245,11 @@ def plot_bestfit(
     return fig
 
 
-#: Component parameters of the combo figure and the fitted parameter that makes each one vary.
+#: Component parameters of the combo figure and the fitted parameters that make each one vary.
 COMPONENT_SOURCES = {
-    "fspot": ("fspot", "log_fspot"),
-    "ffac": ("ffac", "log_ffac"),
-    "Tphot": ("Tphot",),
-    "Tspot": ("deltaTspot",),
-    "Tfac": ("deltaTfac",),
-    "logg_phot": ("logg_phot",),
-    "logg_het": ("dlogg_het",),
-}
+    c: tuple(p.name for p in PARAMETERS if p.component == c) for c in dict.fromkeys(p.component for p in PARAMETERS)
+    if c is not None
+}  # fmt: skip
 
 
 def fitted_components(fitted: Sequence[str]) -> list[str]:
@@ -309,8 +303,18 @@ def plot_combo(
         shown = dict(data, error=data["error"] * error_scale)
         label = "" if error_scale == 1 else f"(errors x {error_scale:.3g}, fitted inflation)"
         if binned is not None:  # the model as fitted (in the data bins), the smooth model as a guide
-            plot_bands(shown, data["wave"], binned, pad, log_wave, unit, ax=ax, label="(data bins, as fitted)",
-                       steps=True, data_label=label)
+            plot_bands(
+                shown,
+                data["wave"],
+                binned,
+                pad,
+                log_wave,
+                unit,
+                ax=ax,
+                label="(data bins, as fitted)",
+                steps=True,
+                data_label=label,
+            )
             ax.plot(model_wave, bands["p50"], color=PALETTE[2], lw=0.6, alpha=0.8, label=resolved_label, zorder=4)
             ax.legend(loc="upper right", ncols=2, fontsize=8)
         else:
@@ -384,8 +388,13 @@ def _residuals(ax: Any, data: dict[str, np.ndarray], binned: dict[str, np.ndarra
     ax.plot(w, resid, ".", ms=2, color="k")
     if resid.size >= 2 * nbin:
         kernel = np.ones(nbin) / nbin
-        ax.plot(w[nbin // 2 : nbin // 2 + resid.size - nbin + 1], np.convolve(resid, kernel, "valid"), color=PALETTE[1],
-                lw=1.2, label=f"mean of {nbin} pixels")
+        ax.plot(
+            w[nbin // 2 : nbin // 2 + resid.size - nbin + 1],
+            np.convolve(resid, kernel, "valid"),
+            color=PALETTE[1],
+            lw=1.2,
+            label=f"mean of {nbin} pixels",
+        )
         ax.legend(loc="upper right", fontsize=7)
     ax.axhline(0, color="0.4", lw=0.8)
     lim = np.nanpercentile(np.abs(resid), 99) * 1.2 if resid.size else 1.0
@@ -401,20 +410,10 @@ def _summary(q: np.ndarray) -> str:
 
 
 _LABELS = {
-    "fspot": r"$f_{\rm spot}$",
-    "ffac": r"$f_{\rm fac}$",
-    "Tphot": r"$T_{\rm phot}$ [K]",
+    **{p.name: p.label for p in PARAMETERS},
     "Tspot": r"$T_{\rm spot}$ [K]",
     "Tfac": r"$T_{\rm fac}$ [K]",
-    "logg_phot": r"$\log g_{\rm phot}$",
     "logg_het": r"$\log g_{\rm het}$",
-    "log_fspot": r"$\log_{10} f_{\rm spot}$",
-    "log_ffac": r"$\log_{10} f_{\rm fac}$",
-    "deltaTspot": r"$\Delta T_{\rm spot}$ [K]",
-    "deltaTfac": r"$\Delta T_{\rm fac}$ [K]",
-    "dlogg_het": r"$\Delta \log g_{\rm het}$",
-    "logFscale": r"$\log_{10} F_{\rm scale}$",
-    "logErrInfl": r"$\log_{10}$ err. infl.",
 }
 
 

@@ -82,7 +82,9 @@ def checked_ranges(ranges: Sequence[Sequence[float]], option: str) -> np.ndarray
         raise ConfigError(f"{option}: expected [[start, end], ...], got {ranges!r}") from None
     for start, end in arr:
         if not start < end:
-            raise ConfigError(f"{option}: range [{start:g}, {end:g}] is reversed or empty; write [start, end], start < end")
+            raise ConfigError(
+                f"{option}: range [{start:g}, {end:g}] is reversed or empty; write [start, end], start < end"
+            )
     return arr
 
 

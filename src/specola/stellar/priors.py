@@ -36,24 +36,11 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from ..errors import ConfigError
+from .parameters import DEPENDENT, ORDER
 
 __all__ = ["ORDER", "ParameterSpace", "Prior"]
 
-#: Every parameter name in the order used for fitted vectors.
-ORDER = (
-    "logErrInfl",
-    "fspot",
-    "log_fspot",
-    "ffac",
-    "log_ffac",
-    "Tphot",
-    "deltaTspot",
-    "deltaTfac",
-    "logFscale",
-    "logg_phot",
-    "dlogg_het",
-)
-_DEPENDENT = {"deltaTspot": "Tphot", "deltaTfac": "Tphot", "dlogg_het": "logg_phot"}
+_DEPENDENT = DEPENDENT
 _LOG_2PI = math.log(2 * math.pi)
 
 

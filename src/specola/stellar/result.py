@@ -14,8 +14,8 @@ from astropy.table import Table
 
 from ..resample import convolution_matrix
 from ..runs import RunFolder
-from .model import BinnedModel
 from . import plots
+from .model import BinnedModel
 from .plots import SIGMA_PERCENTILES, format_value
 from .sampling import SamplerOutput
 from .setup import Setup
@@ -114,7 +114,8 @@ class StellarResult:
         """Component temperatures and gravities whose posterior piles within one grid step of a grid edge.
 
         A parameter is flagged when at least :data:`EDGE_FRACTION` of its samples lie within one grid
-        step of the lowest or highest node of its axis: the grid truncates the posterior there.
+        step of the lowest or highest node of its axis and the half step next to the edge holds at least
+        as many as the half step beyond it (the density rises toward the edge): the grid truncates it.
 
         Returns
         -------
@@ -132,12 +133,13 @@ class StellarResult:
             if axis.size < 2:
                 continue
             values = self.parameters[name]
-            for edge, step, near in (
-                (axis[0], axis[1] - axis[0], values <= axis[0] + (axis[1] - axis[0])),
-                (axis[-1], axis[-1] - axis[-2], values >= axis[-1] - (axis[-1] - axis[-2])),
-            ):
-                frac = float(np.mean(near))
-                if frac >= EDGE_FRACTION:
+            for edge, signed in ((axis[0], axis[1] - axis[0]), (axis[-1], axis[-2] - axis[-1])):
+                step = abs(signed)
+                # distance from the edge in grid steps, positive inside the grid
+                d = (values - edge) / signed
+                frac = float(np.mean(d <= 1.0))
+                rising = np.mean(d <= 0.5) >= np.mean((d > 0.5) & (d <= 1.0))  # density grows toward the edge
+                if frac >= EDGE_FRACTION and rising:
                     out.append(
                         {
                             "parameter": name,
@@ -148,6 +150,36 @@ class StellarResult:
                             f"grid edge {edge:g}; the grid truncates it (use a grid that extends past {edge:g}, "
                             "or a prior, see docs/stellar.md)",
                         }
+                    )
+        return out
+
+    def prior_bounds_piled(self) -> list[str]:
+        """Fitted parameters piled against a fixed bound of their prior (within 2% of its width, density rising).
+
+        The bounds that follow the photosphere (the grid side of ``deltaTspot``, ``deltaTfac``, ``dlogg_het``)
+        are left to :meth:`grid_edges`.
+        """
+        static = {"deltaTspot": (False, True), "deltaTfac": (True, False), "dlogg_het": (False, False)}
+        out = []
+        for k, name in enumerate(self.names):
+            prior = self.setup.space.priors[name]
+            if prior.kind != "uniform":
+                continue
+            width = prior.high - prior.low
+            values = self.sampler.samples[:, k]
+            use_low, use_high = static.get(name, (True, True))
+            for bound, used, d in (
+                (prior.low, use_low, values - prior.low),
+                (prior.high, use_high, prior.high - values),
+            ):
+                d = d / width
+                if (
+                    used
+                    and np.mean(d <= 0.02) >= EDGE_FRACTION
+                    and np.mean(d <= 0.01) >= np.mean((d > 0.01) & (d <= 0.02))
+                ):
+                    out.append(
+                        f"{name}: {np.mean(d <= 0.02):.0%} of the posterior piled against its prior bound {bound:.4g}"
                     )
         return out
 
@@ -302,6 +334,8 @@ class StellarResult:
         """
         from .writing import write_result
 
+        if self.sampler is not None and not self.setup.config.saving.save_fit:
+            return []  # saving.save_fit = false: run.json and config.toml only
         return write_result(self, run, figures)
 
 

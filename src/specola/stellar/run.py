@@ -6,17 +6,21 @@ import dataclasses
 import logging
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..runs import RunFolder
+from ..runs import run_stage
 from ..spectrum import Spectrum, SpectrumSeries
 from .config import StellarConfig
 from .result import StellarResult
 from .sampling import find_start, run_dynesty, run_emcee
-from .setup import Setup, prepare
+from .setup import BUNDLED_GRID, Setup, prepare
 
-__all__ = ["prior_choice", "run", "run_folder_name", "run_to_folder", "sample"]
+if TYPE_CHECKING:
+    from .compare import CompareResult
+
+__all__ = ["grid_label", "prior_choice", "run", "run_folder_name", "run_to_folder", "sample"]
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +113,15 @@ def run(config: StellarConfig, data: Spectrum | SpectrumSeries | None = None) ->
 def run_to_folder(
     config: StellarConfig,
     output: str | Path | None = None,
+    *,
     overwrite: bool = False,
     data: Spectrum | SpectrumSeries | None = None,
-) -> StellarResult:
+) -> StellarResult | CompareResult:
     """Run and write the result into its run folder (``inputs.output_dir / run_folder_name``).
+
+    The folder is checked before any work and ``run.json`` records the run's status (see
+    :func:`specola.runs.run_stage`); with ``inputs.compare_models`` every model variant is fitted
+    (:func:`specola.stellar.compare.compare`) and the comparison is written instead.
 
     Parameters
     ----------
@@ -121,33 +130,39 @@ def run_to_folder(
     output : str or Path, optional
         Run folder to use instead of the automatic name.
     overwrite : bool
-        Reuse an existing folder.
+        Replace an earlier run in that folder.
     data : Spectrum or SpectrumSeries, optional
         Data in memory (instead of the input paths of the config).
 
     Returns
     -------
-    StellarResult
+    StellarResult or CompareResult
     """
-    setup = prepare(config, data)
-    folder = Path(output) if output else Path(config.inputs.output_dir) / run_folder_name(config, setup.grid_label)
-    run_folder = RunFolder(folder, overwrite=overwrite)
-    result = StellarResult(setup) if config.preprocessing.preprocess_only else sample(setup)
-    run_folder.record(
+    from .compare import compare
+
+    name = run_folder_name(config, grid_label(config))
+    if config.inputs.compare_models:
+        name = "compare_" + name.removeprefix("fit_")
+    folder = Path(output) if output else Path(config.inputs.output_dir) / name
+    compute = (lambda: compare(config, data=data)) if config.inputs.compare_models else (lambda: run(config, data))
+    result = run_stage(
+        "stellar",
         config,
+        compute,
+        folder,
+        overwrite=overwrite,
         seed=config.sampling.seed,
-        stage="stellar",
-        grid=setup.grid_label,
-        fitted=setup.space.names,
-        fscale_guess=setup.fscale_guess,
         config_layout=config.inputs.config_layout,
         prior=prior_choice(config),
     )
-    if config.saving.save_fit or result.sampler is None:
-        result.write(run_folder)
-    result.extra["run_folder"] = str(run_folder.path)
-    log.info("stellar results in %s", run_folder.path)
+    result.extra["run_folder"] = str(folder)
+    log.info("stellar results in %s", folder)
     return result
+
+
+def grid_label(config: StellarConfig) -> str:
+    """The grid's name in run folder names: ``grid.label``, else the grid file's stem."""
+    return config.grid.label or Path(config.inputs.grid_path or BUNDLED_GRID[-1]).stem
 
 
 def with_overrides(config: StellarConfig, **sections: dict) -> StellarConfig:

@@ -16,7 +16,16 @@ from .coords import ReparametrisedPosterior
 from .likelihood import LogPosterior, _init_worker, _worker_call
 from .moves import MOVES, emcee_moves
 
-__all__ = ["MOVES", "SamplerOutput", "convergence", "find_start", "initial_ball", "rhat_groups", "run_dynesty", "run_emcee"]
+__all__ = [
+    "MOVES",
+    "SamplerOutput",
+    "convergence",
+    "find_start",
+    "initial_ball",
+    "rhat_groups",
+    "run_dynesty",
+    "run_emcee",
+]
 
 log = logging.getLogger(__name__)
 
@@ -380,7 +389,9 @@ def run_emcee(
         log.warning("low mean acceptance fraction %.3f: the chain may be stuck", diagnostics["acceptance_mean"])
     if not diag["verdict"]["converged"]:
         failed = "; ".join(
-            f"{c['check']} = {c['value']:.3g} (needs {c['threshold']})" for c in diag["verdict"]["checks"] if not c["passed"]
+            f"{c['check']} = {c['value']:.3g} (needs {c['threshold']})"
+            for c in diag["verdict"]["checks"]
+            if not c["passed"]
         )
         log.warning(
             "emcee has not converged: %s; run longer (sampling.nsteps, or \"auto\") or use sampler = 'dynesty' "

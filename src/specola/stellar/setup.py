@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import astropy.units as u
 import numpy as np
@@ -19,10 +21,21 @@ from ..spectrum import Spectrum, SpectrumSeries
 from .config import GridOptions, StellarConfig
 from .likelihood import LogPosterior
 from .model import BinnedModel, teff_logg_grid
+from .parameters import PARAMETERS
 from .preprocess import Preprocessed, apply_wavelength_selection, fscale_guess, median_spectrum
 from .priors import ParameterSpace, Prior
 
-__all__ = ["BUNDLED_GRID", "BUNDLED_SPECTRUM", "Setup", "build_space", "fitted_names", "load_grid", "prepare"]
+__all__ = [
+    "BUNDLED_GRID",
+    "BUNDLED_SPECTRUM",
+    "Setup",
+    "build_space",
+    "fitted_names",
+    "load_grid",
+    "logg_from_mass_radius",
+    "prepare",
+    "with_parameters",
+]
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +61,7 @@ class Setup:
 
 def load_grid(config: StellarConfig) -> StellarGrid:
     """Read the model grid, select the configured sub-grid and reduce it to (Teff, logg)."""
-    path = config.inputs.grid_path or str(data_path(*BUNDLED_GRID))
+    path = config.inputs.grid_path or data_path(*BUNDLED_GRID)
     g = config.grid
     entry, _ = resolve_format(path, None)
     grid = load_grid_file(path, **(_peer_grid_options(path, g) if entry.name == "peer_hdf5" else {}))
@@ -99,25 +112,19 @@ def _peer_grid_options(path: str, g: GridOptions) -> dict:
 
 
 def fitted_names(config: StellarConfig) -> list[str]:
-    """Names of the fitted parameters implied by the ``fit`` switches and ``priors.log_fractions``."""
-    f, logf = config.fit, config.priors.log_fractions
+    """Names of the fitted parameters implied by the ``fit`` switches and ``priors.log_fractions``.
+
+    Read off :data:`specola.stellar.parameters.PARAMETERS` (in its order).
+    """
+    f = config.fit
+    log_choice = dict(zip(("fspot", "ffac"), config.priors.log_fractions, strict=True))
     names = []
-    if f.error_inflation:
-        names.append("logErrInfl")
-    if f.spots:
-        names.append("log_fspot" if logf[0] else "fspot")
-    if f.faculae:
-        names.append("log_ffac" if logf[1] else "ffac")
-    if f.tphot:
-        names.append("Tphot")
-    if f.het_temperatures:
-        names += (["deltaTspot"] if f.spots else []) + (["deltaTfac"] if f.faculae else [])
-    if f.fscale:
-        names.append("logFscale")
-    if f.logg_phot:
-        names.append("logg_phot")
-    if f.logg_het and (f.spots or f.faculae):
-        names.append("dlogg_het")
+    for p in PARAMETERS:
+        if not getattr(f, p.switch) or (p.requires and not any(getattr(f, r) for r in p.requires)):
+            continue
+        if p.base in log_choice and (p.name != p.base) != log_choice[p.base]:
+            continue
+        names.append(p.name)
     if not names:
         raise ConfigError("nothing to fit: every fit.* switch is off")
     return names
@@ -194,7 +201,9 @@ def build_space(
     uniform, gaussian = dict(p.uniform or {}), dict(p.gaussian or {})
     if p.logg_from_mass_radius and "logg_phot" in names:
         if "logg_phot" in gaussian:
-            raise ConfigError("priors.gaussian.logg_phot and priors.logg_from_mass_radius both set a logg prior; keep one")
+            raise ConfigError(
+                "priors.gaussian.logg_phot and priors.logg_from_mass_radius both set a logg prior; keep one"
+            )
         gaussian["logg_phot"] = list(logg_from_mass_radius(s.mass, s.radius))
         log.info("logg_phot prior from mass and radius: N(%.3f, %.3f)", *gaussian["logg_phot"])
     for table, label in ((uniform, "uniform"), (gaussian, "gaussian")):
@@ -305,12 +314,21 @@ def prepare(config: StellarConfig, data: Spectrum | SpectrumSeries | None = None
     phot = model.grid.at(s.teff, logg_phot)
     data = np.where(spec.good, spec.flux.value, np.nan)
     guess = fscale_guess(data, phot, spec.wavelength.value, config.preprocessing.fscale_band)
+    label = config.grid.label or Path(config.inputs.grid_path or BUNDLED_GRID[-1]).stem
+    pre.notes.update(fscale_guess=guess, fscale_model=phot)
+    return with_parameters(Setup(config, pre, grid, model, None, None, guess, None, label), config)
+
+
+def with_parameters(setup: Setup, config: StellarConfig) -> Setup:
+    """The same data, grid and pre-binned model with the parameter space (fit switches, priors) of ``config``.
+
+    Used by :func:`prepare` and by ``--compare``, which reads and pre-bins everything once and varies only this.
+    """
     names = fitted_names(config)
-    space = build_space(config, names, teff_range, logg_range, math.log10(guess))
-    posterior = LogPosterior(model, spec.flux.value, spec.error.value, spec.good, space)
+    space = build_space(config, names, setup.model.teff_range, setup.model.logg_range, math.log10(setup.fscale_guess))
+    spec = setup.pre.fitted
+    posterior = LogPosterior(setup.model, spec.flux.value, spec.error.value, spec.good, space)
     start = space.start()
     if not np.isfinite(posterior(start)):
         start = space.transform(np.full(space.ndim, 0.5))
-    label = config.grid.label or str(grid.meta.get("name", "grid"))
-    pre.notes.update(fscale_guess=guess, fscale_model=phot)
-    return Setup(config, pre, grid, model, posterior, space, guess, start, label)
+    return dataclasses.replace(setup, config=config, posterior=posterior, space=space, start=start)

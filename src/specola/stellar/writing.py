@@ -236,7 +236,11 @@ def _figures(
             if n in bounds:
                 bounds[n] = (*bounds[n], *grid_edges[n])
         fig = plots.plot_corner(
-            out.samples, result.names, result.extra.get("truths"), bounds, [e["message"] for e in edges]
+            out.samples,
+            result.names,
+            result.extra.get("truths"),
+            bounds,
+            [e["message"] for e in edges] + result.prior_bounds_piled(),
         )
         written.append(run.save_figure(f"corner.{fmt}", fig).name)
     return written
