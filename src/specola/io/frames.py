@@ -25,6 +25,7 @@ import numpy as np
 from astropy.io import fits
 
 from ..errors import FileFormatError
+from ._common import is_fits, open_fits
 
 __all__ = ["Frames", "read_frames"]
 
@@ -134,11 +135,10 @@ def read_frames(path: str | Path, dispersion_axis: int = 0, dq_bad_bits: int = J
     path = Path(path)
     if not path.exists():
         raise FileFormatError(f"{path}: frame file not found")
-    try:
-        hdul = fits.open(path, memmap=False)
-    except OSError as exc:
-        raise FileFormatError(f"{path}: not a FITS file ({exc})") from None
-    with hdul:
+    if not is_fits(path):
+        raise FileFormatError(f"{path}: not a FITS file (frames are read from FITS images or cubes)")
+    # checked reading: a truncated .fits.gz fails instead of giving fewer HDUs; CHECKSUM/DATASUM verified
+    with open_fits(path) as hdul:
         names = [h.name for h in hdul]
         primary = hdul[0].header
         if "SCI" in names:

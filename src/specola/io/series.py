@@ -257,8 +257,10 @@ def read_series_eureka(path: Path) -> SpectrumSeries:
 def _identify_fits(path: Path) -> bool:
     if not is_fits(path):
         return False
-    with fits.open(path, memmap=False) as hdul:
-        return hdul[0].header.get("SPFORMAT") == FORMAT_TAG
+    # the primary header's cards, from the first blocks only (sniffing never decompresses a whole file)
+    head = head_bytes(path, 10 * 2880)
+    cards = (head[i : i + 80] for i in range(0, len(head) - 79, 80))
+    return any(c.startswith(b"SPFORMAT=") and f"'{FORMAT_TAG}".encode() in c for c in cards)
 
 
 def read_series_fits(path: Path) -> SpectrumSeries:
