@@ -10,17 +10,16 @@ import numpy as np
 from specola.data import data_path
 from specola.io import read
 from specola.lines import (
-    ContinuumSection,
     GroupSpec,
     LineSpec,
     LinesResult,
     PriorSpec,
-    SpectrumSpec,
     build_model,
     fit,
+    run,
 )
+from specola.lines.demo import demo_config
 from specola.lines.plots import plot_corner, plot_fit
-from specola.lines.run import resolution_from_text
 from specola.runs import RunFolder
 
 out = RunFolder(sys.argv[1] if len(sys.argv) > 1 else "lines-example", overwrite=True)
@@ -47,25 +46,10 @@ out.save_figure("lines_sdss_fit.png", plot_fit(result))
 out.save_figure("lines_sdss_corner.png", plot_corner(result))
 
 # 2. DJA NIRSpec PRISM, RUBIES 154183 (z = 3.55): narrow + broad Balmer lines, point-source R, shared RScale
-#    and a pixel offset (PRISM wavelength zero points are uncertain by a fraction of a pixel)
-prism = read(data_path("spectra", "rubies-uds31-v4_prism-clear_4233_154183.spec.fits.gz"))
-point = resolution_from_text("nirspec:prism:point", prism)
-prism = prism.replace(meta={**prism.meta, "name": "prism", "resolution": point})
-lines = [
-    LineSpec("Halpha"),
-    LineSpec("Hbeta"),
-    LineSpec("[OIII]5008"),
-    LineSpec("[OIII]4960", tie="[OIII]5008", ratio=1 / 2.98),
-    LineSpec("Halpha", label="Halpha_broad", width="broad", positive=True),
-    LineSpec("Hbeta", label="Hbeta_broad", width="broad", positive=True),
-]
-groups = [
-    GroupSpec("z", "redshift", PriorSpec("uniform", low=-0.03, high=0.03)),
-    GroupSpec("narrow", "width", PriorSpec("uniform", low=0.0, high=1000.0)),
-]
-model = build_model([prism], lines, 3.55, groups=groups, continuum=ContinuumSection(width_kms=15000),
-                    bindings=[SpectrumSpec(name="prism", rscale="R", pix_offset="po")])  # fmt: skip
-result = LinesResult(model, fit(model, "laplace", num_samples=4000))
+#    and a pixel offset (PRISM wavelength zero points are uncertain by a fraction of a pixel): the demo
+result = run(demo_config("laplace"))  # the demo's configuration: Laplace broad wings, broad > narrow + 150 km/s
+print(result.model.plan.table())
+print(result.summary())
 t = result.table()
 t[["line", "flux_p16", "flux_p50", "flux_p84", "fwhm_p50", "ew_p50"]].pprint(max_width=200)
 p = result.parameters()

@@ -53,3 +53,48 @@ def test_powerlaw_pixel_mean():
         pairs = zip(a, b, strict=True)
         want = [quad(lambda x, p: (x / ref) ** p, lo, hi, args=(beta,))[0] / (hi - lo) for lo, hi in pairs]
         np.testing.assert_allclose(got, want, rtol=1e-7)
+
+
+@pytest.mark.parametrize("sigma", [1e-3, 1.2])
+def test_laplace_profile_is_exact_and_normalised(sigma):
+    """Laplace (FWHM 3) convolved with a Gaussian LSF: brute-force double quadrature per pixel, unit area."""
+    from scipy.stats import laplace
+
+    h = 3.0 / (2 * np.log(2))
+    edges = np.linspace(-600.0, 600.0, 120001)
+    total = np.sum(np.asarray(P.laplace_pixel(edges[:-1], edges[1:], 0.7, 3.0, sigma)) * np.diff(edges))
+    assert total == pytest.approx(1.0, abs=1e-6)
+    lo = np.array([-4.0, 0.1, 0.5, 3.0])
+    hi = lo + 0.5
+    got = np.asarray(P.laplace_pixel(lo, hi, 0.7, 3.0, sigma))
+
+    def density(x):  # the convolution by quadrature (a different integrator from the closed form)
+        return quad(lambda y: laplace.pdf(y, 0.7, h) * norm.pdf(x - y, 0, sigma), -60, 60, points=[0.7, x],
+                    limit=400, epsabs=1e-13)[0]  # fmt: skip
+
+    if sigma < 0.01:  # the LSF is a near-delta: the Laplace CDF itself (quadrature would miss the kernel)
+        want = (laplace.cdf(hi, 0.7, h) - laplace.cdf(lo, 0.7, h)) / (hi - lo)
+    else:
+        want = [quad(density, a, b, epsabs=1e-12)[0] / (b - a) for a, b in zip(lo, hi, strict=True)]
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-9)
+
+
+def test_gaussian_and_lorentzian_integrate_to_their_flux():
+    edges = np.linspace(-200.0, 200.0, 40001)
+    a, b = edges[:-1], edges[1:]
+    assert np.sum(np.asarray(P.gaussian_pixel(a, b, 0.3, 1.7)) * (b - a)) == pytest.approx(1.0, abs=1e-12)
+    lor = np.sum(np.asarray(P.lorentzian_pixel(a, b, 0.3, 2.0)) * (b - a))
+    want = (np.arctan((200 - 0.3) / 1.0) - np.arctan((-200 - 0.3) / 1.0)) / np.pi  # the tails beyond +-200
+    assert lor == pytest.approx(want, abs=1e-9)
+
+
+def test_chebyshev_basis_is_pixel_mean():
+    from numpy.polynomial import chebyshev
+
+    a, b = np.array([6400.0, 6500.0, 6590.0]), np.array([6401.5, 6503.0, 6599.0])
+    lo, hi = 6380.0, 6600.0
+    basis = np.asarray(P.chebyshev_basis(a, b, lo, hi, 4))
+    for k in range(5):
+        tk = lambda x, k=k: chebyshev.chebval((2 * x - lo - hi) / (hi - lo), np.eye(5)[k])
+        want = [quad(tk, x0, x1)[0] / (x1 - x0) for x0, x1 in zip(a, b, strict=True)]
+        np.testing.assert_allclose(basis[:, k], want, rtol=1e-9, atol=1e-12)

@@ -47,13 +47,15 @@ def pseudo_voigt_pixel(a, b, mu, sigma_gauss, fwhm_lorentz):
 
 
 def _laplace_tail(t, s):
-    """``exp(s**2/2 - s t) Phi(t - s)`` without overflow (and with finite gradients on both branches)."""
-    upper = t > s
-    t1 = jnp.where(upper, t, s)  # t >= s: exponent <= -s^2/2
-    t2 = jnp.where(upper, s, t)  # t < s: erfcx of a non-negative argument
-    far = jnp.exp(s * (0.5 * s - t1)) * ndtr(t1 - s)
-    near = jnp.exp(-0.5 * t2**2) * 0.5 * erfcx((s - t2) / _SQRT2)
-    return jnp.where(upper, far, near)
+    """``exp(s**2/2 - s t) Phi(t - s)`` without overflow, with one ``erfcx`` (and finite gradients everywhere).
+
+    With ``w = (s - t) / sqrt(2)``: ``A = exp(-t^2/2) erfcx(w) / 2`` for ``w >= 0``; for ``w < 0`` the identity
+    ``erfcx(w) = 2 exp(w^2) - erfcx(-w)`` gives ``A = exp(s (s/2 - t)) - exp(-t^2/2) erfcx(-w) / 2``.
+    """
+    w = (s - t) / _SQRT2
+    upper = w < 0
+    main = jnp.where(upper, jnp.exp(s * (0.5 * s - jnp.maximum(t, s))), 0.0)
+    return main + jnp.where(upper, -0.5, 0.5) * jnp.exp(-0.5 * t**2) * erfcx(jnp.abs(w))
 
 
 def laplace_gauss_cdf(x, scale, sigma):

@@ -639,22 +639,32 @@ def predict(plan: Plan, params: dict, args: dict) -> dict:
 
 
 def _profiles(kinds: np.ndarray, a, b, mu, f_int, sig_instr):
-    """Pixel means ``(npix, nlines)`` of each line's profile seen through the Gaussian LSF ``sig_instr``."""
+    """Pixel means ``(npix, nlines)`` of each line's profile seen through the Gaussian LSF ``sig_instr``.
+
+    Each profile is evaluated only on its own lines (static column indices), which keeps the compiled graph
+    small: an exact Laplace profile costs several special functions per pixel.
+    """
     import jax.numpy as jnp
 
     from ._profiles import FWHM_PER_SIGMA, gaussian_pixel, laplace_pixel, pseudo_voigt_pixel
 
     floor = 1e-6 * mu  # keeps widths positive where there is no instrumental broadening
-    gauss = kinds == "gaussian"
-    sigma = jnp.sqrt(jnp.where(gauss, f_int / FWHM_PER_SIGMA, 0.0) ** 2 + sig_instr**2)
-    prof = gaussian_pixel(a, b, mu, jnp.maximum(sigma, floor))
-    if (kinds == "lorentzian").any():
-        voigt = pseudo_voigt_pixel(a, b, mu, jnp.maximum(sig_instr, floor), jnp.maximum(f_int, floor))
-        prof = jnp.where(kinds == "lorentzian", voigt, prof)
-    if (kinds == "laplace").any():
-        lap = laplace_pixel(a, b, mu, jnp.maximum(f_int, floor), jnp.maximum(sig_instr, floor))
-        prof = jnp.where(kinds == "laplace", lap, prof)
-    return prof
+    blocks, order = [], []
+    for kind in ("gaussian", "lorentzian", "laplace"):
+        idx = np.flatnonzero(kinds == kind)
+        if idx.size == 0:
+            continue
+        m, fl, si, fi = mu[idx], floor[idx], sig_instr[:, idx], f_int[idx]
+        if kind == "gaussian":
+            sigma = jnp.sqrt((fi / FWHM_PER_SIGMA) ** 2 + si**2)
+            blocks.append(gaussian_pixel(a, b, m, jnp.maximum(sigma, fl)))
+        elif kind == "lorentzian":
+            blocks.append(pseudo_voigt_pixel(a, b, m, jnp.maximum(si, fl), jnp.maximum(fi, fl)))
+        else:
+            blocks.append(laplace_pixel(a, b, m, jnp.maximum(fi, fl), jnp.maximum(si, fl)))
+        order.extend(idx.tolist())
+    prof = jnp.concatenate(blocks, axis=1)
+    return prof[:, np.argsort(order)]
 
 
 def _continuum(plan: Plan, v, a, b, region):

@@ -54,9 +54,13 @@ def plot_fit(result: Any, index: int = 0) -> Any:
                 centre = plan.rest[j] * z1
                 if not w0 <= centre <= w1:
                     continue
-                top.step(xs, cont + t[label].value[sel], where="mid", lw=0.8, color=f"C{3 + j % 6}", label=label)
+                top.step(
+                    xs, cont + t[label].value[sel], where="mid", lw=0.9, color=f"C{3 + j % 6}", label=label, zorder=4
+                )
                 top.axvline(centre, color=f"C{3 + j % 6}", lw=0.5, ls=":")
-            top.set_ylim(*robust_limits(np.r_[f, t["model"].value[sel]], pad=0.1))
+            lo, hi = robust_limits(f, pad=0.1)  # a spike cannot set the scale; the fitted lines stay in view
+            peak = float(np.max(t["model_p84"].value[sel]))
+            top.set_ylim(lo, max(hi, peak + 0.08 * (peak - lo)))
             top.legend(loc="upper right", fontsize="x-small")
             resid = ((t["flux"] - t["model"]) / t["error"]).value[sel]
             residual_panel(bottom, xs, resid, nbins=max(2, min(30, xs.size // 4)),
