@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import astropy.units as u
 import numpy as np
 
-from ..plotting import figure, flux_label, residual_panel, robust_limits, style, wavelength_label
+from ..plotting import (
+    figure,
+    flux_label,
+    format_value,
+    mark_bounds,
+    residual_panel,
+    robust_limits,
+    style,
+    unit_label,
+    wavelength_label,
+)
 
 __all__ = ["plot_corner", "plot_error_scales", "plot_fit"]
 
@@ -151,11 +162,38 @@ def plot_corner(result: Any, names: list[str] | None = None, max_params: int = 6
         keys = [n for n in post.samples if n.startswith(("z_", "fwhm_"))]
         keys += [n for n in post.samples if n.startswith("flux_")]
         names = keys[:max_params]
-    data = np.column_stack([post.flat(n) for n in names])
-    if data.shape[0] < 2:
+    if post.flat(names[0]).size < 2:
         fig, ax = figure()
         ax.text(0.5, 0.5, "MAP fit: no posterior draws", ha="center", transform=ax.transAxes)
         return fig
+    plan = result.model.plan
+    medians = {n: float(np.median(post.flat(n))) for n in post.samples}
+    scales, labels, bounds = [], [], []
+    for name in names:
+        scale, label = _physical(name, plan)
+        prior = plan.sites.get(name)
+        lo, hi = prior.bounds(medians) if prior is not None else (np.nan, np.nan)
+        scales.append(scale)
+        labels.append(label)
+        bounds.append((lo * scale, hi * scale))
+    data = np.column_stack([post.flat(n) * s for n, s in zip(names, scales, strict=True)])
     with style():
-        fig = corner.corner(data, labels=names, quantiles=(0.16, 0.5, 0.84), show_titles=True, title_fmt=".4g")
+        fig = corner.corner(data, labels=labels, quantiles=(0.16, 0.5, 0.84), show_titles=False)
+        diagonal = np.asarray(fig.axes).reshape(len(names), len(names)).diagonal()
+        for ax, column, (lo, hi) in zip(diagonal, data.T, bounds, strict=True):
+            p16, p50, p84 = np.percentile(column, [16, 50, 84])
+            ax.set_title(format_value(p50, (p50 - p16, p84 - p50)), fontsize=8)
+            mark_bounds(ax, lo, hi, column, kind="prior bound")
     return fig
+
+
+def _physical(name: str, plan: Any) -> tuple[float, str]:
+    """Factor from a sampled parameter to physical units, and its axis label with the unit."""
+    kind, _, what = name.partition("_")
+    if kind == "flux":
+        return plan.line_unit, unit_label(f"F({what})", plan.flux_unit * u.AA).replace(" [", "\n[")
+    if kind == "fwhm":
+        return 1.0, unit_label(f"FWHM {what}", u.km / u.s).replace(" [", "\n[")
+    if kind == "z":
+        return 1.0, f"z ({what})"
+    return 1.0, name

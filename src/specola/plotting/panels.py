@@ -91,27 +91,36 @@ def residual_panel(
 def piled_at_edge(samples: Any, low: float, high: float, step: float | None = None) -> str | None:
     """Which bound (``"low"``/``"high"``) a posterior is piled against, or None.
 
-    A posterior is piled against a bound when its 16th (84th) percentile lies within one ``step`` (default: 2%
-    of the range) of the low (high) bound: the bound, not the data, sets that side of the interval.
+    A posterior is piled against a bound when its density right at the bound is at least half its peak density:
+    the bound, not the data, then sets that side of the interval. Densities are counted in bins of ``step`` (a grid
+    step) or, by default, a tenth of the central 68% width, so the test does not depend on how wide the prior is.
 
     Examples
     --------
     >>> rng = np.random.default_rng(1)
-    >>> piled_at_edge(4.0 + np.abs(rng.normal(0, 0.05, 4000)), 4.0, 5.5, step=0.5)
+    >>> piled_at_edge(4.0 + np.abs(rng.normal(0, 0.05, 4000)), 4.0, 5.5, step=0.05)
     'low'
     >>> piled_at_edge(rng.normal(4.7, 0.1, 4000), 4.0, 5.5, step=0.1) is None
     True
+    >>> piled_at_edge(np.abs(rng.normal(0, 1, 4000)), 0.0, 1e30)  # a flux prior [0, huge): still piled at 0
+    'low'
     """
     s = np.asarray(samples, dtype=float)
     s = s[np.isfinite(s)]
-    if not s.size or not np.isfinite(low) or not np.isfinite(high):
+    if s.size < 10:
         return None
-    near = step if step is not None else 0.02 * (high - low)
     p16, p84 = np.percentile(s, [16, 84])
-    if p16 - low <= near:
-        return "low"
-    if high - p84 <= near:
-        return "high"
+    width = step if step is not None else 0.1 * (p84 - p16)
+    if not width > 0:
+        return None
+    counts, _ = np.histogram(s, bins=max(1, int(np.ceil((s.max() - s.min()) / width))))
+    peak = counts.max()
+    for side, bound in (("low", low), ("high", high)):
+        if not np.isfinite(bound):
+            continue
+        near = np.count_nonzero(np.abs(s - bound) <= width)
+        if near >= 0.5 * peak:
+            return side
     return None
 
 
