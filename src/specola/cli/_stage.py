@@ -123,4 +123,3 @@ def _run(command: StageCommand, args: argparse.Namespace) -> int:
     result = stage.run_to_folder(config, args.output, overwrite=args.overwrite)
     print(result.summary())
     return 0
-
