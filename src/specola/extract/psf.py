@@ -383,6 +383,7 @@ def fit_profile(table: PixelTable, radius: float, kind: str, config: PsfSection 
     rejected = np.zeros(len(table), bool)
     sigma = np.sqrt(table.variance)
     wts = 1.0 / sigma
+    low, high = table.value - clip * sigma, table.value + clip * sigma
     blocks = np.empty(0)
     splines: list[Any] = []
     crange = (float(table.column.min()), float(table.column.max()))
@@ -418,19 +419,18 @@ def fit_profile(table: PixelTable, radius: float, kind: str, config: PsfSection 
         model = ProfileModel(kind, splines, blocks, rejected, np.nan, radius, crange, drange)
         if kind == "univariate":
             # evaluated on the distance bins (a fiftieth of a pixel), not at every pixel
-            z = (table.value - model(grid, np.zeros_like(grid))[dkey]) / sigma
+            fitted = model(grid, np.zeros_like(grid))[dkey]
         elif kind == "windowed":
-            on_grid = np.stack([model(grid, np.full_like(grid, b0)) for b0 in blocks])
-            z = (table.value - on_grid.ravel()[on_grid_index]) * wts
+            fitted = np.stack([model(grid, np.full_like(grid, b0)) for b0 in blocks]).ravel()[on_grid_index]
         else:
-            z = (table.value - model(table.distance, table.column)) / sigma
+            fitted = model(table.distance, table.column)
         if clip <= 0:
             break
-        new = np.abs(z) > clip
+        new = (fitted < low) | (fitted > high)  # |value - fitted| > clip * sigma
         if np.array_equal(new, rejected):
             break
         rejected = new
     keep = ~rejected
-    chi2 = float(np.sum(z[keep] ** 2) / max(keep.sum() - 1, 1))
+    chi2 = float(np.sum(((table.value[keep] - fitted[keep]) / sigma[keep]) ** 2) / max(keep.sum() - 1, 1))
     log.info("psf (%s): %d pixels, %d rejected, chi2/dof %.2f", kind, len(table), int(rejected.sum()), chi2)
     return ProfileModel(kind, splines, blocks, rejected, chi2, radius, crange, drange)
