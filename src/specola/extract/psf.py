@@ -263,13 +263,12 @@ def _fit_binned(
 
 @dataclass(frozen=True, eq=False)
 class _WindowBins:
-    """The pixel table keyed once by (column, distance bin): its weighted sums per pixel and per bin."""
+    """The pixel table keyed once by (column, distance bin), with cumulative sums over columns of every pixel."""
 
-    keys: np.ndarray
+    column: np.ndarray  # column key of each pixel
+    bin: np.ndarray  # distance-bin key of each pixel
     terms: np.ndarray  # (3, n_pixels): w**2, w**2 * value, w**2 * distance
-    sums: np.ndarray  # (3, n_cols, n_bins) over every pixel
-    n_cols: int
-    n_bins: int
+    cum: np.ndarray  # (3, n_cols + 1, n_bins): sums of terms over the columns before each column
     c0: int
     lo: float
     hi: float
@@ -286,7 +285,8 @@ class _WindowBins:
         terms = np.stack([w2, w2 * table.value, w2 * table.distance])
         keys = ckey * n_bins + dkey
         sums = np.stack([np.bincount(keys, x, n_cols * n_bins) for x in terms]).reshape(3, n_cols, n_bins)
-        return cls(keys, terms, sums, n_cols, n_bins, c0, lo, hi)
+        cum = np.concatenate([np.zeros((3, 1, n_bins)), np.cumsum(sums, axis=1)], axis=1)
+        return cls(ckey, dkey, terms, cum, c0, lo, hi)
 
 
 def _fit_windowed(
@@ -294,23 +294,21 @@ def _fit_windowed(
 ) -> list[LSQUnivariateSpline]:
     """One spline per block, each fitted to the pixels within ``column_radius`` columns of the block's middle.
 
-    The table is binned once in (column, distance) and the few rejected pixels are taken out of those sums:
-    a window's bins are then a difference of cumulative sums over columns, so each block's fit costs only its
-    few hundred distance bins.
+    A window's bins are a difference of the cumulative sums over columns, less the few rejected pixels in it:
+    each block's fit costs only its few hundred distance bins.
     """
-    sums = bins.sums
-    if rejected.any():
-        keys = bins.keys[rejected]
-        out = np.stack([np.bincount(keys, x[rejected], bins.sums[0].size) for x in bins.terms])
-        sums = sums - out.reshape(sums.shape)
-    cum = np.concatenate([np.zeros((3, 1, bins.n_bins)), np.cumsum(sums, axis=1)], axis=1)
+    out = np.nonzero(rejected)[0]
+    out_col, out_bin, out_terms = bins.column[out], bins.bin[out], bins.terms[:, out]
+    n_cols, n_bins = bins.cum.shape[1] - 1, bins.cum.shape[2]
     splines = []
     for b0 in blocks:
         mid = b0 + 0.5 * column_radius
-        a = int(np.clip(np.ceil(mid - column_radius) - bins.c0, 0, bins.n_cols))
-        b = int(np.clip(np.floor(mid + column_radius) - bins.c0 + 1, 0, bins.n_cols))
-        tot, sv, sd = cum[:, b] - cum[:, a]
-        occ = tot > 0
+        a = int(np.clip(np.ceil(mid - column_radius) - bins.c0, 0, n_cols))
+        b = int(np.clip(np.floor(mid + column_radius) - bins.c0 + 1, 0, n_cols))
+        sel = (out_col >= a) & (out_col < b)
+        lost = np.stack([np.bincount(out_bin[sel], t[sel], n_bins) for t in out_terms])
+        tot, sv, sd = bins.cum[:, b] - bins.cum[:, a] - lost
+        occ = tot > 1e-12 * tot.max()  # bins emptied by rejection keep a rounding residue
         splines.append(
             _fit_binned(sd[occ] / tot[occ], sv[occ] / tot[occ], np.sqrt(tot[occ]), bins.lo, bins.hi, spacing)
         )
