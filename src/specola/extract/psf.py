@@ -161,20 +161,23 @@ class ProfileModel:
     def _windowed_frames(self, dist: np.ndarray, n_disp: int) -> np.ndarray:
         """Block splines at ``dist`` ``(..., n_disp)``, each tabulated on a grid of ``BIN_WIDTH / 4``.
 
-        Interpolated linearly: a cubic's error over the step, ``h**2 |P''| / 8``, is ~1e-6 of the peak.
+        Interpolated linearly: a cubic's error over the step, ``h**2 |P''| / 8``, is ~1e-6 of the peak; beyond
+        the sampled distances the end values are held (no extrapolation).
         """
         lo, hi = self.distance_range
         step = BIN_WIDTH / 4
-        grid = lo + step * np.arange(int(np.ceil((hi - lo) / step)) + 2)
-        tab = np.stack([spline(grid) for spline in self.splines]).ravel()
+        grid = lo + step * np.arange(int(np.ceil((hi - lo) / step)) + 1)
         col = np.clip(np.arange(n_disp, dtype=float), *self.column_range)
         block = np.clip(np.searchsorted(self.blocks, col, side="right") - 1, 0, len(self.splines) - 1)
-        pos = (np.clip(dist, lo, hi) - lo) / step
-        i0 = np.minimum(pos.astype(np.int64), grid.size - 2)
-        frac = pos - i0
-        i0 += block * grid.size
-        prof = tab[i0] * (1 - frac) + tab[i0 + 1] * frac
-        return np.where(np.abs(dist) <= self.radius, np.maximum(prof, 0.0), 0.0)
+        prof = np.zeros(dist.shape)
+        for b, spline in enumerate(self.splines):
+            cols = np.nonzero(block == b)[0]  # blocks are runs of adjacent columns
+            if cols.size:
+                part = slice(cols[0], cols[-1] + 1)
+                prof[..., part] = np.interp(dist[..., part], grid, spline(grid))
+        np.maximum(prof, 0.0, out=prof)
+        prof[np.abs(dist) > self.radius] = 0.0
+        return prof
 
     def frames(self, trace: np.ndarray, n_spatial: int, weights: np.ndarray) -> np.ndarray:
         """Pixel-sampled profiles normalised to ``sum(weights * profile) = 1`` per column.
@@ -201,7 +204,8 @@ class ProfileModel:
             cols = np.broadcast_to(np.arange(n_disp, dtype=float), dist.shape)
             prof = np.maximum(self(dist, cols), 0.0)
         total = np.sum(weights * prof, axis=1, keepdims=True)
-        return np.where(total > 0, prof / np.where(total > 0, total, 1.0), 0.0)
+        prof /= np.where(total > 0, total, np.inf)  # columns without light stay 0
+        return prof
 
 
 #: Width of the distance bins the pixel table is averaged in before a spline fit (pixels).
