@@ -267,12 +267,11 @@ def _fit_binned(
 
 @dataclass(frozen=True, eq=False)
 class _WindowBins:
-    """The pixel table keyed once by (column, distance bin), with cumulative sums over columns of every pixel."""
+    """The pixel table binned once in (column, distance): cumulative sums over columns of every pixel."""
 
-    column: np.ndarray  # column key of each pixel
-    bin: np.ndarray  # distance-bin key of each pixel
-    terms: np.ndarray  # (3, n_pixels): w**2, w**2 * value, w**2 * distance
-    cum: np.ndarray  # (3, n_cols + 1, n_bins): sums of terms over the columns before each column
+    table: PixelTable
+    w2: np.ndarray  # squared weight of each pixel
+    cum: tuple[np.ndarray, ...]  # (n_cols, n_bins) cumulative sums of w2, w2 * value, w2 * distance
     c0: int
     lo: float
     hi: float
@@ -282,15 +281,34 @@ class _WindowBins:
         lo = min(-radius, float(table.distance.min()))
         hi = max(radius, float(table.distance.max()))
         c0 = int(np.floor(table.column.min()))
-        ckey = np.round(table.column - c0).astype(np.int64)  # pixel-table columns are detector columns
-        dkey = np.floor((table.distance - lo) / BIN_WIDTH).astype(np.int64)
-        n_cols, n_bins = int(ckey.max()) + 1, int(dkey.max()) + 1
+        keys = cls._keys(table.column, table.distance, c0, lo)
+        n_bins = int(np.floor((hi - lo) / BIN_WIDTH)) + 1
+        n_cols = int(keys[0].max()) + 1
+        flat = keys[0] * n_bins + keys[1]
         w2 = wts**2
-        terms = np.stack([w2, w2 * table.value, w2 * table.distance])
-        keys = ckey * n_bins + dkey
-        sums = np.stack([np.bincount(keys, x, n_cols * n_bins) for x in terms]).reshape(3, n_cols, n_bins)
-        cum = np.concatenate([np.zeros((3, 1, n_bins)), np.cumsum(sums, axis=1)], axis=1)
-        return cls(ckey, dkey, terms, cum, c0, lo, hi)
+        cum = []
+        for x in (w2, w2 * table.value, w2 * table.distance):
+            sums = np.bincount(flat, x, n_cols * n_bins).reshape(n_cols, n_bins)
+            cum.append(np.cumsum(sums, axis=0, out=sums))
+        return cls(table, w2, tuple(cum), c0, lo, hi)
+
+    @staticmethod
+    def _keys(column: np.ndarray, distance: np.ndarray, c0: int, lo: float) -> tuple[np.ndarray, np.ndarray]:
+        # pixel-table columns are detector columns (integers)
+        return np.round(column - c0).astype(np.int64), np.floor((distance - lo) / BIN_WIDTH).astype(np.int64)
+
+    def window(self, a: int, b: int, out: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Sums per distance bin over columns ``[a, b)`` of the cube, less the pixels ``out``."""
+        t = self.table
+        cols, bins = self._keys(t.column[out], t.distance[out], self.c0, self.lo)
+        sel = (cols >= a) & (cols < b)
+        n_bins = self.cum[0].shape[1]
+        w2 = self.w2[out][sel]
+        lost = (w2, w2 * t.value[out][sel], w2 * t.distance[out][sel])
+        return tuple(
+            c[b - 1] - (c[a - 1] if a > 0 else 0.0) - np.bincount(bins[sel], x, n_bins)
+            for c, x in zip(self.cum, lost, strict=True)
+        )
 
 
 def _fit_windowed(
@@ -302,16 +320,13 @@ def _fit_windowed(
     each block's fit costs only its few hundred distance bins.
     """
     out = np.nonzero(rejected)[0]
-    out_col, out_bin, out_terms = bins.column[out], bins.bin[out], bins.terms[:, out]
-    n_cols, n_bins = bins.cum.shape[1] - 1, bins.cum.shape[2]
+    n_cols = bins.cum[0].shape[0]
     splines = []
     for b0 in blocks:
         mid = b0 + 0.5 * column_radius
         a = int(np.clip(np.ceil(mid - column_radius) - bins.c0, 0, n_cols))
         b = int(np.clip(np.floor(mid + column_radius) - bins.c0 + 1, 0, n_cols))
-        sel = (out_col >= a) & (out_col < b)
-        lost = np.stack([np.bincount(out_bin[sel], t[sel], n_bins) for t in out_terms])
-        tot, sv, sd = bins.cum[:, b] - bins.cum[:, a] - lost
+        tot, sv, sd = bins.window(a, b, out)
         occ = tot > 1e-12 * tot.max()  # bins emptied by rejection keep a rounding residue
         splines.append(
             _fit_binned(sd[occ] / tot[occ], sv[occ] / tot[occ], np.sqrt(tot[occ]), bins.lo, bins.hi, spacing)
