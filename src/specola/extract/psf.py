@@ -267,66 +267,72 @@ def _fit_binned(
 
 @dataclass(frozen=True, eq=False)
 class _WindowBins:
-    """The pixel table binned once in (column, distance): cumulative sums over columns of every pixel."""
+    """The pixel table binned once in (column segment, distance) for the windows of a windowed profile.
+
+    The windows' edges cut the columns into a few segments; each window's sums are a difference of cumulative
+    sums over segments, less the rejected pixels it holds.
+    """
 
     table: PixelTable
     w2: np.ndarray  # squared weight of each pixel
-    cum: tuple[np.ndarray, ...]  # (n_cols, n_bins) cumulative sums of w2, w2 * value, w2 * distance
+    cum: tuple[np.ndarray, ...]  # (n_segments, n_bins) cumulative sums of w2, w2 * value, w2 * distance
+    windows: list[tuple[int, int, int, int]]  # per block: first and last column + 1, first and last segment + 1
     c0: int
     lo: float
     hi: float
 
     @classmethod
-    def build(cls, table: PixelTable, wts: np.ndarray, radius: float) -> _WindowBins:
+    def build(
+        cls, table: PixelTable, wts: np.ndarray, radius: float, blocks: np.ndarray, column_radius: int
+    ) -> _WindowBins:
         lo = min(-radius, float(table.distance.min()))
         hi = max(radius, float(table.distance.max()))
         c0 = int(np.floor(table.column.min()))
-        keys = cls._keys(table.column, table.distance, c0, lo)
+        ckey, dkey = cls._keys(table.column, table.distance, c0, lo)
         n_bins = int(np.floor((hi - lo) / BIN_WIDTH)) + 1
-        n_cols = int(keys[0].max()) + 1
-        flat = keys[0] * n_bins + keys[1]
+        n_cols = int(ckey.max()) + 1
+        cols = []
+        for b0 in blocks:
+            mid = b0 + 0.5 * column_radius
+            a = int(np.clip(np.ceil(mid - column_radius) - c0, 0, n_cols))
+            cols.append((a, int(np.clip(np.floor(mid + column_radius) - c0 + 1, a, n_cols))))
+        edges = np.unique([0, n_cols, *(x for pair in cols for x in pair)])
+        windows = [(a, b, int(np.searchsorted(edges, a)), int(np.searchsorted(edges, b))) for a, b in cols]
+        seg = np.searchsorted(edges, ckey, side="right") - 1
+        flat = seg * n_bins + dkey
         w2 = wts**2
         cum = []
         for x in (w2, w2 * table.value, w2 * table.distance):
-            sums = np.bincount(flat, x, n_cols * n_bins).reshape(n_cols, n_bins)
-            cum.append(np.cumsum(sums, axis=0, out=sums))
-        return cls(table, w2, tuple(cum), c0, lo, hi)
+            sums = np.bincount(flat, x, edges.size * n_bins).reshape(edges.size, n_bins)
+            cum.append(np.concatenate([np.zeros((1, n_bins)), np.cumsum(sums, axis=0)]))
+        return cls(table, w2, tuple(cum), windows, c0, lo, hi)
 
     @staticmethod
     def _keys(column: np.ndarray, distance: np.ndarray, c0: int, lo: float) -> tuple[np.ndarray, np.ndarray]:
         # pixel-table columns are detector columns (integers)
         return np.round(column - c0).astype(np.int64), np.floor((distance - lo) / BIN_WIDTH).astype(np.int64)
 
-    def window(self, a: int, b: int, out: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Sums per distance bin over columns ``[a, b)`` of the cube, less the pixels ``out``."""
+    def window(self, k: int, out: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Sums per distance bin over block ``k``'s window, less the pixels ``out``."""
+        a, b, sa, sb = self.windows[k]
         t = self.table
         cols, bins = self._keys(t.column[out], t.distance[out], self.c0, self.lo)
         sel = (cols >= a) & (cols < b)
         n_bins = self.cum[0].shape[1]
         w2 = self.w2[out][sel]
         lost = (w2, w2 * t.value[out][sel], w2 * t.distance[out][sel])
-        return tuple(
-            c[b - 1] - (c[a - 1] if a > 0 else 0.0) - np.bincount(bins[sel], x, n_bins)
-            for c, x in zip(self.cum, lost, strict=True)
-        )
+        return tuple(c[sb] - c[sa] - np.bincount(bins[sel], x, n_bins) for c, x in zip(self.cum, lost, strict=True))
 
 
-def _fit_windowed(
-    bins: _WindowBins, rejected: np.ndarray, blocks: np.ndarray, column_radius: int, spacing: float
-) -> list[LSQUnivariateSpline]:
+def _fit_windowed(bins: _WindowBins, rejected: np.ndarray, spacing: float) -> list[LSQUnivariateSpline]:
     """One spline per block, each fitted to the pixels within ``column_radius`` columns of the block's middle.
 
-    A window's bins are a difference of the cumulative sums over columns, less the few rejected pixels in it:
-    each block's fit costs only its few hundred distance bins.
+    Each block's fit costs only its few hundred distance bins.
     """
     out = np.nonzero(rejected)[0]
-    n_cols = bins.cum[0].shape[0]
     splines = []
-    for b0 in blocks:
-        mid = b0 + 0.5 * column_radius
-        a = int(np.clip(np.ceil(mid - column_radius) - bins.c0, 0, n_cols))
-        b = int(np.clip(np.floor(mid + column_radius) - bins.c0 + 1, 0, n_cols))
-        tot, sv, sd = bins.window(a, b, out)
+    for k in range(len(bins.windows)):
+        tot, sv, sd = bins.window(k, out)
         occ = tot > 1e-12 * tot.max()  # bins emptied by rejection keep a rounding residue
         splines.append(
             _fit_binned(sd[occ] / tot[occ], sv[occ] / tot[occ], np.sqrt(tot[occ]), bins.lo, bins.hi, spacing)
@@ -411,7 +417,7 @@ def fit_profile(table: PixelTable, radius: float, kind: str, config: PsfSection 
         blocks = np.arange(table.column.min(), table.column.max() + 1, column_radius, dtype=float)
         block = np.clip(np.searchsorted(blocks, table.column, side="right") - 1, 0, len(blocks) - 1)
         on_grid_index = block * grid.size + dkey
-        bins = _WindowBins.build(table, wts, radius)
+        bins = _WindowBins.build(table, wts, radius, blocks, column_radius)
     for _ in range(max(niter, 0) + 1):
         keep = ~rejected
         if kind == "univariate":
@@ -430,7 +436,7 @@ def fit_profile(table: PixelTable, radius: float, kind: str, config: PsfSection 
                 _fit_1d(table.distance[keep], table.value[keep], wts[keep], spacing, radius),
             ]
         elif kind == "windowed":
-            splines = _fit_windowed(bins, rejected, blocks, column_radius, spacing)
+            splines = _fit_windowed(bins, rejected, spacing)
         else:
             raise SpectrumError(f"psf.kind: unknown profile model {kind!r}; use univariate, bivariate or windowed")
         model = ProfileModel(kind, splines, blocks, rejected, np.nan, radius, crange, drange)
