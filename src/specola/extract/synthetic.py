@@ -105,6 +105,7 @@ def synthetic_frames(
     n_bad: int = 10,
     jitter: float = 0.0,
     breathing: float = 0.0,
+    breathing_time: float = 0.0,
     stripes: float = 0.0,
     wing_fraction: float = 0.1,
     depth: float = 0.0,
@@ -137,6 +138,9 @@ def synthetic_frames(
         RMS spatial shift between integrations (pixels).
     breathing : float
         RMS fractional change of the core width between integrations.
+    breathing_time : float
+        Correlation time of the breathing in integrations (Gaussian-smoothed, like a thermal drift; 0 = white,
+        independent from one integration to the next).
     stripes : float
         RMS of the 1/f stripes in electrons (one offset per integration and dispersion column).
     wing_fraction : float
@@ -159,7 +163,7 @@ def synthetic_frames(
     base = centre + slope * x + curvature * (x - n_cols / 2) ** 2
     trace = base[None, :] + shifts[:, None]
     sig = sigma + sigma_slope * x / 100.0
-    width = 1 + (rng.normal(0.0, breathing, n_ints) if breathing > 0 else np.zeros(n_ints))
+    width = 1 + (_breathing(rng, n_ints, breathing, breathing_time) if breathing > 0 else np.zeros(n_ints))
     profile = np.stack([pixel_profile(n_spatial, trace[i], sig * width[i], wing_fraction) for i in range(n_ints)])
     blaze = peak_flux * (0.25 + 0.75 * np.exp(-0.5 * ((x - 0.55 * n_cols) / (0.35 * n_cols)) ** 2))
     blaze = blaze * (1 - 0.3 * np.exp(-0.5 * ((x - 0.3 * n_cols) / 4.0) ** 2))  # an absorption line
@@ -207,6 +211,17 @@ def synthetic_frames(
         bias,
         {"width": width, "shifts": shifts, "variance": (expected + read_noise**2 + stripes**2) / gain**2},
     )
+
+
+def _breathing(rng: np.random.Generator, n_ints: int, rms: float, timescale: float) -> np.ndarray:
+    """Fractional width changes per integration: white, or smoothed over ``timescale`` integrations."""
+    eps = rng.normal(0.0, rms, n_ints)
+    if timescale > 0:
+        from scipy.ndimage import gaussian_filter1d
+
+        eps = gaussian_filter1d(eps, timescale, mode="wrap")
+        eps *= rms / max(np.std(eps), 1e-300)
+    return eps
 
 
 def _adu():
