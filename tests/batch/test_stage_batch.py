@@ -15,7 +15,7 @@ from specola.errors import ConfigError
 from specola.grids.registry import share_grids
 
 TRAPPIST = data_path("spectra", "trappist1_nirspec_prism_outoftransit.csv")
-SDSS = data_path("spectra", "spec-1678-53433-0425.fits.gz")
+DJA = data_path("spectra", "rubies-uds31-v4_prism-clear_4233_154183.spec.fits.gz")  # what examples/lines.toml fits
 EXAMPLES = Path(__file__).parents[2] / "examples"
 QUICK = {"preprocessing.preprocess_only": True}
 
@@ -83,10 +83,10 @@ def test_lines_batch_needs_one_template_spectrum(tmp_path):
     config = tmp_path / "two.toml"
     text = (EXAMPLES / "lines.toml").read_text()
     config.write_text(text.replace("[[lines]]", '[[spectra]]\nfile = "x.fits"\n\n[[lines]]', 1))
-    report = run_stage_batch("lines", [SDSS], tmp_path / "o", config, progress=False)
+    report = run_stage_batch("lines", [DJA], tmp_path / "o", config, progress=False)
     assert report.n_failed == 1 and "exactly one [[spectra]] table" in report.outcomes[0].error
     with pytest.raises(ConfigError, match="unknown stage"):
-        run_stage_batch("nope", [SDSS], tmp_path / "o")
+        run_stage_batch("nope", [DJA], tmp_path / "o")
 
 
 def test_worker_cache_builds_once():
@@ -117,10 +117,10 @@ def test_two_worker_local_cluster_with_a_corrupt_input(tmp_path):  # (distribute
 
 @pytest.mark.slow
 def test_lines_batch_with_a_corrupt_input(tmp_path):
-    inputs = _inputs(tmp_path, n_good=1, source=SDSS, bad_bytes=50_000)
+    inputs = _inputs(tmp_path, n_good=1, source=DJA, bad_bytes=20_000)
     overrides = {"fit.method": "laplace", "output.figures": False}
     report = run_stage_batch("lines", inputs, tmp_path / "out", EXAMPLES / "lines.toml", overrides, progress=False)
     assert [o.status for o in report.outcomes] == ["finished", "failed"]
-    assert "bad.fits.gz: truncated gzip stream" in report.outcomes[1].error
+    assert "bad.spec.fits.gz: truncated gzip stream" in report.outcomes[1].error
     assert (tmp_path / "out" / "good0" / "lines.ecsv").exists()
     assert _status(tmp_path / "out" / "good0")["status"] == "finished"
