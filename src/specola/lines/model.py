@@ -7,8 +7,8 @@ The model of pixel ``i`` of spectrum ``s`` is
 where ``[a_i, b_i]`` are the calibrated pixel edges minus ``PixOffset_s`` pixel widths, ``C`` is the pixel mean of
 the continuum of the pixel's region, ``F_l`` the integrated flux of line ``l`` and ``P_l`` the exact pixel
 mean of its unit-area profile: a Gaussian with ``sigma^2 = sigma_int^2 + sigma_instr^2``, ``sigma_int`` from
-the intrinsic FWHM (km/s) and ``sigma_instr = lambda / (R_s(lambda) RScale_s 2.3548)`` (or a pseudo-Voigt for
-Lorentzian lines, the exact Laplace-Gaussian convolution for Laplace lines). ``args`` holds only arrays
+the intrinsic FWHM (km/s) and ``sigma_instr = lambda / (R_s(lambda) RScale_s 2.3548)``; other profiles are
+convolved exactly with the same Gaussian (Voigt, Laplace, skew-normal, Gauss-Hermite; see ``_profiles``). ``args`` holds only arrays
 (pixels, data, resolution tables), so one compiled log
 density serves every data set on the same pixels (simulations, bootstrap).
 
@@ -290,16 +290,24 @@ def _scales(table: _Lines, px: _Pixels, nregions: int, z0: float) -> tuple[np.nd
 
 
 def _line_priors(table, groups, flux_sites, z0, line_unit, add) -> tuple[list[str], list[str]]:
-    from ._priors import make_prior
+    from ._priors import DEFAULTS, make_prior
+    from .config import SHAPES
 
-    gdict = {g.name: g for g in groups}
+    gdict = {(g.name, g.kind): g for g in groups}
     zgroups = list(dict.fromkeys(s.redshift for s in table.specs))
     wgroups = list(dict.fromkeys(s.width for s in table.specs))
     for kind, names, prefix, shift in (("redshift", zgroups, "z", z0), ("width", wgroups, "fwhm", 0.0)):
+        other = "width" if kind == "redshift" else "redshift"
         for g in names:
-            if g in gdict and gdict[g].kind != kind:
-                raise ConfigError(f"group {g!r} is used as a {kind} group but declared kind = {gdict[g].kind!r}")
-            add(f"{prefix}_{g}", make_prior(_group_prior(gdict, g, kind), shift=shift, what=f"{kind} group {g}"))
+            if (g, kind) not in gdict and (g, other) in gdict:
+                raise ConfigError(f"group {g!r} is used as a {kind} group but declared kind = {other!r}")
+            prior = _group_prior({g: gdict[g, kind]} if (g, kind) in gdict else {}, g, kind)
+            add(f"{prefix}_{g}", make_prior(prior, shift=shift, what=f"{kind} group {g}"))
+    shapes = dict.fromkeys((s.width, k) for s in table.specs for k in SHAPES.get(s.profile, ()))
+    for g, k in shapes:
+        spec = gdict.get((g, k))
+        prior = spec.prior if spec is not None and spec.prior.kind != "auto" else DEFAULTS[k]
+        add(f"{k}_{g}", make_prior(prior, what=f"{k} of width group {g}"))
     for root in flux_sites:
         spec = table.specs[table.labels.index(root)]
         if spec.prior.kind == "auto":  # in units of line_unit
@@ -630,7 +638,7 @@ def predict(plan: Plan, params: dict, args: dict) -> dict:
     inv_r = jnp.stack([jnp.interp(mu, args["tab_w"][k], args["tab_inv"][k]) for k in range(nspec)])
     sig_instr = mu * inv_r / rscale[:, None] / FWHM_PER_SIGMA  # (nspec, nlines)
     f_int = mu * fwhm / C_KMS  # intrinsic FWHM in A
-    prof = _profiles(plan.profile, a[:, None], b[:, None], mu, f_int, sig_instr[spec])
+    prof = _profiles(plan, v, a[:, None], b[:, None], mu, f_int, sig_instr[spec])
     lines = prof * flux
 
     cont = _continuum(plan, v, a, b, region)
@@ -638,30 +646,39 @@ def predict(plan: Plan, params: dict, args: dict) -> dict:
     return {"total": scale * (cont + lines.sum(axis=1)), "continuum": scale * cont, "lines": scale[:, None] * lines}
 
 
-def _profiles(kinds: np.ndarray, a, b, mu, f_int, sig_instr):
+def _profiles(plan: Plan, v, a, b, mu, f_int, sig_instr):
     """Pixel means ``(npix, nlines)`` of each line's profile seen through the Gaussian LSF ``sig_instr``.
 
     Each profile is evaluated only on its own lines (static column indices), which keeps the compiled graph
-    small: an exact Laplace profile costs several special functions per pixel.
+    small: an exact Laplace profile costs several special functions per pixel, a Voigt ``GL_NODES`` Faddeeva calls.
     """
     import jax.numpy as jnp
 
-    from ._profiles import FWHM_PER_SIGMA, gaussian_pixel, laplace_pixel, pseudo_voigt_pixel
+    from . import _profiles as P
 
     floor = 1e-6 * mu  # keeps widths positive where there is no instrumental broadening
     blocks, order = [], []
-    for kind in ("gaussian", "lorentzian", "laplace"):
-        idx = np.flatnonzero(kinds == kind)
-        if idx.size == 0:
-            continue
+    for kind in dict.fromkeys(plan.profile.tolist()):
+        idx = np.flatnonzero(plan.profile == kind)
         m, fl, si, fi = mu[idx], floor[idx], sig_instr[:, idx], f_int[idx]
+        si, fi = jnp.maximum(si, fl), jnp.maximum(fi, fl)
+
+        def shape(name, idx=idx):
+            return jnp.stack([jnp.asarray(v(f"{name}_{plan.wgroups[plan.line_w[i]]}"), float) for i in idx])
+
         if kind == "gaussian":
-            sigma = jnp.sqrt((fi / FWHM_PER_SIGMA) ** 2 + si**2)
-            blocks.append(gaussian_pixel(a, b, m, jnp.maximum(sigma, fl)))
-        elif kind == "lorentzian":
-            blocks.append(pseudo_voigt_pixel(a, b, m, jnp.maximum(si, fl), jnp.maximum(fi, fl)))
+            blocks.append(P.gaussian_pixel(a, b, m, jnp.sqrt((fi / P.FWHM_PER_SIGMA) ** 2 + si**2)))
+        elif kind in ("lorentzian", "voigt"):
+            sg = si if kind == "lorentzian" else jnp.sqrt(si**2 + (m * shape("fwhmg") / C_KMS / P.FWHM_PER_SIGMA) ** 2)
+            blocks.append(P.pixel_mean(P.voigt_density, a, b, m, sg, jnp.broadcast_to(0.5 * fi, sg.shape)))
+        elif kind == "laplace":
+            blocks.append(P.laplace_pixel(a, b, m, fi, si))
+        elif kind == "skewgauss":
+            om = jnp.broadcast_to(fi / P.FWHM_PER_SIGMA, si.shape)
+            blocks.append(P.pixel_mean(P.skew_gauss_density, a, b, m, om, jnp.broadcast_to(shape("skew"), si.shape), si))
         else:
-            blocks.append(laplace_pixel(a, b, m, jnp.maximum(fi, fl), jnp.maximum(si, fl)))
+            sg, h3, h4 = (jnp.broadcast_to(x, si.shape) for x in (fi / P.FWHM_PER_SIGMA, shape("h3"), shape("h4")))
+            blocks.append(P.pixel_mean(P.gauss_hermite_density, a, b, m, sg, h3, h4, si))
         order.extend(idx.tolist())
     prof = jnp.concatenate(blocks, axis=1)
     return prof[:, np.argsort(order)]
