@@ -3,6 +3,7 @@
 import astropy.units as u
 import numpy as np
 import pytest
+from scipy.signal import fftconvolve
 from scipy.special import voigt_profile
 from scipy.stats import norm, skewnorm
 
@@ -31,7 +32,7 @@ def _convolve(x, intrinsic, sigma):
     """``intrinsic`` (values on the uniform grid ``x``) convolved numerically with a Gaussian of ``sigma``."""
     dx = x[1] - x[0]
     k = np.arange(-int(12 * sigma / dx), int(12 * sigma / dx) + 1) * dx
-    return np.convolve(intrinsic, norm.pdf(k, 0, sigma) * dx, mode="same")
+    return fftconvolve(intrinsic, norm.pdf(k, 0, sigma) * dx, mode="same")
 
 
 PROFILES = {  # name: (JAX density, its parameters, NumPy intrinsic density, LSF sigma)
