@@ -95,7 +95,7 @@ def _simulate(profile, truth, rng, flux=3000.0, cont=10.0, noise=0.5):
     else:
         dens = _convolve(x, _gh_intrinsic(x, f / 2.3548, truth["h3_narrow"], truth["h4_narrow"]), LSF)
     model = cont + flux * dens
-    i0 = int(round((edges[0] - fine[0] + 0.5 / 40) * 40))
+    i0 = round((edges[0] - fine[0] + 0.5 / 40) * 40)
     mean = model[i0 : i0 + 40 * (edges.size - 1)].reshape(-1, 40).mean(axis=1)
     err = np.full(mean.size, noise)
     res = Constant(HALPHA / 2.3548 / LSF)

@@ -168,3 +168,39 @@ def pixel_mean(density, a, b, mu, *params, nodes: int = GL_NODES):
     x = (c - mu)[..., None] + h[..., None] * xg
     vals = density(x, *(jnp.asarray(p)[..., None] for p in params))
     return 0.5 * jnp.sum(vals * wg, axis=-1)
+
+
+#: Second radiation constant h c / k in A K.
+C2_AK = 1.438776877e8
+
+
+def _log_expm1(y):
+    return y + jnp.log(-jnp.expm1(-y))
+
+
+def blackbody_ratio(x, ref, temperature):
+    """``B_lambda(x, T) / B_lambda(ref, T)`` (wavelengths in A, ``T`` in K), without overflow."""
+    return jnp.exp(5.0 * jnp.log(ref / x) + _log_expm1(C2_AK / (ref * temperature))
+                   - _log_expm1(C2_AK / (x * temperature)))  # fmt: skip
+
+
+def bspline_basis(a, b, lo, hi, knots: int, nodes: int = 4):
+    """Pixel means of the ``knots + 4`` cubic B-splines on uniform knots over ``[lo, hi]``; shape ``(npix, knots + 4)``.
+
+    Cox-de Boor recursion on the extended uniform knot vector; pixel means by ``nodes``-point Gauss-Legendre
+    quadrature (exact inside a knot interval).
+    """
+    import numpy as np
+
+    xg, wg = np.polynomial.legendre.leggauss(nodes)
+    c, h = 0.5 * (a + b), 0.5 * (b - a)
+    t = ((c[..., None] + h[..., None] * xg) - lo[..., None]) / (hi - lo)[..., None]
+    step = 1.0 / (knots + 1)
+    kv = (np.arange(knots + 8) - 3.0) * step
+    t = t[..., None]
+    basis = jnp.where((t >= kv[:-1]) & (t < kv[1:]), 1.0, 0.0)
+    for d in range(1, 4):
+        left = (t - kv[: -d - 1]) / (d * step) * basis[..., :-1]
+        right = (kv[d + 1 :] - t) / (d * step) * basis[..., 1:]
+        basis = left + right
+    return 0.5 * jnp.sum(basis * wg[:, None], axis=-2)

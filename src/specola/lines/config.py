@@ -119,9 +119,17 @@ class CalibrationSpec:
 class ContinuumSection:
     """The continuum under the lines."""
 
-    form: str = option("polynomial", choices=("polynomial", "chebyshev", "powerlaw"), help="continuum form per region")
+    form: str = option(
+        "polynomial",
+        choices=("polynomial", "chebyshev", "powerlaw", "blackbody", "bspline"),
+        help="continuum form per region (blackbody: temperature cont_<r>_T [K] and scale; bspline: cubic)",
+    )
     order: int = option(1, minimum=0, maximum=8, help="polynomial / Chebyshev order")
+    knots: int = option(4, minimum=0, maximum=40, help="bspline: uniform interior knots per region (knots + 4 terms)")
     regions: tuple[tuple[float, float], ...] = option((), help="rest-frame [low, high] A windows ([] : auto)")
+    share: tuple[str, ...] = option(
+        (), help="one name per region (as in regions): regions with one name share one continuum ('' : its own)"
+    )
     width_kms: float = option(4000.0, minimum=100.0, help="auto windows: half-width around each line (km/s)")
 
 
