@@ -122,7 +122,7 @@ class ContinuumSection:
     form: str = option(
         "polynomial",
         choices=("polynomial", "chebyshev", "powerlaw", "blackbody", "bspline"),
-        help="continuum form per region (blackbody: temperature cont_<r>_T [K] and scale; bspline: cubic)",
+        help="continuum form per region (blackbody: temperature Tbb_<r> [K] and scale; bspline: cubic)",
     )
     order: int = option(1, minimum=0, maximum=8, help="polynomial / Chebyshev order")
     knots: int = option(4, minimum=0, maximum=40, help="bspline: uniform interior knots per region (knots + 4 terms)")

@@ -350,7 +350,7 @@ def _continuum_priors(continuum: ContinuumSection, sets: list[str], add) -> None
             add(f"cont_{key}_beta", make_prior(PriorSpec("normal", loc=0.0, scale=10.0)))
         else:
             add(f"cont_{key}_norm", wide)
-            add(f"cont_{key}_T", make_prior(PriorSpec("loguniform", low=1000.0, high=1.0e5)))
+            add(f"Tbb_{key}", make_prior(PriorSpec("loguniform", low=1000.0, high=1.0e5)))
 
 
 def _calibration_priors(calibration, bindings, add) -> dict[str, list[str | None]]:
@@ -737,7 +737,8 @@ def _continuum(plan: Plan, v, a, b, region):
     if plan.form == "powerlaw":
         return cu * par("norm") * P.powerlaw_pixel(a, b, ref, par("beta"))
     if plan.form == "blackbody":
-        return cu * par("norm") * P.pixel_mean(P.blackbody_ratio, a / z1, b / z1, 0.0, ref / z1, par("T"), nodes=4)
+        temperature = jnp.stack([jnp.asarray(v(f"Tbb_{k}"), float) for k in keys])[sel]
+        return cu * par("norm") * P.pixel_mean(P.blackbody_ratio, a / z1, b / z1, 0.0, ref / z1, temperature, nodes=4)
     if plan.form == "bspline":
         basis = P.bspline_basis(a, b, lo, hi, plan.knots)
         ncoef = plan.knots + 4

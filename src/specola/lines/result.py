@@ -39,7 +39,7 @@ def _continuum_at(plan, r: int, wave: np.ndarray, val) -> np.ndarray:
 
     from .model import _continuum
 
-    values = {n: jnp.asarray(val(n), float) for n in [*plan.sites, *plan.fixed] if n.startswith("cont_")}
+    values = {n: jnp.asarray(val(n), float) for n in [*plan.sites, *plan.fixed] if n.startswith(("cont_", "Tbb_"))}
 
     def one(p, w):
         return _continuum(plan, lambda n: p[n], w[None], w[None], jnp.asarray([r]))[0]
