@@ -91,14 +91,14 @@ def _simulate(profile, truth, rng, flux=3000.0, cont=10.0, noise=0.5):
     if profile == "lorentzian":
         dens = voigt_profile(x, LSF, f / 2)
     elif profile == "skewgauss":
-        dens = _convolve(x, skewnorm.pdf(x, truth["skew_narrow"], 0, f / 2.3548), LSF)
+        dens = _convolve(x, skewnorm.pdf(x, truth["skew_narrow"], 0, f / P.FWHM_PER_SIGMA), LSF)
     else:
-        dens = _convolve(x, _gh_intrinsic(x, f / 2.3548, truth["h3_narrow"], truth["h4_narrow"]), LSF)
+        dens = _convolve(x, _gh_intrinsic(x, f / P.FWHM_PER_SIGMA, truth["h3_narrow"], truth["h4_narrow"]), LSF)
     model = cont + flux * dens
     i0 = round((edges[0] - fine[0] + 0.5 / 40) * 40)
     mean = model[i0 : i0 + 40 * (edges.size - 1)].reshape(-1, 40).mean(axis=1)
     err = np.full(mean.size, noise)
-    res = Constant(HALPHA / 2.3548 / LSF)
+    res = Constant(HALPHA / P.FWHM_PER_SIGMA / LSF)
     return Spectrum(edges[:-1] * u.AA, edges[1:] * u.AA, (mean + noise * rng.standard_normal(mean.size)) * FLAM,
                     err * FLAM, meta={"name": "sim", "resolution": res})  # fmt: skip
 
@@ -119,3 +119,28 @@ def test_injected_shape_is_recovered(recovered):
         mean, sd = np.mean(draws), np.std(draws)
         assert abs(mean - true) < 3.5 * sd, (profile, name, mean, sd, true)
         assert sd < 0.1 * max(abs(true), 0.5), (profile, name, sd)  # measured, not the prior
+
+
+def test_model_dispatches_each_profile_with_its_shape_parameters():
+    """Each profile in one model: its column equals the profile function with the LSF and shape values given."""
+    s = _simulate("lorentzian", TRUTH["lorentzian"], np.random.default_rng(2))
+    kinds = ["gaussian", "lorentzian", "voigt", "laplace", "skewgauss", "gausshermite"]
+    lines = [LineSpec(f"l{i}", wavelength=6480.0 + 35 * i, profile=k, width=f"w{i}") for i, k in enumerate(kinds)]
+    groups = [GroupSpec(f"w{i}", "width", PriorSpec("uniform", low=50.0, high=2000.0)) for i in range(len(kinds))]
+    model = build_model([s], lines, 0.0, groups=groups)
+    truth = {n: model.plan.sites[n].centre() for n in model.plan.sites}
+    truth.update({"fwhmg_w2": 200.0, "skew_w4": 2.0, "h3_w5": 0.1, "h4_w5": -0.05})
+    cols = model.predict(truth)["lines"] / (truth["flux_l0"] * model.plan.line_unit)
+    a, b = np.asarray(model.args["low"]), np.asarray(model.args["high"])
+    mu = np.array([6480.0 + 35 * i for i in range(len(kinds))]) * (1 + truth["z_z"])
+    f = mu * np.array([truth[f"fwhm_w{i}"] for i in range(len(kinds))]) / C_KMS
+    k = P.FWHM_PER_SIGMA
+    si = mu / (HALPHA / P.FWHM_PER_SIGMA / LSF) / k
+    want = [P.gaussian_pixel(a, b, mu[0], np.hypot(f[0] / k, si[0])),
+            P.pixel_mean(P.voigt_density, a, b, mu[1], si[1], f[1] / 2),
+            P.pixel_mean(P.voigt_density, a, b, mu[2], np.hypot(si[2], mu[2] * 200.0 / C_KMS / k), f[2] / 2),
+            P.laplace_pixel(a, b, mu[3], f[3], si[3]),
+            P.pixel_mean(P.skew_gauss_density, a, b, mu[4], f[4] / k, 2.0, si[4]),
+            P.pixel_mean(P.gauss_hermite_density, a, b, mu[5], f[5] / k, 0.1, -0.05, si[5])]  # fmt: skip
+    for i, w in enumerate(want):
+        np.testing.assert_allclose(cols[:, i], np.asarray(w), rtol=1e-9, atol=1e-14, err_msg=kinds[i])
