@@ -26,6 +26,10 @@ DEFAULTS = {
     "rscale": PriorSpec("truncnormal", loc=1.0, scale=0.1, low=0.6, high=1.4),
     "flux_scale": PriorSpec("truncnormal", loc=1.0, scale=0.1, low=0.5, high=1.5),
     "pix_offset": PriorSpec("truncnormal", loc=0.0, scale=0.5, low=-2.0, high=2.0),
+    "fwhmg": PriorSpec("uniform", low=0.0, high=1000.0),
+    "skew": PriorSpec("uniform", low=-10.0, high=10.0),
+    "h3": PriorSpec("uniform", low=-0.3, high=0.3),
+    "h4": PriorSpec("uniform", low=-0.3, high=0.3),
 }
 
 _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}

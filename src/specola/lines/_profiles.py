@@ -23,29 +23,6 @@ def gaussian_pixel(a, b, mu, sigma):
     return 0.5 * (erf((b - mu) / s) - erf((a - mu) / s)) / (b - a)
 
 
-def lorentzian_pixel(a, b, mu, fwhm):
-    """Mean over ``[a, b]`` of a unit-area Lorentzian (centre ``mu``, full width ``fwhm``)."""
-    g = 0.5 * fwhm
-    return (jnp.arctan((b - mu) / g) - jnp.arctan((a - mu) / g)) / jnp.pi / (b - a)
-
-
-def pseudo_voigt_pixel(a, b, mu, sigma_gauss, fwhm_lorentz):
-    """Mean over ``[a, b]`` of a unit-area pseudo-Voigt profile.
-
-    The Voigt profile of a Gaussian (``sigma_gauss``: instrument and any Gaussian
-    broadening) convolved with a Lorentzian (``fwhm_lorentz``) is approximated as
-    ``eta L + (1 - eta) G`` with a common FWHM, after Thompson, Cox & Hastings
-    (1987, J. Appl. Cryst. 20, 79); accurate to ~1 % of the peak.
-    """
-    fg = FWHM_PER_SIGMA * sigma_gauss
-    fl = fwhm_lorentz
-    f = (fg**5 + 2.69269 * fg**4 * fl + 2.42843 * fg**3 * fl**2 + 4.47163 * fg**2 * fl**3
-         + 0.07842 * fg * fl**4 + fl**5) ** 0.2  # fmt: skip
-    q = fl / f
-    eta = 1.36603 * q - 0.47719 * q**2 + 0.11116 * q**3
-    return eta * lorentzian_pixel(a, b, mu, f) + (1.0 - eta) * gaussian_pixel(a, b, mu, f / FWHM_PER_SIGMA)
-
-
 def _laplace_tail(t, s):
     """``exp(s**2/2 - s t) Phi(t - s)`` without overflow, with one ``erfcx`` (and finite gradients everywhere).
 
@@ -114,3 +91,116 @@ def powerlaw_pixel(a, b, ref, beta):
     x = 0.5 * (a + b) / ref
     h = (b - a) / ref / x
     return x**beta * (1.0 + beta * (beta - 1.0) * h**2 / 24.0)
+
+
+#: Gauss-Legendre nodes per pixel for profiles without a closed-form pixel integral (Voigt, skewed, Gauss-Hermite):
+#: relative error < 1e-7 of the flux for pixels up to 2.5 sigma of the narrowest (instrument-broadened) core.
+GL_NODES = 12
+_WEIDEMAN_N = 32
+
+
+def _weideman_coefficients(n: int = _WEIDEMAN_N):
+    """Polynomial coefficients and scale ``L`` of Weideman's (1994, SIAM J. Numer. Anal. 31, 1497) rational series."""
+    import numpy as np
+
+    m = 2 * n
+    k = np.arange(-m + 1, m)
+    scale = np.sqrt(n / np.sqrt(2.0))
+    t = scale * np.tan(k * np.pi / (2 * m))
+    f = np.concatenate([[0.0], np.exp(-(t**2)) * (scale**2 + t**2)])
+    a = np.real(np.fft.fft(np.fft.fftshift(f))) / (2 * m)
+    return a[1 : n + 1][::-1], scale
+
+
+_W_COEF, _W_L = _weideman_coefficients()
+
+
+def faddeeva(z):
+    """The Faddeeva function ``w(z) = exp(-z^2) erfc(-iz)`` for ``Im z >= 0`` (Weideman, N = 32; rel. error ~1e-13)."""
+    iz = 1j * z
+    big_z = (_W_L + iz) / (_W_L - iz)
+    p = jnp.zeros_like(big_z)
+    for c in _W_COEF:  # Horner
+        p = p * big_z + c
+    return 2.0 * p / (_W_L - iz) ** 2 + (1.0 / jnp.sqrt(jnp.pi)) / (_W_L - iz)
+
+
+def voigt_density(x, sigma, gamma):
+    """Unit-area Voigt profile at offset ``x``: a Lorentzian of HWHM ``gamma`` convolved with a Gaussian ``sigma``."""
+    s = _SQRT2 * sigma
+    return jnp.real(faddeeva((x + 1j * gamma) / s)) / (s * jnp.sqrt(jnp.pi))
+
+
+def skew_gauss_density(x, omega, alpha, sigma):
+    """Unit-area skew-normal (scale ``omega``, shape ``alpha``) at offset ``x``, convolved exactly with a Gaussian.
+
+    A skew-normal convolved with a normal is skew-normal (Azzalini 1985): ``omega'^2 = omega^2 + sigma^2`` and
+    ``delta' = delta omega / omega'`` with ``delta = alpha / sqrt(1 + alpha^2)``.
+    """
+    om = jnp.sqrt(omega**2 + sigma**2)
+    delta = alpha / jnp.sqrt(1.0 + alpha**2) * omega / om
+    alpha_t = delta / jnp.sqrt(1.0 - delta**2)
+    t = x / om
+    return 2.0 * jnp.exp(-0.5 * t**2) / (jnp.sqrt(2.0 * jnp.pi) * om) * ndtr(alpha_t * t)
+
+
+def gauss_hermite_density(x, sigma_g, h3, h4, sigma):
+    """Gauss-Hermite profile (van der Marel & Franx 1993; ``h3``, ``h4``) of unit area, convolved with a Gaussian.
+
+    ``G(y) [1 + h3 H3(y) + h4 H4(y)] / (1 + h4 sqrt(6) / 4)``, ``y = x / sigma_g``. The convolution is exact:
+    ``phi_S(x) E[P(u)]`` with ``S^2 = sigma_g^2 + sigma^2`` and ``u ~ N(x sigma_g / S^2, sigma^2 / S^2)``.
+    """
+    s2 = sigma_g**2 + sigma**2
+    m, v = x * sigma_g / s2, sigma**2 / s2
+    e2, e3, e4 = m**2 + v, m**3 + 3 * m * v, m**4 + 6 * m**2 * v + 3 * v**2
+    e_h3 = (2 * _SQRT2 * e3 - 3 * _SQRT2 * m) / jnp.sqrt(6.0)
+    e_h4 = (4 * e4 - 12 * e2 + 3) / jnp.sqrt(24.0)
+    gauss = jnp.exp(-0.5 * x**2 / s2) / jnp.sqrt(2.0 * jnp.pi * s2)
+    return gauss * (1.0 + h3 * e_h3 + h4 * e_h4) / (1.0 + h4 * jnp.sqrt(6.0) / 4.0)
+
+
+def pixel_mean(density, a, b, mu, *params, nodes: int = GL_NODES):
+    """Mean over ``[a, b]`` of ``density(x - mu, *params)`` by Gauss-Legendre quadrature (``nodes`` per pixel)."""
+    import numpy as np
+
+    xg, wg = np.polynomial.legendre.leggauss(nodes)
+    c, h = 0.5 * (a + b), 0.5 * (b - a)
+    x = (c - mu)[..., None] + h[..., None] * xg
+    vals = density(x, *(jnp.asarray(p)[..., None] for p in params))
+    return 0.5 * jnp.sum(vals * wg, axis=-1)
+
+
+#: Second radiation constant h c / k in A K.
+C2_AK = 1.438776877e8
+
+
+def _log_expm1(y):
+    return y + jnp.log(-jnp.expm1(-y))
+
+
+def blackbody_ratio(x, ref, temperature):
+    """``B_lambda(x, T) / B_lambda(ref, T)`` (wavelengths in A, ``T`` in K), without overflow."""
+    return jnp.exp(5.0 * jnp.log(ref / x) + _log_expm1(C2_AK / (ref * temperature))
+                   - _log_expm1(C2_AK / (x * temperature)))  # fmt: skip
+
+
+def bspline_basis(a, b, lo, hi, knots: int, nodes: int = 4):
+    """Pixel means of the ``knots + 4`` cubic B-splines on uniform knots over ``[lo, hi]``; shape ``(npix, knots + 4)``.
+
+    Cox-de Boor recursion on the extended uniform knot vector; pixel means by ``nodes``-point Gauss-Legendre
+    quadrature (exact inside a knot interval).
+    """
+    import numpy as np
+
+    xg, wg = np.polynomial.legendre.leggauss(nodes)
+    c, h = 0.5 * (a + b), 0.5 * (b - a)
+    t = ((c[..., None] + h[..., None] * xg) - lo[..., None]) / (hi - lo)[..., None]
+    step = 1.0 / (knots + 1)
+    kv = (np.arange(knots + 8) - 3.0) * step
+    t = t[..., None]
+    basis = jnp.where((t >= kv[:-1]) & (t < kv[1:]), 1.0, 0.0)
+    for d in range(1, 4):
+        left = (t - kv[: -d - 1]) / (d * step) * basis[..., :-1]
+        right = (kv[d + 1 :] - t) / (d * step) * basis[..., 1:]
+        basis = left + right
+    return 0.5 * jnp.sum(basis * wg[:, None], axis=-2)

@@ -32,7 +32,9 @@ __all__ = [
 ]
 
 PRIOR_KINDS = ("auto", "uniform", "loguniform", "normal", "truncnormal", "fixed")
-PROFILES = ("gaussian", "lorentzian", "laplace")
+PROFILES = ("gaussian", "lorentzian", "voigt", "laplace", "skewgauss", "gausshermite")
+#: Shape parameters of each profile (one per width group, ``<shape>_<group>``), beyond the width group's FWHM.
+SHAPES = {"voigt": ("fwhmg",), "skewgauss": ("skew",), "gausshermite": ("h3", "h4")}
 GUIDES = ("normal", "multivariate", "lowrank", "delta")
 
 
@@ -81,7 +83,8 @@ class LineSpec:
     profile: str = option(
         "gaussian",
         choices=PROFILES,
-        help="intrinsic profile (lorentzian: a Voigt once the Gaussian LSF is added; laplace: exponential wings)",
+        help="intrinsic profile (lorentzian: exact Voigt once the LSF is added; voigt: plus an intrinsic Gaussian "
+        "fwhmg_<width>; laplace: exponential wings; skewgauss: skew_<width>; gausshermite: h3_<width>, h4_<width>)",
     )
     absorption: bool = option(False, help="an absorption line: the component is subtracted (flux >= 0 is its depth)")
     tie: str = option("", help="label of the line whose flux this one follows (flux = ratio * that flux)")
@@ -95,7 +98,11 @@ class GroupSpec:
     """A redshift or width group."""
 
     name: str = option("", help="group name used by lines")
-    kind: str = option("width", choices=("redshift", "width"), help="what the group ties")
+    kind: str = option(
+        "width",
+        choices=("redshift", "width", "fwhmg", "skew", "h3", "h4"),
+        help="what the group ties (fwhmg, skew, h3, h4: a shape prior of the width group of the same name)",
+    )
     prior: PriorSpec = PriorSpec()
 
 
@@ -112,9 +119,17 @@ class CalibrationSpec:
 class ContinuumSection:
     """The continuum under the lines."""
 
-    form: str = option("polynomial", choices=("polynomial", "chebyshev", "powerlaw"), help="continuum form per region")
+    form: str = option(
+        "polynomial",
+        choices=("polynomial", "chebyshev", "powerlaw", "blackbody", "bspline"),
+        help="continuum form per region (blackbody: temperature Tbb_<r> [K] and scale; bspline: cubic)",
+    )
     order: int = option(1, minimum=0, maximum=8, help="polynomial / Chebyshev order")
+    knots: int = option(4, minimum=0, maximum=40, help="bspline: uniform interior knots per region (knots + 4 terms)")
     regions: tuple[tuple[float, float], ...] = option((), help="rest-frame [low, high] A windows ([] : auto)")
+    share: tuple[str, ...] = option(
+        (), help="one name per region (as in regions): regions with one name share one continuum ('' : its own)"
+    )
     width_kms: float = option(4000.0, minimum=100.0, help="auto windows: half-width around each line (km/s)")
 
 

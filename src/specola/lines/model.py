@@ -7,10 +7,10 @@ The model of pixel ``i`` of spectrum ``s`` is
 where ``[a_i, b_i]`` are the calibrated pixel edges minus ``PixOffset_s`` pixel widths, ``C`` is the pixel mean of
 the continuum of the pixel's region, ``F_l`` the integrated flux of line ``l`` and ``P_l`` the exact pixel
 mean of its unit-area profile: a Gaussian with ``sigma^2 = sigma_int^2 + sigma_instr^2``, ``sigma_int`` from
-the intrinsic FWHM (km/s) and ``sigma_instr = lambda / (R_s(lambda) RScale_s 2.3548)`` (or a pseudo-Voigt for
-Lorentzian lines, the exact Laplace-Gaussian convolution for Laplace lines). ``args`` holds only arrays
-(pixels, data, resolution tables), so one compiled log
-density serves every data set on the same pixels (simulations, bootstrap).
+the intrinsic FWHM (km/s) and ``sigma_instr = lambda / (R_s(lambda) RScale_s 2.3548)``; other profiles are
+convolved exactly with the same Gaussian (Voigt, Laplace, skew-normal, Gauss-Hermite; see ``_profiles``).
+``args`` holds only arrays (pixels, data, resolution tables), so one compiled log density serves every data
+set on the same pixels (simulations, bootstrap).
 
 Sign of PixOffset (the same as unite's): a positive offset means the spectrum is displaced toward longer
 wavelengths on the detector, so a line of true wavelength ``lambda`` appears at ``lambda + PixOffset * dlambda``
@@ -81,6 +81,8 @@ class Plan:
     sites: dict[str, Any]
     fixed: dict[str, float]
     sample_order: list[str] = field(default_factory=list)
+    cont_sets: list[str] = field(default_factory=list)
+    knots: int = 0
     dropped: list[str] = field(default_factory=list)
     error_scales: list[dict] = field(default_factory=list)
     compiled: dict = field(default_factory=dict, repr=False)
@@ -290,16 +292,24 @@ def _scales(table: _Lines, px: _Pixels, nregions: int, z0: float) -> tuple[np.nd
 
 
 def _line_priors(table, groups, flux_sites, z0, line_unit, add) -> tuple[list[str], list[str]]:
-    from ._priors import make_prior
+    from ._priors import DEFAULTS, make_prior
+    from .config import SHAPES
 
-    gdict = {g.name: g for g in groups}
+    gdict = {(g.name, g.kind): g for g in groups}
     zgroups = list(dict.fromkeys(s.redshift for s in table.specs))
     wgroups = list(dict.fromkeys(s.width for s in table.specs))
     for kind, names, prefix, shift in (("redshift", zgroups, "z", z0), ("width", wgroups, "fwhm", 0.0)):
+        other = "width" if kind == "redshift" else "redshift"
         for g in names:
-            if g in gdict and gdict[g].kind != kind:
-                raise ConfigError(f"group {g!r} is used as a {kind} group but declared kind = {gdict[g].kind!r}")
-            add(f"{prefix}_{g}", make_prior(_group_prior(gdict, g, kind), shift=shift, what=f"{kind} group {g}"))
+            if (g, kind) not in gdict and (g, other) in gdict:
+                raise ConfigError(f"group {g!r} is used as a {kind} group but declared kind = {other!r}")
+            prior = _group_prior({g: gdict[g, kind]} if (g, kind) in gdict else {}, g, kind)
+            add(f"{prefix}_{g}", make_prior(prior, shift=shift, what=f"{kind} group {g}"))
+    shapes = dict.fromkeys((s.width, k) for s in table.specs for k in SHAPES.get(s.profile, ()))
+    for g, k in shapes:
+        spec = gdict.get((g, k))
+        prior = spec.prior if spec is not None and spec.prior.kind != "auto" else DEFAULTS[k]
+        add(f"{k}_{g}", make_prior(prior, what=f"{k} of width group {g}"))
     for root in flux_sites:
         spec = table.specs[table.labels.index(root)]
         if spec.prior.kind == "auto":  # in units of line_unit
@@ -310,17 +320,37 @@ def _line_priors(table, groups, flux_sites, z0, line_unit, add) -> tuple[list[st
     return zgroups, wgroups
 
 
-def _continuum_priors(continuum: ContinuumSection, nregions: int, add) -> None:
+def _continuum_sets(continuum: ContinuumSection, windows) -> list[str]:
+    """The continuum parameter set of each (used) window: its ``share`` name, or ``r<index>``."""
+    if not continuum.share:
+        return [f"r{r}" for r in range(len(windows))]
+    if len(continuum.share) != len(continuum.regions):
+        raise ConfigError(f"continuum.share has {len(continuum.share)} name(s) for {len(continuum.regions)} "
+                          "continuum.regions; give one name per region ('' : its own)")  # fmt: skip
+    names = {(min(r), max(r)): n for r, n in zip(continuum.regions, continuum.share, strict=True)}
+    return [names[w] or f"r{r}" for r, w in enumerate(windows)]
+
+
+def _ncont(continuum: ContinuumSection) -> int:
+    """Free continuum parameters per set."""
+    return {"polynomial": continuum.order + 1, "chebyshev": continuum.order + 1,
+            "bspline": continuum.knots + 4}.get(continuum.form, 2)  # fmt: skip
+
+
+def _continuum_priors(continuum: ContinuumSection, sets: list[str], add) -> None:
     from ._priors import make_prior
 
     wide = make_prior(PriorSpec("normal", loc=0.0, scale=100.0))
-    for r in range(nregions):
-        if continuum.form in ("polynomial", "chebyshev"):
-            for k in range(continuum.order + 1):
-                add(f"cont_r{r}_c{k}", wide)
+    for key in dict.fromkeys(sets):
+        if continuum.form in ("polynomial", "chebyshev", "bspline"):
+            for k in range(_ncont(continuum)):
+                add(f"cont_{key}_c{k}", wide)
+        elif continuum.form == "powerlaw":
+            add(f"cont_{key}_norm", wide)
+            add(f"cont_{key}_beta", make_prior(PriorSpec("normal", loc=0.0, scale=10.0)))
         else:
-            add(f"cont_r{r}_norm", wide)
-            add(f"cont_r{r}_beta", make_prior(PriorSpec("normal", loc=0.0, scale=10.0)))
+            add(f"cont_{key}_norm", wide)
+            add(f"Tbb_{key}", make_prior(PriorSpec("loguniform", low=1000.0, high=1.0e5)))
 
 
 def _calibration_priors(calibration, bindings, add) -> dict[str, list[str | None]]:
@@ -360,7 +390,7 @@ def _resolution_tables(work, names, px: _Pixels) -> tuple[np.ndarray, np.ndarray
 
 def _check_counts(px: _Pixels, windows, sites: dict, nlines_per_region: list[int], continuum) -> None:
     """Every window needs more pixels than its continuum parameters, the fit more pixels than parameters."""
-    ncont = continuum.order + 1 if continuum.form in ("polynomial", "chebyshev") else 2
+    ncont = _ncont(continuum)
     for r, (w0, w1) in enumerate(windows):
         n = int(np.sum(px.region == r))
         if n <= ncont + nlines_per_region[r]:
@@ -465,7 +495,8 @@ def build_model(
             sites[name] = prior
 
     zgroups, wgroups = _line_priors(table, groups, flux_sites, z0, line_unit, add)
-    _continuum_priors(continuum, len(windows), add)
+    sets = _continuum_sets(continuum, windows)
+    _continuum_priors(continuum, sets, add)
     tokens = _calibration_priors(calibration, bindings, add)
     order = order_sites(sites, fixed)
     obs = np.asarray(table.rest) * (1 + z0)
@@ -481,7 +512,8 @@ def build_model(
         profile=np.asarray([s.profile for s in table.specs]),
         zgroups=zgroups, wgroups=wgroups, flux_sites=flux_sites, regions=windows,
         region_ref=np.asarray([0.5 * (w0 + w1) * (1 + z0) for w0, w1 in windows]),
-        cont_unit=cont_unit, form=continuum.form, order=continuum.order, spectra=snames, tokens=tokens,
+        cont_unit=cont_unit, form=continuum.form, cont_sets=sets, knots=continuum.knots, order=continuum.order,
+        spectra=snames, tokens=tokens,
         sites=sites, fixed=fixed, sample_order=order,
         dropped=[lab for lab in all_lines.labels if lab not in table.labels], error_scales=error_scales,
     )  # fmt: skip
@@ -630,7 +662,7 @@ def predict(plan: Plan, params: dict, args: dict) -> dict:
     inv_r = jnp.stack([jnp.interp(mu, args["tab_w"][k], args["tab_inv"][k]) for k in range(nspec)])
     sig_instr = mu * inv_r / rscale[:, None] / FWHM_PER_SIGMA  # (nspec, nlines)
     f_int = mu * fwhm / C_KMS  # intrinsic FWHM in A
-    prof = _profiles(plan.profile, a[:, None], b[:, None], mu, f_int, sig_instr[spec])
+    prof = _profiles(plan, v, a[:, None], b[:, None], mu, f_int, sig_instr[spec])
     lines = prof * flux
 
     cont = _continuum(plan, v, a, b, region)
@@ -638,56 +670,81 @@ def predict(plan: Plan, params: dict, args: dict) -> dict:
     return {"total": scale * (cont + lines.sum(axis=1)), "continuum": scale * cont, "lines": scale[:, None] * lines}
 
 
-def _profiles(kinds: np.ndarray, a, b, mu, f_int, sig_instr):
+def _profiles(plan: Plan, v, a, b, mu, f_int, sig_instr):
     """Pixel means ``(npix, nlines)`` of each line's profile seen through the Gaussian LSF ``sig_instr``.
 
     Each profile is evaluated only on its own lines (static column indices), which keeps the compiled graph
-    small: an exact Laplace profile costs several special functions per pixel.
+    small: an exact Laplace profile costs several special functions per pixel, a Voigt ``GL_NODES`` Faddeeva calls.
     """
     import jax.numpy as jnp
 
-    from ._profiles import FWHM_PER_SIGMA, gaussian_pixel, laplace_pixel, pseudo_voigt_pixel
+    from . import _profiles as P
 
     floor = 1e-6 * mu  # keeps widths positive where there is no instrumental broadening
     blocks, order = [], []
-    for kind in ("gaussian", "lorentzian", "laplace"):
-        idx = np.flatnonzero(kinds == kind)
-        if idx.size == 0:
-            continue
+    for kind in dict.fromkeys(plan.profile.tolist()):
+        idx = np.flatnonzero(plan.profile == kind)
         m, fl, si, fi = mu[idx], floor[idx], sig_instr[:, idx], f_int[idx]
+        si, fi = jnp.maximum(si, fl), jnp.maximum(fi, fl)
+
+        def shape(name, idx=idx):
+            return jnp.stack([jnp.asarray(v(f"{name}_{plan.wgroups[plan.line_w[i]]}"), float) for i in idx])
+
         if kind == "gaussian":
-            sigma = jnp.sqrt((fi / FWHM_PER_SIGMA) ** 2 + si**2)
-            blocks.append(gaussian_pixel(a, b, m, jnp.maximum(sigma, fl)))
-        elif kind == "lorentzian":
-            blocks.append(pseudo_voigt_pixel(a, b, m, jnp.maximum(si, fl), jnp.maximum(fi, fl)))
+            blocks.append(P.gaussian_pixel(a, b, m, jnp.sqrt((fi / P.FWHM_PER_SIGMA) ** 2 + si**2)))
+        elif kind in ("lorentzian", "voigt"):
+            sg = si if kind == "lorentzian" else jnp.sqrt(si**2 + (m * shape("fwhmg") / C_KMS / P.FWHM_PER_SIGMA) ** 2)
+            blocks.append(P.pixel_mean(P.voigt_density, a, b, m, sg, jnp.broadcast_to(0.5 * fi, sg.shape)))
+        elif kind == "laplace":
+            blocks.append(P.laplace_pixel(a, b, m, fi, si))
+        elif kind == "skewgauss":
+            om, alpha = (jnp.broadcast_to(x, si.shape) for x in (fi / P.FWHM_PER_SIGMA, shape("skew")))
+            blocks.append(P.pixel_mean(P.skew_gauss_density, a, b, m, om, alpha, si))
         else:
-            blocks.append(laplace_pixel(a, b, m, jnp.maximum(fi, fl), jnp.maximum(si, fl)))
+            sg, h3, h4 = (jnp.broadcast_to(x, si.shape) for x in (fi / P.FWHM_PER_SIGMA, shape("h3"), shape("h4")))
+            blocks.append(P.pixel_mean(P.gauss_hermite_density, a, b, m, sg, h3, h4, si))
         order.extend(idx.tolist())
     prof = jnp.concatenate(blocks, axis=1)
     return prof[:, np.argsort(order)]
 
 
 def _continuum(plan: Plan, v, a, b, region):
-    """Pixel means of each pixel's region continuum (in the flux unit)."""
+    """Pixel means of each pixel's region continuum (in the flux unit).
+
+    Regions sharing a parameter set (``plan.cont_sets``) share one function: its reference wavelength, unit and
+    span (Chebyshev, B-spline) are those of the set (mean reference, largest unit, union of the windows).
+    """
     import jax.numpy as jnp
 
-    from ._profiles import chebyshev_basis, polynomial_basis, powerlaw_pixel
+    from . import _profiles as P
 
-    ref = jnp.asarray(plan.region_ref)[region]
-    cu = jnp.asarray(plan.cont_unit)[region]
-    nreg = len(plan.regions)
+    sets = plan.cont_sets or [f"r{r}" for r in range(len(plan.regions))]
+    keys = list(dict.fromkeys(sets))
+    member = np.asarray([keys.index(k) for k in sets])
+    z1 = 1 + plan.z0
+    span = np.asarray([[min(w0 for (w0, _), k in zip(plan.regions, sets, strict=True) if k == key) * z1,
+                        max(w1 for (_, w1), k in zip(plan.regions, sets, strict=True) if k == key) * z1]
+                       for key in keys])  # fmt: skip
+    ref_k = np.asarray([np.mean(plan.region_ref[member == i]) for i in range(len(keys))])
+    unit_k = np.asarray([np.max(plan.cont_unit[member == i]) for i in range(len(keys))])
+    sel = jnp.asarray(member)[region]
+    ref, cu = jnp.asarray(ref_k)[sel], jnp.asarray(unit_k)[sel]
+    lo, hi = jnp.asarray(span[:, 0])[sel], jnp.asarray(span[:, 1])[sel]
+
+    def par(name):
+        return jnp.stack([jnp.asarray(v(f"cont_{k}_{name}"), float) for k in keys])[sel]
+
     if plan.form == "powerlaw":
-        norm = jnp.stack([jnp.asarray(v(f"cont_r{r}_norm"), float) for r in range(nreg)])[region]
-        beta = jnp.stack([jnp.asarray(v(f"cont_r{r}_beta"), float) for r in range(nreg)])[region]
-        return cu * norm * powerlaw_pixel(a, b, ref, beta)
-    coef = jnp.stack(
-        [jnp.stack([jnp.asarray(v(f"cont_r{r}_c{k}"), float) for k in range(plan.order + 1)]) for r in range(nreg)]
-    )
-    if plan.form == "chebyshev":
-        z1 = 1 + plan.z0
-        lo = jnp.asarray([w0 * z1 for w0, _ in plan.regions])[region]
-        hi = jnp.asarray([w1 * z1 for _, w1 in plan.regions])[region]
-        basis = chebyshev_basis(a, b, lo, hi, plan.order)
+        return cu * par("norm") * P.powerlaw_pixel(a, b, ref, par("beta"))
+    if plan.form == "blackbody":
+        temperature = jnp.stack([jnp.asarray(v(f"Tbb_{k}"), float) for k in keys])[sel]
+        return cu * par("norm") * P.pixel_mean(P.blackbody_ratio, a / z1, b / z1, 0.0, ref / z1, temperature, nodes=4)
+    if plan.form == "bspline":
+        basis = P.bspline_basis(a, b, lo, hi, plan.knots)
+        ncoef = plan.knots + 4
     else:
-        basis = polynomial_basis(a, b, ref, plan.order)
-    return cu * jnp.sum(basis * coef[region], axis=-1)
+        ncoef = plan.order + 1
+        basis = (P.chebyshev_basis(a, b, lo, hi, plan.order) if plan.form == "chebyshev"
+                 else P.polynomial_basis(a, b, ref, plan.order))  # fmt: skip
+    coef = jnp.stack([par(f"c{k}") for k in range(ncoef)], axis=-1)
+    return cu * jnp.sum(basis * coef, axis=-1)

@@ -33,17 +33,18 @@ def _fits_safe(table: QTable) -> QTable:
 
 
 def _continuum_at(plan, r: int, wave: np.ndarray, val) -> np.ndarray:
-    """Continuum of region ``r`` (in units of its ``cont_unit``) at observed wavelengths, per draw."""
-    if plan.form == "powerlaw":
-        return val(f"cont_r{r}_norm") * (wave / plan.region_ref[r]) ** val(f"cont_r{r}_beta")
-    coef = [val(f"cont_r{r}_c{k}") for k in range(plan.order + 1)]
-    if plan.form == "chebyshev":
-        from numpy.polynomial import chebyshev
+    """Continuum of region ``r`` (flux unit) at observed wavelengths ``wave`` (one per draw), by the model's code."""
+    import jax
+    import jax.numpy as jnp
 
-        w0, w1 = (w * (1 + plan.z0) for w in plan.regions[r])
-        x = (2 * wave - w0 - w1) / (w1 - w0)
-        return sum(c * chebyshev.chebval(x, np.eye(plan.order + 1)[k]) for k, c in enumerate(coef))
-    return sum(c * (wave / plan.region_ref[r] - 1) ** k for k, c in enumerate(coef))
+    from .model import _continuum
+
+    values = {n: jnp.asarray(val(n), float) for n in [*plan.sites, *plan.fixed] if n.startswith(("cont_", "Tbb_"))}
+
+    def one(p, w):
+        return _continuum(plan, lambda n: p[n], w[None], w[None], jnp.asarray([r]))[0]
+
+    return np.asarray(jax.vmap(one)(values, jnp.asarray(wave, float)))
 
 
 @dataclass
@@ -78,7 +79,7 @@ class LinesResult:
             for r, (w0, w1) in enumerate(plan.regions):
                 if not w0 * (1 + plan.z0) <= mu[0, i] <= w1 * (1 + plan.z0):
                     continue
-                cont[:, i] = plan.cont_unit[r] * _continuum_at(plan, r, mu[:, i], val)
+                cont[:, i] = _continuum_at(plan, r, mu[:, i], val)
         with np.errstate(divide="ignore", invalid="ignore"):
             ew = flux / cont / (1 + z)
         velocity = C_KMS * (z - plan.z0) / (1 + plan.z0)
