@@ -1,14 +1,13 @@
 """`specola demo` (the README's first command) runs on the bundled data, writes a gallery of every figure with a
 note on what to look for, and every figure has labelled axes with units and matches its baseline image.
 
-Baselines live in tests/baseline/demo/. After an intended change of a figure, regenerate them with
-``SPECOLA_UPDATE_BASELINES=1 python -m pytest tests/test_demo.py`` and look at every changed image before committing.
+The baselines are the gallery's own images, docs/figures/gallery/ (what docs/gallery.md shows is what CI checks).
+After an intended change of a figure, regenerate both with ``specola demo -o /tmp/demo --gallery docs`` and look at
+every changed image before committing.
 """
 
 import json
-import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ import pytest
 from specola.cli import main
 from specola.runs import RunFolder
 
-BASELINES = Path(__file__).parent / "baseline" / "demo"
+BASELINES = Path(__file__).parents[1] / "docs" / "figures" / "gallery"
 #: RMS difference (0-255 grey levels) allowed against a baseline: anti-aliasing and font hinting, not a changed plot
 TOLERANCE = 8.0
 #: A label naming a physical quantity must carry its unit in brackets.
@@ -98,27 +97,21 @@ def test_every_figure_has_labelled_axes_with_units(demo_run):
 
 def test_figures_match_their_baselines(demo_run):
     from matplotlib.testing.compare import compare_images
+    from matplotlib.testing.exceptions import ImageComparisonFailure
 
     out, _ = demo_run
-    update = os.environ.get("SPECOLA_UPDATE_BASELINES") == "1"
-    failures, missing = [], []
-    for png in sorted(out.rglob("*.png")):
-        key = png.relative_to(out).as_posix().replace("/", "__")
-        baseline = BASELINES / key
-        if update:
-            BASELINES.mkdir(parents=True, exist_ok=True)
-            shutil.copy(png, baseline)
+    made = {png.relative_to(out).as_posix().replace("/", "__"): png for png in sorted(out.rglob("*.png"))}
+    missing = sorted(set(made) - {p.name for p in BASELINES.glob("*.png")})
+    stale = sorted({p.name for p in BASELINES.glob("*.png")} - set(made))
+    assert not missing, f"no baseline for {missing}: regenerate the gallery (see this module's docstring)"
+    assert not stale, f"baselines of figures the demo no longer makes: {stale}"
+    failures = []
+    for key, png in made.items():
+        try:
+            diff = compare_images(str(BASELINES / key), str(png), tol=TOLERANCE, in_decorator=True)
+        except ImageComparisonFailure as exc:  # e.g. a different image size
+            failures.append(f"{key}: {str(exc).splitlines()[0]}")
             continue
-        if not baseline.exists():
-            missing.append(key)
-            continue
-        diff = compare_images(str(baseline), str(png), tol=TOLERANCE, in_decorator=True)
         if diff is not None:
             failures.append(f"{key}: RMS {diff['rms']:.1f} > {TOLERANCE}")
-    if not update:
-        stale = {p.name for p in BASELINES.glob("*.png")} - {
-            p.relative_to(out).as_posix().replace("/", "__") for p in out.rglob("*.png")
-        }
-        assert not missing, f"no baseline for {missing}: regenerate (see this module's docstring)"
-        assert not stale, f"baselines of figures the demo no longer makes: {sorted(stale)}"
     assert failures == [], "\n".join(failures)

@@ -190,12 +190,15 @@ def write_gallery(root: Path, path: Path, copy_to: Path | None = None) -> list[s
         The figures, relative to ``root``.
     """
     figures = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.png"))
+    if copy_to is not None:  # the copies are the image baselines of tests/test_demo.py: none may go stale
+        copy_to.mkdir(parents=True, exist_ok=True)
+        for old in copy_to.glob("*.png"):
+            old.unlink()
     rows: dict[str, list[str]] = {stage: [] for stage, _, _ in NOTES}
     for name in sorted(figures, key=_rank):
         stage, note = note_for(name)
         link = name
         if copy_to is not None:
-            copy_to.mkdir(parents=True, exist_ok=True)
             target = copy_to / name.replace("/", "__")
             shutil.copy(root / name, target)
             link = target.relative_to(path.parent).as_posix()
@@ -203,7 +206,7 @@ def write_gallery(root: Path, path: Path, copy_to: Path | None = None) -> list[s
     text = [
         "# Gallery: every figure specola writes, and what to look for\n",
         "Made by `specola demo` on the bundled real data (regenerate with `specola demo -o /tmp/demo --gallery docs`).",
-        "Each figure is checked in CI against a baseline image (tests/test_demo.py).\n",
+        "These images are also the baselines that CI compares the demo's figures with (tests/test_demo.py).\n",
     ]
     for stage, lines in rows.items():
         if not lines:
