@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -269,6 +270,39 @@ def fit(
         return _svi(model, params, u_map, guide, steps, lr, num_samples, seed)
     warmup, chains = pick(num_warmup, d.num_warmup), pick(num_chains, d.num_chains)
     return _nuts(model, params, u_map, warmup, num_samples, chains, seed, progress)
+
+
+def fit_many(models: Sequence[LinesModel], method: str = "laplace", *, progress: bool | None = None,
+             **settings: Any) -> list[Posterior]:
+    """Fit many models of one configuration (e.g. a survey's spectra) on one set of compiled functions.
+
+    Models of the same structure (:meth:`~specola.lines.model.Plan.structure_key`: same lines, priors,
+    windows, redshift) share their compiled log density, whatever their pixel grids, so only the first
+    model of each length bucket compiles.
+
+    Parameters
+    ----------
+    models : sequence of LinesModel
+        From :func:`specola.lines.build_model`, one per spectrum (or set of spectra).
+    method : {"laplace", "map", "nuts", "svi"}
+        As in :func:`fit` (default the quick MAP + Laplace approximation).
+    progress : bool, optional
+        Progress bar over the models (default: only on a terminal).
+    **settings
+        Passed to :func:`fit` (``num_samples``, ``seed``, ...).
+
+    Returns
+    -------
+    list of Posterior
+        One per model, in order.
+    """
+    from tqdm.auto import tqdm
+
+    structures = len({m.plan.structure_key() for m in models})
+    if structures > 1:
+        log.info("fit_many: %d models of %d structures (each structure compiles once)", len(models), structures)
+    disable = None if progress is None else not progress
+    return [fit(m, method, progress=False, **settings) for m in tqdm(models, desc="lines", disable=disable)]
 
 
 def _whitened(model: LinesModel, u_map: np.ndarray) -> tuple[Any, dict]:
