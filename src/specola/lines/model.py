@@ -593,7 +593,7 @@ class LinesModel:
         if self._padded is None:
             import jax.numpy as jnp
 
-            n, extra = self.npix, bucket(self.npix) - self.npix
+            extra = bucket(self.npix) - self.npix
             fill = {"flux": 0.0, "error": 1.0, "mask": False, "spec": 0, "region": 0}
             out = {}
             for k, v in self.args.items():
