@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
+from threadpoolctl import threadpool_limits
 
 from ..errors import SpecolaError
 from .model import LinesModel
@@ -258,12 +259,13 @@ def fit(
     d = FitSection()
     pick = lambda x, default: default if x is None else x
     num_samples, seed = pick(num_samples, d.num_samples), pick(seed, d.seed)
-    params, u_map = find_map(model)
+    with threadpool_limits(limits=1, user_api="blas"):  # tiny matrices: BLAS threads only contend (10x slower)
+        params, u_map = find_map(model)
+        if method == "laplace":
+            samples, diag = _laplace(model, u_map, num_samples, seed)
+            return Posterior(samples, "laplace", params, {"seed": seed, **diag})
     if method == "map":
         return Posterior({n: np.full((1, 1), v) for n, v in params.items()}, "map", params, {"seed": seed})
-    if method == "laplace":
-        samples, diag = _laplace(model, u_map, num_samples, seed)
-        return Posterior(samples, "laplace", params, {"seed": seed, **diag})
     if method == "svi":
         guide, steps = pick(svi_guide, d.svi_guide), pick(svi_steps, d.svi_steps)
         lr = pick(svi_learning_rate, d.svi_learning_rate)
@@ -272,8 +274,9 @@ def fit(
     return _nuts(model, params, u_map, warmup, num_samples, chains, seed, progress)
 
 
-def fit_many(models: Sequence[LinesModel], method: str = "laplace", *, progress: bool | None = None,
-             **settings: Any) -> list[Posterior]:
+def fit_many(
+    models: Sequence[LinesModel], method: str = "laplace", *, progress: bool | None = None, **settings: Any
+) -> list[Posterior]:
     """Fit many models of one configuration (e.g. a survey's spectra) on one set of compiled functions.
 
     Models of the same structure (:meth:`~specola.lines.model.Plan.structure_key`: same lines, priors,
