@@ -117,10 +117,16 @@ def test_two_worker_local_cluster_with_a_corrupt_input(tmp_path):  # (distribute
 
 @pytest.mark.slow
 def test_lines_batch_with_a_corrupt_input(tmp_path):
-    inputs = _inputs(tmp_path, n_good=1, source=DJA, bad_bytes=20_000)
+    from specola import batch
+
+    inputs = _inputs(tmp_path, n_good=2, source=DJA, bad_bytes=20_000)
     overrides = {"fit.method": "laplace", "output.figures": False}
+    for key in [k for k in batch._WORKER_CACHE if k[0] == "specola.lines.compiled"]:
+        del batch._WORKER_CACHE[key]  # this process is the one worker: start it cold
     report = run_stage_batch("lines", inputs, tmp_path / "out", EXAMPLES / "lines.toml", overrides, progress=False)
-    assert [o.status for o in report.outcomes] == ["finished", "failed"]
+    compiled = [v for k, v in batch._WORKER_CACHE.items() if k[0] == "specola.lines.compiled"]
+    assert len(compiled) == 1 and compiled[0].traces == 1  # two inputs, one compiled model
+    assert [o.status for o in report.outcomes] == ["finished", "failed", "finished"]
     assert "bad.spec.fits.gz: truncated gzip stream" in report.outcomes[1].error
     assert (tmp_path / "out" / "good0" / "lines.ecsv").exists()
     assert _status(tmp_path / "out" / "good0")["status"] == "finished"

@@ -2,7 +2,8 @@
 
 * :func:`build_model`: spectra + line components -> :class:`LinesModel` (``model_fn``, ``args``) for any NumPyro
   inference; profiles convolved with the instrument and integrated exactly over pixel edges;
-* :func:`fit`: NUTS, MAP + Laplace approximation, SVI or MAP -> :class:`Posterior`;
+* :func:`fit`: NUTS, MAP + Laplace approximation, SVI or MAP -> :class:`Posterior`; :func:`fit_many`: many
+  spectra of one configuration on one compiled model (any pixel grids);
 * :class:`InstrumentConfig`: spectra and shared calibration tokens, printable, saved to / loaded from TOML;
 * :class:`LinesResult`: line tables (flux, EW, FWHM, velocity with percentiles and units), figures, writing;
 * :func:`run`: the ``specola lines`` stage from a :class:`LinesConfig`.
@@ -23,7 +24,7 @@ from .config import (
     SpectrumSpec,
 )
 from .demo import demo
-from .inference import Posterior, compiled, find_map, fit
+from .inference import Posterior, compiled, find_map, fit, fit_many
 from .instrument import InstrumentConfig
 from .linelist import LINES, Line, line
 from .model import LinesModel, build_model
@@ -53,6 +54,7 @@ __all__ = [
     "demo",
     "find_map",
     "fit",
+    "fit_many",
     "line",
     "load_spectra",
     "run",

@@ -1,24 +1,27 @@
 """Inference on a :class:`~specola.lines.model.LinesModel`: MAP, Laplace approximation and NUTS.
 
-The log density, its gradient and Hessian are compiled once per model structure (cached on the
-model's plan) and take the data arrays as arguments, so refitting other data on the same pixels
-(simulations) reuses the compiled code.
+The log density, its gradient and Hessian are compiled once per model structure
+(:meth:`~specola.lines.model.Plan.structure_key`, cached per process through
+:func:`specola.batch.worker_cache`) and take the data arrays, padded to a length bucket, as arguments: every
+spectrum of a configuration, whatever its pixel grid, reuses the compiled code (:func:`fit_many`).
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
+from threadpoolctl import threadpool_limits
 
 from ..errors import SpecolaError
 from .model import LinesModel
 
-__all__ = ["Posterior", "compiled", "find_map", "fit"]
+__all__ = ["Posterior", "compiled", "find_map", "fit", "fit_many"]
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +56,11 @@ class _Compiled:
         _, self.unravel = ravel_pytree({n: jnp.zeros(()) for n in self.names})
         unravel, fn = self.unravel, model.model_fn
         self._plan = plan
+        self.traces = 0  # how often the potential was traced (compiled): a test hook
+        self.extra: dict = {}  # whitened model and samplers, shared by every model of this structure
 
         def potential(u, args):
+            self.traces += 1  # runs at trace time only
             return potential_energy(fn, (args,), {}, unravel(u))
 
         def constrain(u):  # supports may depend on other parameters: numpyro evaluates them in order
@@ -86,9 +92,15 @@ class _Compiled:
 
 
 def compiled(model: LinesModel) -> _Compiled:
-    """The compiled functions of a model (built on first use, shared by :meth:`LinesModel.with_flux` copies)."""
+    """The compiled functions of a model, shared by every model of the same structure in this process.
+
+    They take ``model.padded`` (arrays padded to a length bucket), so spectra with other pixel grids reuse them.
+    """
+    from ..batch import worker_cache
+
     if "fns" not in model.plan.compiled:
-        model.plan.compiled["fns"] = _Compiled(model)
+        key = ("specola.lines.compiled", model.plan.structure_key())
+        model.plan.compiled["fns"] = worker_cache(key, lambda: _Compiled(model))
     return model.plan.compiled["fns"]
 
 
@@ -100,12 +112,12 @@ def _initial(model: LinesModel, fns: _Compiled) -> dict[str, float]:
     """
     from scipy.optimize import lsq_linear
 
-    plan, args = model.plan, model.args
+    plan, args, npix = model.plan, model.padded, model.npix
     p: dict[str, float] = {}
     for n in plan.sample_order:
         p[n] = plan.sites[n].centre(plan.config_values(p))
-    err = np.asarray(args["error"])
-    y = np.asarray(args["flux"]) / err
+    err = np.asarray(model.args["error"])
+    y = np.asarray(model.args["flux"]) / err
 
     def inside(name, q, x):
         lo, hi = plan.sites[name].bounds(plan.config_values(q))
@@ -113,7 +125,7 @@ def _initial(model: LinesModel, fns: _Compiled) -> dict[str, float]:
         return float(np.clip(x, lo + pad, hi - pad))
 
     def solve(q):
-        a = np.asarray(fns.design(q, args)) / err[:, None]
+        a = np.asarray(fns.design(q, args))[:npix] / err[:, None]
         lo, hi = np.transpose([plan.sites[n].bounds(plan.config_values(q)) for n in fns.linear])
         x = lsq_linear(a, y, bounds=(lo, hi), method="bvls").x
         chi2 = float(np.sum((a @ x - y) ** 2))
@@ -154,7 +166,7 @@ def find_map(model: LinesModel, init: dict[str, float] | None = None) -> tuple[d
         MAP values by site name, and the optimum in unconstrained space.
     """
     fns = compiled(model)
-    args = model.args
+    args = model.padded
     start = init or _initial(model, fns)
     u0 = fns.unconstrain(start)
 
@@ -180,8 +192,8 @@ def hessian(model: LinesModel, u: np.ndarray) -> np.ndarray:
     for j in range(len(u)):
         e = np.zeros_like(u)
         e[j] = step[j]
-        gp = np.asarray(fns.value_and_grad(u + e, model.args)[1])
-        gm = np.asarray(fns.value_and_grad(u - e, model.args)[1])
+        gp = np.asarray(fns.value_and_grad(u + e, model.padded)[1])
+        gm = np.asarray(fns.value_and_grad(u - e, model.padded)[1])
         cols.append((gp - gm) / (2 * step[j]))
     h = np.stack(cols, axis=1)
     return 0.5 * (h + h.T)
@@ -247,18 +259,53 @@ def fit(
     d = FitSection()
     pick = lambda x, default: default if x is None else x
     num_samples, seed = pick(num_samples, d.num_samples), pick(seed, d.seed)
-    params, u_map = find_map(model)
+    with threadpool_limits(limits=1, user_api="blas"):  # tiny matrices: BLAS threads only contend (10x slower)
+        params, u_map = find_map(model)
+        if method == "laplace":
+            samples, diag = _laplace(model, u_map, num_samples, seed)
+            return Posterior(samples, "laplace", params, {"seed": seed, **diag})
     if method == "map":
         return Posterior({n: np.full((1, 1), v) for n, v in params.items()}, "map", params, {"seed": seed})
-    if method == "laplace":
-        samples, diag = _laplace(model, u_map, num_samples, seed)
-        return Posterior(samples, "laplace", params, {"seed": seed, **diag})
     if method == "svi":
         guide, steps = pick(svi_guide, d.svi_guide), pick(svi_steps, d.svi_steps)
         lr = pick(svi_learning_rate, d.svi_learning_rate)
         return _svi(model, params, u_map, guide, steps, lr, num_samples, seed)
     warmup, chains = pick(num_warmup, d.num_warmup), pick(num_chains, d.num_chains)
     return _nuts(model, params, u_map, warmup, num_samples, chains, seed, progress)
+
+
+def fit_many(
+    models: Sequence[LinesModel], method: str = "laplace", *, progress: bool | None = None, **settings: Any
+) -> list[Posterior]:
+    """Fit many models of one configuration (e.g. a survey's spectra) on one set of compiled functions.
+
+    Models of the same structure (:meth:`~specola.lines.model.Plan.structure_key`: same lines, priors,
+    windows, redshift) share their compiled log density, whatever their pixel grids, so only the first
+    model of each length bucket compiles.
+
+    Parameters
+    ----------
+    models : sequence of LinesModel
+        From :func:`specola.lines.build_model`, one per spectrum (or set of spectra).
+    method : {"laplace", "map", "nuts", "svi"}
+        As in :func:`fit` (default the quick MAP + Laplace approximation).
+    progress : bool, optional
+        Progress bar over the models (default: only on a terminal).
+    **settings
+        Passed to :func:`fit` (``num_samples``, ``seed``, ...).
+
+    Returns
+    -------
+    list of Posterior
+        One per model, in order.
+    """
+    from tqdm.auto import tqdm
+
+    structures = len({m.plan.structure_key() for m in models})
+    if structures > 1:
+        log.info("fit_many: %d models of %d structures (each structure compiles once)", len(models), structures)
+    disable = None if progress is None else not progress
+    return [fit(m, method, progress=False, **settings) for m in tqdm(models, desc="lines", disable=disable)]
 
 
 def _whitened(model: LinesModel, u_map: np.ndarray) -> tuple[Any, dict]:
@@ -274,7 +321,7 @@ def _whitened(model: LinesModel, u_map: np.ndarray) -> tuple[Any, dict]:
 
     fns = compiled(model)
     n = len(u_map)
-    if "whitened" not in model.plan.compiled:
+    if "whitened" not in fns.extra:
         fn, unravel = model.model_fn, fns.unravel
 
         def whitened(wargs):
@@ -284,13 +331,13 @@ def _whitened(model: LinesModel, u_map: np.ndarray) -> tuple[Any, dict]:
                 pe = potential_energy(fn, (wargs["data"],), {}, unravel(u))
             numpyro.factor("log_density", -pe)
 
-        model.plan.compiled["whitened"] = whitened
+        fns.extra["whitened"] = whitened
     h = hessian(model, u_map)
     w_, v_ = np.linalg.eigh(h)
     w_ = np.where(w_ > 0, w_, np.max(np.abs(w_)) * 1e-8 + 1e-300)
     chol = v_ / np.sqrt(w_)  # covariance = chol @ chol.T
-    wargs = {"u_map": jnp.asarray(u_map), "chol": jnp.asarray(chol), "data": model.args}
-    return model.plan.compiled["whitened"], wargs
+    wargs = {"u_map": jnp.asarray(u_map), "chol": jnp.asarray(chol), "data": model.padded}
+    return fns.extra["whitened"], wargs
 
 
 def _from_whitened(model: LinesModel, w: np.ndarray, wargs: dict) -> dict[str, np.ndarray]:
@@ -367,8 +414,9 @@ def _nuts(model, params, u_map, num_warmup, num_samples, num_chains, seed, progr
 
     fn, wargs = _whitened(model, u_map)
     key = ("mcmc", num_warmup, num_samples, num_chains)
-    if key not in model.plan.compiled:
-        model.plan.compiled[key] = MCMC(
+    extra = compiled(model).extra
+    if key not in extra:
+        extra[key] = MCMC(
             NUTS(fn, target_accept_prob=0.85, max_tree_depth=8),
             num_warmup=num_warmup,
             num_samples=num_samples,
@@ -377,7 +425,7 @@ def _nuts(model, params, u_map, num_warmup, num_samples, num_chains, seed, progr
             progress_bar=sys.stderr.isatty() if progress is None else progress,
             jit_model_args=True,
         )
-    mcmc = model.plan.compiled[key]
+    mcmc = extra[key]
     rng = np.random.default_rng(seed)
     w0 = 0.1 * rng.standard_normal((num_chains, len(u_map)))
     init = {"w": jnp.asarray(w0 if num_chains > 1 else w0[0])}

@@ -40,6 +40,13 @@ log = logging.getLogger(__name__)
 C_KMS = 299792.458
 FLAM = u.Unit("erg / (s cm2 Angstrom)")
 _NTAB = 64
+_BUCKET_MIN = 64
+_PIXEL_KEYS = ("low", "high", "flux", "error", "spec", "region", "mask")
+
+
+def bucket(npix: int) -> int:
+    """The padded length of ``npix`` pixels: the next power of two, at least 64."""
+    return max(_BUCKET_MIN, 1 << max(int(npix) - 1, 0).bit_length())
 
 
 def working_unit(spectrum: Spectrum) -> u.UnitBase:
@@ -121,6 +128,19 @@ class Plan:
         rows += [f"  {n:<24s} {self.sites[n].describe()}" for n in self.sample_order]
         rows += [f"  {n:<24s} fixed({v:.6g})" for n, v in self.fixed.items()]
         return "\n".join(rows)
+
+    def structure_key(self) -> str:
+        """Everything the compiled functions bake in (not the data-dependent scales, which travel in ``args``).
+
+        Two plans with the same key share one set of compiled functions.
+        """
+        parts = (self.z0, self.labels, self.rest.tolist(), self.line_z.tolist(), self.line_w.tolist(),
+                 self.line_f.tolist(), self.ratio.tolist(), self.profile.tolist(), self.zgroups, self.wgroups,
+                 self.flux_sites, self.regions, self.region_ref.tolist(), self.form, self.order, self.cont_sets,
+                 self.knots, len(self.spectra),
+                 self.tokens, [(n, repr(self.sites[n])) for n in self.sample_order], sorted(self.fixed.items()),
+                 sorted((n, repr(p)) for n, p in self.fixed_priors.items()))  # fmt: skip
+        return repr(parts)
 
 
 def _region_windows(cfg: ContinuumSection, rest: list[float]) -> list[tuple[float, float]]:
@@ -520,7 +540,8 @@ def build_model(
     plan.fixed_priors.update(fixed_priors)
     args = {
         "low": px.low, "high": px.high, "flux": px.flux, "error": px.error, "spec": px.spec, "region": px.region,
-        "tab_w": tab_w, "tab_inv": tab_inv,
+        "tab_w": tab_w, "tab_inv": tab_inv, "line_unit": np.asarray(line_unit), "cont_unit": cont_unit,
+        "mask": np.ones(px.low.size, bool),
     }  # fmt: skip
     fitted = [w[m].replace(error=px.error[px.spec == k] * unit) for k, (w, m) in enumerate(zip(work, px.kept,
               strict=True))]  # fmt: skip
@@ -584,13 +605,37 @@ class LinesModel:
         Names, indices, priors and scales.
     args : dict
         Arrays: pixel edges ``low``/``high`` (A), ``flux``, ``error``, spectrum and region index per pixel,
-        resolution tables.
+        resolution tables, flux scales ``line_unit`` and ``cont_unit``, ``mask`` (pixels in the likelihood).
+    padded : dict
+        ``args`` with the pixel arrays padded to :func:`bucket` of the pixel count (masked), as the compiled
+        functions take them.
+    npix : int
+        Number of fitted pixels (the first ``npix`` entries of the padded arrays).
     spectra : list of Spectrum
         The fitted pixels of each spectrum, in the working units (A, ``plan.flux_unit``).
     """
 
     def __init__(self, plan: Plan, args: dict, spectra: list[Spectrum]) -> None:
         self.plan, self.args, self.spectra = plan, args, spectra
+        self.npix = int(args["flux"].size)
+        self._padded: dict | None = None
+
+    @property
+    def padded(self) -> dict:
+        """``args`` with every per-pixel array padded to :func:`bucket` (padding masked out of the likelihood)."""
+        if self._padded is None:
+            import jax.numpy as jnp
+
+            extra = bucket(self.npix) - self.npix
+            fill = {"flux": 0.0, "error": 1.0, "mask": False, "spec": 0, "region": 0}
+            out = {}
+            for k, v in self.args.items():
+                v = np.asarray(v)
+                if k in _PIXEL_KEYS:  # edges repeat the last pixel, so padded model values stay finite
+                    v = np.concatenate([v, np.full(extra, fill.get(k, v[-1]), v.dtype)])
+                out[k] = jnp.asarray(v)
+            self._padded = out
+        return self._padded
 
     def __repr__(self) -> str:
         return (
@@ -605,7 +650,7 @@ class LinesModel:
 
         params = self.prior_fn()
         mu = predict(self.plan, params, args)["total"]
-        numpyro.sample("obs", dist.Normal(mu, args["error"]), obs=args["flux"])
+        numpyro.sample("obs", dist.Normal(mu, args["error"]).mask(args["mask"]), obs=args["flux"])
 
     def prior_fn(self) -> dict:
         """Sample every parameter from its prior, in dependency order (the model without the likelihood)."""
@@ -657,7 +702,7 @@ def predict(plan: Plan, params: dict, args: dict) -> dict:
     z = jnp.stack([jnp.asarray(v(f"z_{g}"), float) for g in plan.zgroups])[plan.line_z]
     fwhm = jnp.stack([jnp.asarray(v(f"fwhm_{g}"), float) for g in plan.wgroups])[plan.line_w]
     flux = jnp.stack([jnp.asarray(v(f"flux_{f}"), float) for f in plan.flux_sites])[plan.line_f]
-    flux = flux * plan.ratio * plan.line_unit
+    flux = flux * plan.ratio * args["line_unit"]
     mu = plan.rest * (1.0 + z)
     inv_r = jnp.stack([jnp.interp(mu, args["tab_w"][k], args["tab_inv"][k]) for k in range(nspec)])
     sig_instr = mu * inv_r / rscale[:, None] / FWHM_PER_SIGMA  # (nspec, nlines)
@@ -665,7 +710,7 @@ def predict(plan: Plan, params: dict, args: dict) -> dict:
     prof = _profiles(plan, v, a[:, None], b[:, None], mu, f_int, sig_instr[spec])
     lines = prof * flux
 
-    cont = _continuum(plan, v, a, b, region)
+    cont = _continuum(plan, v, a, b, region, args["cont_unit"])
     scale = fscale[spec]
     return {"total": scale * (cont + lines.sum(axis=1)), "continuum": scale * cont, "lines": scale[:, None] * lines}
 
@@ -708,7 +753,7 @@ def _profiles(plan: Plan, v, a, b, mu, f_int, sig_instr):
     return prof[:, np.argsort(order)]
 
 
-def _continuum(plan: Plan, v, a, b, region):
+def _continuum(plan: Plan, v, a, b, region, cont_unit):
     """Pixel means of each pixel's region continuum (in the flux unit).
 
     Regions sharing a parameter set (``plan.cont_sets``) share one function: its reference wavelength, unit and
@@ -726,9 +771,10 @@ def _continuum(plan: Plan, v, a, b, region):
                         max(w1 for (_, w1), k in zip(plan.regions, sets, strict=True) if k == key) * z1]
                        for key in keys])  # fmt: skip
     ref_k = np.asarray([np.mean(plan.region_ref[member == i]) for i in range(len(keys))])
-    unit_k = np.asarray([np.max(plan.cont_unit[member == i]) for i in range(len(keys))])
+    cont_unit = jnp.asarray(cont_unit)  # per region, from the data (model args, so one compile serves any spectrum)
+    unit_k = jnp.stack([jnp.max(cont_unit[np.flatnonzero(member == i)]) for i in range(len(keys))])
     sel = jnp.asarray(member)[region]
-    ref, cu = jnp.asarray(ref_k)[sel], jnp.asarray(unit_k)[sel]
+    ref, cu = jnp.asarray(ref_k)[sel], unit_k[sel]
     lo, hi = jnp.asarray(span[:, 0])[sel], jnp.asarray(span[:, 1])[sel]
 
     def par(name):

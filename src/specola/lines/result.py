@@ -131,11 +131,12 @@ class LinesResult:
         post = self.posterior
         n = post.flat(next(iter(post.samples))).size
         pick = np.random.default_rng(0).choice(n, min(n, max_draws), replace=False)
-        preds = [fns.predict({k: post.flat(k)[i] for k in post.samples}, self.model.args) for i in pick]
-        total = np.median([np.asarray(p["total"]) for p in preds], 0)
-        cont = np.median([np.asarray(p["continuum"]) for p in preds], 0)
-        lines = np.median([np.asarray(p["lines"]) for p in preds], 0)
-        lo16, hi84 = np.percentile([np.asarray(p["total"]) for p in preds], [16, 84], axis=0)
+        m = self.model.npix
+        preds = [fns.predict({k: post.flat(k)[i] for k in post.samples}, self.model.padded) for i in pick]
+        total = np.median([np.asarray(p["total"])[:m] for p in preds], 0)
+        cont = np.median([np.asarray(p["continuum"])[:m] for p in preds], 0)
+        lines = np.median([np.asarray(p["lines"])[:m] for p in preds], 0)
+        lo16, hi84 = np.percentile([np.asarray(p["total"])[:m] for p in preds], [16, 84], axis=0)
         out, start = [], 0
         unit = self.model.plan.flux_unit
         for s in self.model.spectra:
@@ -162,9 +163,10 @@ class LinesResult:
         n = post.flat(next(iter(post.samples))).size
         pick = np.random.default_rng(0).choice(n, min(n, max_draws), replace=False)
         params = {k: jnp.asarray(post.flat(k)[pick]) for k in post.samples}
-        total = jax.vmap(lambda p: fns.predict(p, args)["total"])(params)
+        padded = self.model.padded
+        total = np.asarray(jax.vmap(lambda p: fns.predict(p, padded)["total"])(params))[:, : self.model.npix]
         err = np.asarray(args["error"])
-        r = (np.asarray(args["flux"]) - np.asarray(total)) / err
+        r = (np.asarray(args["flux"]) - total) / err
         return -0.5 * r**2 - np.log(err) - 0.5 * np.log(2 * np.pi)
 
     def diagnostics(self) -> dict[str, Any]:
