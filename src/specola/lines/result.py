@@ -42,7 +42,7 @@ def _continuum_at(plan, r: int, wave: np.ndarray, val) -> np.ndarray:
     values = {n: jnp.asarray(val(n), float) for n in [*plan.sites, *plan.fixed] if n.startswith(("cont_", "Tbb_"))}
 
     def one(p, w):
-        return _continuum(plan, lambda n: p[n], w[None], w[None], jnp.asarray([r]))[0]
+        return _continuum(plan, lambda n: p[n], w[None], w[None], jnp.asarray([r]), plan.cont_unit)[0]
 
     return np.asarray(jax.vmap(one)(values, jnp.asarray(wave, float)))
 
