@@ -24,7 +24,6 @@ import concurrent.futures
 import dataclasses
 import hashlib
 import importlib
-import inspect
 import json
 import logging
 import time
@@ -185,63 +184,11 @@ STAGE_INPUTS: dict[str, str] = {
     "stellar": "inputs.spectrum_path",
     "lines": "spectra[0].file",  # the config's one [[spectra]] table is the template for every input
 }
-_CONFIG_CLASSES = {
-    "extract": "specola.extract:ExtractConfig",
-    "fluxcal": "specola.fluxcal:FluxcalConfig",
-    "coadd": "specola.coadd:CoaddConfig",
-    "lines": "specola.lines:LinesConfig",
-}
-
-
-def _load(ref: str) -> Any:
-    module, _, name = ref.partition(":")
-    return getattr(importlib.import_module(module), name)
-
-
 def stage_config(stage: str, config_file: str | Path | None, overrides: Mapping[str, Any]) -> Any:
-    """The stage's validated config from a TOML file (optional) and overrides."""
-    if stage == "stellar":
-        from .stellar import load_stellar_config
+    """The stage's validated config from a TOML file (optional) and overrides, read as ``specola STAGE`` reads it."""
+    from .cli._stage import load_stage_config, stage_command
 
-        return load_stellar_config(config_file, dict(overrides))
-    from .config import load_config
-
-    return load_config(_load(_CONFIG_CLASSES[stage]), config_file, overrides)
-
-
-def stage_to_folder(stage: str, config: Any, output: Path, overwrite: bool, base: Path | None) -> Any:
-    """Call ``specola.<stage>.run_to_folder(config, output, overwrite=...)``.
-
-    Adapter until every stage has the shared contract: extract (``run(config, base)`` + ``result.write``, no
-    ``run_to_folder`` yet) is wrapped in :func:`specola.runs.run_stage`, and ``base=`` is passed where a stage's
-    ``run_to_folder`` still takes one (lines).
-    """
-    module = importlib.import_module(f"specola.{stage}")
-    to_folder = getattr(module, "run_to_folder", None)
-    if to_folder is None:
-        from .runs import run_stage
-
-        return run_stage(stage, config, lambda: _Adapted(module.run(config, base)), output, overwrite=overwrite).result
-    kwargs = {"base": base} if "base" in inspect.signature(to_folder).parameters else {}
-    return to_folder(config, output, overwrite=overwrite, **kwargs)
-
-
-@dataclass(frozen=True)
-class _Adapted:
-    """A stage result seen through the shared contract (``write(folder)``, ``summary()``)."""
-
-    result: Any
-
-    def write(self, folder: Any) -> list[Path]:
-        return list(self.result.write(folder) or [])
-
-    def summary(self) -> str:
-        return _summary(self.result)
-
-
-def _summary(result: Any) -> str:
-    summary = getattr(result, "summary", None)
-    return str(summary()) if callable(summary) else ""
+    return load_stage_config(stage_command(stage), config_file, overrides)
 
 
 @dataclass(frozen=True)
@@ -261,11 +208,11 @@ class _StageTask:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             config = self.config(item)
-            base = Path(self.config_file).parent if self.config_file else None
-            result = stage_to_folder(self.stage, config, Path(output), self.overwrite, base)
+            stage = importlib.import_module(f"specola.{self.stage}")
+            result = stage.run_to_folder(config, Path(output), overwrite=self.overwrite)
         for w in caught:  # a worker's warnings go to the log, naming the input, never to a lost stderr
             log.warning("%s: %s: %s", Path(item).name, w.category.__name__, w.message)
-        return _summary(result)
+        return result.summary()
 
     def config(self, item: str) -> Any:
         """The stage's config for one input."""
@@ -279,7 +226,7 @@ class _StageTask:
                 f"specola batch lines: {self.config_file} must have exactly one [[spectra]] table (the template "
                 f"for every input), not {len(config.spectra)}"
             )
-        return dataclasses.replace(config, spectra=(dataclasses.replace(config.spectra[0], file=item),))
+        return dataclasses.replace(config, spectra=(dataclasses.replace(config.spectra[0], file=Path(item)),))
 
 
 def output_names(items: Sequence[str | Path]) -> list[str]:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["StageCommand", "add_stage", "config_class", "load_stage_config"]
+__all__ = ["StageCommand", "add_stage", "config_class", "load_stage_config", "stage_command"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,6 +58,11 @@ class StageCommand:
 def _load(ref: str) -> Any:
     module, _, attr = ref.partition(":")
     return getattr(importlib.import_module(module), attr)
+
+
+def stage_command(name: str) -> StageCommand:
+    """The :class:`StageCommand` of a stage (declared once, in ``specola.cli.<name>``)."""
+    return importlib.import_module(f"specola.cli.{name}").COMMAND
 
 
 def config_class(command: StageCommand) -> type:
