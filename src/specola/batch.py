@@ -184,6 +184,8 @@ STAGE_INPUTS: dict[str, str] = {
     "stellar": "inputs.spectrum_path",
     "lines": "spectra[0].file",  # the config's one [[spectra]] table is the template for every input
 }
+
+
 def stage_config(stage: str, config_file: str | Path | None, overrides: Mapping[str, Any]) -> Any:
     """The stage's validated config from a TOML file (optional) and overrides, read as ``specola STAGE`` reads it."""
     from .cli._stage import load_stage_config, stage_command
