@@ -17,9 +17,9 @@ from typing import Any
 import astropy.units as u
 import numpy as np
 
+from .._gzip import gunzip, is_gzip, release_gunzipped
 from ..errors import EmptySpectrumWarning, FileFormatError, SpecolaError
 from ..spectrum import Spectrum, SpectrumSeries
-from ._common import gunzip, is_gzip, release_gunzipped
 
 __all__ = ["formats", "identify_format", "read", "read_all", "read_series", "register_reader"]
 
