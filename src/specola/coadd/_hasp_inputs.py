@@ -1,7 +1,8 @@
 """Raw table access and keyword pre-filtering for the HASP-compatible mode.
 
 HASP exactness needs the x1d tables as stored (float32 columns, every pixel,
-the headers); the generic reader in :mod:`specola.io.hst` turns the same files
+the headers), read with :mod:`specola.coadd._fits` (numpy only: the mode starts
+without astropy); the generic reader in :mod:`specola.io.hst` turns the same files
 into :class:`~specola.spectrum.Spectrum` objects for specola's own method.
 """
 
@@ -13,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from astropy.io import fits
+
+from ..errors import FileFormatError
+from ._fits import FitsTable, Header, read_fits
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +47,8 @@ class HstFile:
     """One x1d/sx1 file read once: primary header and its SCI extensions (header, table)."""
 
     path: Path
-    primary: fits.Header
-    sci: list[tuple[fits.Header, Any]] = field(default_factory=list)
+    primary: Header
+    sci: list[tuple[Header, _Table]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -65,15 +68,11 @@ _KEEP += ("VARIANCE_COUNTS", "VARIANCE_BKG", "VARIANCE_FLAT")
 class _Table:
     """The columns co-addition needs, copied out of a FITS table (dtype kept, native byte order)."""
 
-    def __init__(self, data: Any) -> None:
-        names = {n.upper(): n for n in data.columns.names}
-        self.arrays = {}
-        for c in _KEEP:
-            if c in names:
-                a = np.asarray(data[names[c]])
-                self.arrays[c] = a.astype(a.dtype.newbyteorder("="), copy=True)
+    def __init__(self, table: FitsTable) -> None:
+        stored = {n.upper() for n in table.names}
+        self.arrays = {c: table.column(c) for c in _KEEP if c in stored}
         self.columns = type("Columns", (), {"names": list(self.arrays)})()
-        self.nrows = len(data)
+        self.nrows = len(table)
 
     def __len__(self) -> int:
         return self.nrows
@@ -83,12 +82,18 @@ class _Table:
 
 
 def read_hst_file(path: Path) -> HstFile:
-    """Read the primary header and every SCI table of an x1d/sx1 file into memory."""
-    with fits.open(path, memmap=False) as hdul:
-        out = HstFile(Path(path), hdul[0].header.copy())
-        for hdu in hdul[1:]:
-            if hdu.header.get("EXTNAME") == "SCI" and isinstance(hdu, fits.BinTableHDU):
-                out.sci.append((hdu.header.copy(), _Table(hdu.data)))
+    """Read the primary header and every SCI table of an x1d/sx1 file into memory.
+
+    Raises
+    ------
+    FileFormatError
+        Not a FITS file, truncated, or a SCI table that cannot be read.
+    """
+    hdus = read_fits(path)
+    out = HstFile(Path(path), hdus[0][0])
+    for header, table in hdus[1:]:
+        if table is not None and header.get("EXTNAME") == "SCI":
+            out.sci.append((header, _Table(table)))
     return out
 
 
@@ -112,8 +117,11 @@ def load_inputs(paths: list[Path]) -> tuple[list[HstFile], dict[str, str]]:
     for path in paths:
         try:
             f = read_hst_file(path)
-        except (OSError, ValueError, TypeError) as exc:
-            skipped[str(path)] = f"not a readable FITS file ({exc})"
+        except FileFormatError as exc:
+            skipped[str(path)] = f"not a readable FITS file ({str(exc).removeprefix(f'{path}: ')})"
+            continue
+        except OSError as exc:
+            skipped[str(path)] = f"cannot be read ({exc.strerror or exc})"
             continue
         missing = [k for k in _REQUIRED if k not in f.primary]
         if missing:
@@ -222,7 +230,7 @@ def not_moving(files: list[HstFile]) -> list[HstFile]:
     return keep
 
 
-def lifetime_position(primary: fits.Header) -> int:
+def lifetime_position(primary: Header) -> int:
     """COS lifetime position ``LIFE_ADJ`` (1-10), else 0."""
     value = primary.get("LIFE_ADJ")
     return value if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 10 else 0

@@ -1,19 +1,19 @@
-"""HASP product names and FITS layout (primary header, SCI one-row vector table, PROVENANCE table)."""
+"""HASP product names and FITS layout (primary header, SCI one-row vector table, PROVENANCE table).
+
+Written with :mod:`specola.coadd._fits` (numpy only), card for card as HASP's astropy-written products.
+"""
 
 from __future__ import annotations
 
 import datetime
-import io
-import warnings
+import math
 from pathlib import Path
 from typing import Any
 
-import astropy
 import numpy as np
-from astropy.io import fits
-from astropy.time import Time
 
 from .._version import __version__
+from ._fits import table_cards, write_fits
 from ._hasp_core import HaspProduct
 
 #: HLSP levels: 1 visit, 2 abutted visit, 3 program, 4 abutted program, 5 cross-program, 6 abutted cross-program.
@@ -69,40 +69,55 @@ def combine(prod: HaspProduct, key: str, method: str) -> Any:
     return np.array(vals)
 
 
+#: Months at whose end UTC had a leap second (TAI - UTC grew by 1 s), 1972 onwards; none since 2016.
+_LEAP_SECOND_MONTHS = {(y, 6) for y in (1972, 1981, 1982, 1983, 1985, 1992, 1993, 1994, 1997, 2012, 2015)} | {
+    (y, 12) for y in (1972, 1973, 1974, 1975, 1976, 1977, 1978, 1979, 1987, 1989, 1990, 1995, 1998, 2005, 2008, 2016)
+}
+_MJD0 = datetime.datetime(1858, 11, 17)
+_FITS_VER = (
+    "Definition of the Flexible Image Transport System (FITS) v4.0 "
+    "https://fits.gsfc.nasa.gov/standard40/fits_standard40aa-le.pdf"
+)
+
+
+def _leap_day(day: datetime.date) -> bool:
+    return (day.year, day.month) in _LEAP_SECOND_MONTHS and (day + datetime.timedelta(days=1)).day == 1
+
+
+def mjd_to_iso(mjd: float) -> str:
+    """A UTC MJD as ``YYYY-MM-DDThh:mm:ss``, as ``astropy.time.Time(mjd, format="mjd").datetime`` gives it.
+
+    The day's fraction is rounded to the microsecond (ERFA's rule, half away from zero), on a day that ends
+    with a leap second stretched over 86401 s, then truncated to the second by the format.
+    """
+    day = math.floor(mjd)
+    fraction = mjd - day
+    date = (_MJD0 + datetime.timedelta(days=day)).date()
+    if _leap_day(date):
+        fraction += fraction / 86400.0
+    microseconds = math.floor(1e6 * fraction * 86400.0 + 0.5)
+    stamp = datetime.datetime.combine(date, datetime.time()) + datetime.timedelta(microseconds=microseconds)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S")
+
+
 def write_product(prod: HaspProduct, path: Path, level: int, filename: str | None = None) -> None:
     """Write ``prod`` in HASP's layout to ``path`` (overwrites; callers check first).
 
-    ``filename`` is the name recorded in the header (default: ``path``'s name).
+    ``filename`` is the name recorded in the header (default: ``path``'s name). Comments that do not fit
+    beside long values (S_REGION, names) are truncated, as in HASP's products.
     """
-    with warnings.catch_warnings():
-        # long S_REGION / name values leave no room for the comment; HASP's products truncate it the same way
-        warnings.filterwarnings("ignore", "Card is too long", fits.verify.VerifyWarning)
-        _write_product(prod, path, level, filename)
+    rec, sci = _sci(prod)
+    prov_rec, prov = _provenance(prod)
+    write_fits(path, _primary_cards(prod, level, filename or path.name), [(sci, rec), (prov, prov_rec)])
 
 
-def _write_product(prod: HaspProduct, path: Path, level: int, filename: str | None) -> None:
-    ipppssoo = {1: prod.rootname[:6], 2: prod.rootname[:6], 3: prod.rootname[:4], 4: prod.rootname[:4]}
-    ipppssoo = ipppssoo.get(level, "N/A")
-    ra, dec = prod.get_coords()
-    region = f"CIRCLE {ra} {dec} {2.5 / 2 / 3600}"
+def _sci(prod: HaspProduct) -> tuple[np.ndarray, list[tuple[str, Any, str]]]:
+    """The SCI table's one row (the good range of the product, big-endian float32) and its header cards."""
     good = np.flatnonzero(prod.output_exptime != 0.0)
     sl = slice(good[0], good[-1] + 1) if good.size else slice(None)
-
-    hdr1 = fits.Header()
-    hdr1["EXTNAME"] = ("SCI", "Spectrum science arrays")
-    hdr1["TIMESYS"] = ("UTC", "Time system in use")
-    hdr1["TIMEUNIT"] = ("s", "Time unit for durations")
-    hdr1["TREFPOS"] = ("GEOCENTER", "Time reference position")
+    ra, dec = prod.get_coords()
+    region = f"CIRCLE {ra} {dec} {2.5 / 2 / 3600}"
     mjd_beg, mjd_end = combine(prod, "expstart", "min"), combine(prod, "expend", "max")
-    fmt = "%Y-%m-%dT%H:%M:%S"
-    hdr1["DATE-BEG"] = (Time(mjd_beg, format="mjd").datetime.strftime(fmt), "Date-time of first observation start")
-    hdr1.add_blank("", before="DATE-BEG")
-    hdr1.add_blank("              / FITS TIME COORDINATE KEYWORDS", before="DATE-BEG")
-    hdr1["DATE-END"] = (Time(mjd_end, format="mjd").datetime.strftime(fmt), "Date-time of last observation end")
-    hdr1["MJD-BEG"] = (mjd_beg, "MJD of first exposure start")
-    hdr1["MJD-END"] = (mjd_end, "MJD of last exposure end")
-    hdr1["XPOSURE"] = (combine(prod, "exptime", "sum"), "[s] Sum of exposure durations")
-    hdr1["S_REGION"] = (region, "Region footprint")
     n = str(len(prod.output_wavelength[sl]))
     flam = "erg /s /cm**2 /Angstrom"
     columns = (
@@ -115,60 +130,89 @@ def _write_product(prod: HaspProduct, path: Path, level: int, filename: str | No
     rec = np.zeros(1, dtype=[(name, ">f4", (int(n),)) for name, _, _ in columns])
     for name, values, _ in columns:
         rec[name][0] = values[sl]
-    sci = _table_header([(name, f"{n}E", unit) for name, _, unit in columns], rec, hdr1)
+    return rec, [
+        *table_cards([(name, f"{n}E", unit) for name, _, unit in columns], rec),
+        ("EXTNAME", "SCI", "Spectrum science arrays"),
+        ("TIMESYS", "UTC", "Time system in use"),
+        ("TIMEUNIT", "s", "Time unit for durations"),
+        ("TREFPOS", "GEOCENTER", "Time reference position"),
+        ("", "", ""),
+        ("", "              / FITS TIME COORDINATE KEYWORDS", ""),
+        ("DATE-BEG", mjd_to_iso(mjd_beg), "Date-time of first observation start"),
+        ("DATE-END", mjd_to_iso(mjd_end), "Date-time of last observation end"),
+        ("MJD-BEG", mjd_beg, "MJD of first exposure start"),
+        ("MJD-END", mjd_end, "MJD of last exposure end"),
+        ("XPOSURE", combine(prod, "exptime", "sum"), "[s] Sum of exposure durations"),
+        ("S_REGION", region, "Region footprint"),
+    ]
 
-    h0 = fits.Header()
-    h0["EXTEND"] = (True, "FITS file may contain extensions")
-    h0["NEXTEND"] = 3
-    h0["FITS_VER"] = "Definition of the Flexible Image Transport System (FITS) v4.0"
-    h0["FITS_SW"] = (f"astropy.io.fits v{astropy.__version__}", "FITS file creation software")
-    h0["ORIGIN"] = ("specola (HASP-compatible mode)", "FITS file originator")
-    h0["DATE"] = (str(datetime.date.today()), "Date this file was written")
-    h0["FILENAME"] = (filename or path.name, "Name of this file")
-    h0["IPPPSSOO"] = (ipppssoo, "IPPP or IPPPSS for product")
-    h0["TELESCOP"] = (combine(prod, "telescop", "multi"), "Telescope used to acquire data")
-    h0["INSTRUME"] = (prod.instrument, "Instrument used to acquire data")
-    h0.add_blank("", after="TELESCOP")
-    h0.add_blank("              / SCIENCE INSTRUMENT CONFIGURATION", before="INSTRUME")
-    h0["DETECTOR"] = (combine(prod, "detector", "multi"), "Detector or channel used to acquire data")
-    h0["NUM_EXP"] = (prod.num_exp, "Number of exposures combined")
-    h0["GRATING"] = ("-".join(prod.gratinglist), "Grating(s) used")
-    h0["CENWAVE"] = (combine(prod, "cenwave", "multi"), "Central wavelength setting for disperser")
-    h0["SPORDER"] = (1, "Spectral order")
-    h0["APERTURE"] = (",".join(prod.aperturelist), "Identifier(s) of entrance aperture")
-    h0["OBSMODE"] = (combine(prod, "obsmode", "multi"), "Instrument operating mode (ACCUM | TIME-TAG)")
-    h0["TARGNAME"] = prod.target
-    if level in (5, 6):
-        h0["LIFE_ADJ"] = "N/A" if prod.instrument == "STIS" else prod.lifetime_position
-    h0.add_blank(after="OBSMODE")
-    h0.add_blank("              / TARGET INFORMATION", before="TARGNAME")
-    h0["RADESYS"] = ("ICRS ", "World coordinate reference frame")
-    h0["TARG_RA"] = (ra, "[deg] Target right ascension")
-    h0["TARG_DEC"] = (dec, "[deg] Target declination")
-    h0["PROPOSID"] = (combine(prod, "proposid", "multi"), "Program identifier")
-    h0["PINAME"] = (combine(prod, "pr_inv_l", "multi"), "Principal Investigator")
-    h0["MTFLAG"] = (combine(prod, "mtflag", "multi"), "Moving Target Flag")
-    h0["EXTENDED"] = (combine(prod, "extended", "max"), "Is target extended?")
-    h0.add_blank(after="TARG_DEC")
-    h0.add_blank("           / PROVENANCE INFORMATION", before="PROPOSID")
-    h0["CAL_VER"] = (f"specola {__version__} (HASP-compatible)", "HLSP processing software version")
-    h0["HLSPID"] = ("HSLA", "Name ID of this HLSP collection")
-    h0["HSLPNAME"] = ("Hubble Spectroscopic Legacy Archive", "Name ID of this HLSP collection")
-    h0["HLSPLEAD"] = ("specola", "Software that made this product")
-    h0["HLSP_LVL"] = (level, "HASP HLSP Level")
-    h0["LICENSE"] = ("CC BY 4.0", "License for use of these data")
-    h0["LICENURL"] = ("https://creativecommons.org/licenses/by/4.0/", "Data license URL")
-    h0["REFERENC"] = ("https://ui.adsabs.harvard.edu/abs/2020RNAAS...4..205R", "Bibliographic ref")
-    h0["MINWAVE"] = (combine(prod, "minwave", "min"), "Minimum wavelength in spectrum")
-    h0.add_blank(after="REFERENC")
-    h0.add_blank("           / ARCHIVE SEARCH KEYWORDS", before="MINWAVE")
-    h0["MAXWAVE"] = (combine(prod, "maxwave", "max"), "Maximum wavelength in spectrum")
+
+def _primary_cards(prod: HaspProduct, level: int, filename: str) -> list[tuple[str, Any, str]]:
+    """The primary header, HASP's cards in HASP's order (blank separators included)."""
+    ipppssoo = {1: prod.rootname[:6], 2: prod.rootname[:6], 3: prod.rootname[:4], 4: prod.rootname[:4]}
+    ipppssoo = ipppssoo.get(level, "N/A")
+    ra, dec = prod.get_coords()
+    life = [("LIFE_ADJ", "N/A" if prod.instrument == "STIS" else prod.lifetime_position, "")] if level in (5, 6) else []
+    minwave, maxwave = combine(prod, "minwave", "min"), combine(prod, "maxwave", "max")
     try:
-        h0["CENTRWV"] = (0.5 * (h0["MAXWAVE"] + h0["MINWAVE"]), "Central wavelength of the data")
-        h0["BANDWID"] = h0["MAXWAVE"] - h0["MINWAVE"]
+        centre, bandwidth = 0.5 * (maxwave + minwave), maxwave - minwave
     except TypeError:
-        h0["CENTRWV"], h0["BANDWID"] = "?", "?"
+        centre, bandwidth = "?", "?"
+    return [
+        ("SIMPLE", True, "conforms to FITS standard"),
+        ("BITPIX", 8, "array data type"),
+        ("NAXIS", 0, "number of array dimensions"),
+        ("EXTEND", True, ""),
+        ("NEXTEND", 3, ""),
+        ("FITS_VER", _FITS_VER, ""),
+        ("FITS_SW", f"specola {__version__} numpy FITS writer", "FITS file creation software"),
+        ("ORIGIN", "specola (HASP-compatible mode)", "FITS file originator"),
+        ("DATE", str(datetime.date.today()), "Date this file was written"),
+        ("FILENAME", filename, "Name of this file"),
+        ("IPPPSSOO", ipppssoo, "IPPP or IPPPSS for product"),
+        ("TELESCOP", combine(prod, "telescop", "multi"), "Telescope used to acquire data"),
+        ("", "", ""),
+        ("", "              / SCIENCE INSTRUMENT CONFIGURATION", ""),
+        ("INSTRUME", prod.instrument, "Instrument used to acquire data"),
+        ("DETECTOR", combine(prod, "detector", "multi"), "Detector or channel used to acquire data"),
+        ("NUM_EXP", prod.num_exp, "Number of exposures combined"),
+        ("GRATING", "-".join(prod.gratinglist), "Grating(s) used"),
+        ("CENWAVE", combine(prod, "cenwave", "multi"), "Central wavelength setting for disperser"),
+        ("SPORDER", 1, "Spectral order"),
+        ("APERTURE", ",".join(prod.aperturelist), "Identifier(s) of entrance aperture"),
+        ("OBSMODE", combine(prod, "obsmode", "multi"), "Instrument operating mode (ACCUM | TIME-TAG)"),
+        ("", "", ""),
+        ("", "              / TARGET INFORMATION", ""),
+        ("TARGNAME", prod.target, ""),
+        *life,
+        ("RADESYS", "ICRS ", "World coordinate reference frame"),
+        ("TARG_RA", ra, "[deg] Target right ascension"),
+        ("TARG_DEC", dec, "[deg] Target declination"),
+        ("", "", ""),
+        ("", "           / PROVENANCE INFORMATION", ""),
+        ("PROPOSID", combine(prod, "proposid", "multi"), "Program identifier"),
+        ("PINAME", combine(prod, "pr_inv_l", "multi"), "Principal Investigator"),
+        ("MTFLAG", combine(prod, "mtflag", "multi"), "Moving Target Flag"),
+        ("EXTENDED", combine(prod, "extended", "max"), "Is target extended?"),
+        ("CAL_VER", f"specola {__version__} (HASP-compatible)", "HLSP processing software version"),
+        ("HLSPID", "HSLA", "Name ID of this HLSP collection"),
+        ("HSLPNAME", "Hubble Spectroscopic Legacy Archive", "Name ID of this HLSP collection"),
+        ("HLSPLEAD", "specola", "Software that made this product"),
+        ("HLSP_LVL", level, "HASP HLSP Level"),
+        ("LICENSE", "CC BY 4.0", "License for use of these data"),
+        ("LICENURL", "https://creativecommons.org/licenses/by/4.0/", "Data license URL"),
+        ("REFERENC", "https://ui.adsabs.harvard.edu/abs/2020RNAAS...4..205R", "Bibliographic ref"),
+        ("", "", ""),
+        ("", "           / ARCHIVE SEARCH KEYWORDS", ""),
+        ("MINWAVE", minwave, "Minimum wavelength in spectrum"),
+        ("MAXWAVE", maxwave, "Maximum wavelength in spectrum"),
+        ("CENTRWV", centre, "Central wavelength of the data"),
+        ("BANDWID", bandwidth, ""),
+    ]
 
+
+def _provenance(prod: HaspProduct) -> tuple[np.ndarray, list[tuple[str, Any, str]]]:
+    """The PROVENANCE table: one row per input exposure, and its header cards."""
     text = lambda key: np.array([str(v).strip() for v in combine(prod, key, "arr")])
     number = lambda key: np.array([v if isinstance(v, int | float) else np.nan for v in combine(prod, key, "arr")])
     beg, end = number("expstart"), number("expend")
@@ -196,52 +240,5 @@ def _write_product(prod: HaspProduct, path: Path, level: int, filename: str | No
     prov_rec = np.zeros(len(prov[0][3]), dtype=dtype)
     for name, form, _, values in prov:
         prov_rec[name] = np.char.encode(values.astype(str), "ascii") if form.endswith("A") else values
-    hdr2 = fits.Header()
-    hdr2["EXTNAME"] = ("PROVENANCE", "Metadata for contributing observations")
-    table2 = _table_header([(name, form, unit) for name, form, unit, _ in prov], prov_rec, hdr2)
-    _write_hdus(path, fits.PrimaryHDU(header=h0), (sci, rec), (table2, prov_rec))
-
-
-def _table_header(columns: list[tuple[str, str, str | None]], rec: np.ndarray, extra: fits.Header) -> fits.Header:
-    """The header astropy's ``BinTableHDU.from_columns`` writes for ``rec`` (big-endian, one field per column).
-
-    Built by hand: constructing a table HDU with data makes astropy import ``astropy.table`` (a quarter of a
-    second of start-up for every ``specola coadd`` process).
-    """
-    head = fits.Header()
-    head["XTENSION"] = ("BINTABLE", "binary table extension")
-    head["BITPIX"] = (8, "array data type")
-    head["NAXIS"] = (2, "number of array dimensions")
-    head["NAXIS1"] = (rec.dtype.itemsize, "length of dimension 1")
-    head["NAXIS2"] = (len(rec), "length of dimension 2")
-    head["PCOUNT"] = (0, "number of group parameters")
-    head["GCOUNT"] = (1, "number of groups")
-    head["TFIELDS"] = (len(columns), "number of table fields")
-    for k, (name, form, unit) in enumerate(columns, start=1):
-        head[f"TTYPE{k}"] = name
-        head[f"TFORM{k}"] = form
-        if unit is not None:
-            head[f"TUNIT{k}"] = unit
-    for card in extra.cards:
-        head.append(card, useblanks=False, end=True)
-    return head
-
-
-def _hdu_bytes(hdu: fits.PrimaryHDU) -> bytes:
-    """The primary HDU (header only) as it appears in a FITS file."""
-    buffer = io.BytesIO()
-    hdu.writeto(buffer)
-    return buffer.getvalue()
-
-
-def _write_hdus(path: Path, primary: fits.PrimaryHDU, *tables: tuple[fits.Header, np.ndarray]) -> None:
-    # astropy byte-swaps a vector column element by element in a Python loop when writing (the SCI
-    # table's one row holds ~10^4-10^5 floats: 0.25 s per product), and building a table HDU with data
-    # imports astropy.table: the tables, already big-endian records, are written as raw bytes after
-    # their headers.
-    with open(path, "wb") as fh:
-        fh.write(_hdu_bytes(primary))
-        for header, rec in tables:
-            data = rec.tobytes()
-            fh.write(header.tostring().encode("ascii"))
-            fh.write(data + b"\0" * (-len(data) % 2880))
+    cards = table_cards([(name, form, unit) for name, form, unit, _ in prov], prov_rec)
+    return prov_rec, [*cards, ("EXTNAME", "PROVENANCE", "Metadata for contributing observations")]
