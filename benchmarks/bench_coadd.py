@@ -3,17 +3,23 @@
 Two comparisons, each printed with its ratio:
 
 * **whole process**: ``python -m specola coadd -i IN -o OUT`` against ``swrapper -i IN -o OUT``, start-up and
-  imports included (``farm-bench --vs`` when it is on PATH: paired runs, median CPU and wall; else
-  subprocess wall time, best of ``--repeat``);
+  imports included: one warm-up each, then ``--runs`` pairs in turn (A B A B ...); wall time and CPU time
+  (user + system, from the kernel's accounting of the finished child); the medians and the median of
+  the pair-by-pair ratios (robust to a machine whose speed drifts);
 * **computation**: each tool called in its own interpreter after its imports (specola's
   :func:`~specola.coadd.run_hasp` + write; the peer's ``hasp.wrapper.main``), best of ``--repeat``.
 
 The products of both are compared (largest relative difference over all columns). The peer lives in a
-throwaway environment outside the repository:
+throwaway environment outside the repository, installed from its sources (spacetelescope/hasp and
+spacetelescope/ullyses; ``hasp.wrapper`` needs only numpy and astropy of ullyses' dependencies, so those
+are installed at specola's versions and the rest left out):
 
-    python -m venv /work/peers/hasp && /work/peers/hasp/bin/pip install hasp ullyses
+    python -m venv /work/peers/hasp
+    /work/peers/hasp/bin/pip install "astropy==$(python -c 'import astropy; print(astropy.__version__)')" numpy
+    /work/peers/hasp/bin/pip install --no-deps ./ullyses ./hasp     # the two source checkouts
 
-Run: ``PYTHONPATH=src python benchmarks/bench_coadd.py [--peer /work/peers/hasp/bin/python] [--repeat 3]``.
+Run: ``PYTHONPATH=src python benchmarks/bench_coadd.py [--peer PYTHON] [--runs 7] [--repeat 3]``; ``--peer``
+(or ``SPECOLA_BENCH_HASP_PYTHON``) is the peer environment's python, its ``swrapper`` beside it.
 The peer reads only uncompressed ``*_x1d.fits``, so the inputs are unpacked into a temporary folder first.
 """
 
@@ -21,11 +27,12 @@ import argparse
 import gzip
 import json
 import os
-import re
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -89,46 +96,29 @@ def _inside(python, code, indir, out, repeat):
     return float(done.stdout.split()[-1])
 
 
-def _median_row(text, label):
-    m = re.search(rf"^{re.escape(label)}\s+(\S+)\s+(\S+)\s+(\S+)", text, re.M)
-    return float(m.group(2)) if m else float("nan")
+def _timed(cmd):
+    """Wall and CPU (user + system, of the reaped child) seconds of one run of ``cmd``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env())
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def _whole(mine, theirs, repeat):
-    """Whole-process seconds (specola, peer) and the peer/specola ratios of wall and CPU time."""
-    bench = shutil.which("farm-bench")
-    if bench:
-        cmd = [bench, "-n", str(max(repeat, 3)), "--timeout", "600", "--vs", " ".join(theirs), "--", *mine]
-        text = subprocess.run(cmd, capture_output=True, text=True, env=_env()).stdout
-        a_wall, b_wall = _median_row(text, "A wall s"), _median_row(text, "B wall s")
-        a_cpu, b_cpu = _median_row(text, "A cpu s"), _median_row(text, "B cpu s")
-        return {
-            "how": "farm-bench, medians",
-            "specola_wall": a_wall,
-            "peer_wall": b_wall,
-            "wall_ratio": 1 / _median_row(text, "A/B wall"),
-            "cpu_ratio": 1 / _median_row(text, "A/B cpu"),
-            "specola_cpu": a_cpu,
-            "peer_cpu": b_cpu,
-        }
-    import time
-
-    def best(cmd):
-        times = []
-        for _ in range(repeat):
-            t = time.perf_counter()
-            subprocess.run(cmd, check=True, capture_output=True, env=_env())
-            times.append(time.perf_counter() - t)
-        return min(times)
-
-    a, b = best(mine), best(theirs)
-    return {"how": "subprocess wall, best", "specola_wall": a, "peer_wall": b, "wall_ratio": b / a}
-
-
-def _cpu(row):
-    if "cpu_ratio" not in row:
-        return ""
-    return f" (CPU {row['specola_cpu']:.2f} vs {row['peer_cpu']:.2f} s -> {row['cpu_ratio']:.2f}x)"
+def _whole(mine, theirs, runs):
+    """Whole-process medians of both tools and the medians of the pair-by-pair peer/specola ratios."""
+    _timed(mine), _timed(theirs)  # warm-up: file caches, compiled bytecode
+    pairs = [(_timed(mine), _timed(theirs)) for _ in range(runs)]
+    a, b = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+    return {
+        "specola_wall": float(np.median(a[:, 0])),
+        "peer_wall": float(np.median(b[:, 0])),
+        "specola_cpu": float(np.median(a[:, 1])),
+        "peer_cpu": float(np.median(b[:, 1])),
+        "wall_ratio": float(np.median(b[:, 0] / a[:, 0])),
+        "cpu_ratio": float(np.median(b[:, 1] / a[:, 1])),
+    }
 
 
 def _compare(mine, peer):
@@ -147,8 +137,13 @@ def _compare(mine, peer):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--peer", default="/work/peers/hasp/bin/python", help="python of the peer's venv")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--peer",
+        default=os.environ.get("SPECOLA_BENCH_HASP_PYTHON", "/work/peers/hasp/bin/python"),
+        help="python of the peer's venv (default: $SPECOLA_BENCH_HASP_PYTHON or /work/peers/hasp/bin/python)",
+    )
+    parser.add_argument("--runs", type=int, default=7, help="whole-process pairs (A B) counted")
+    parser.add_argument("--repeat", type=int, default=3, help="in-Python computations, best of")
     args = parser.parse_args()
     peer_python = Path(args.peer)
     swrapper = peer_python.parent / "swrapper"
@@ -163,7 +158,7 @@ def main():
             _unpack(files, indir)
             mine_cmd = [sys.executable, "-m", "specola", "coadd", "-i", str(indir), "-o", str(tmp / "a"), "--overwrite"]
             peer_cmd = [str(swrapper), "-i", str(indir), "-o", str(tmp / "b"), "-c"]
-            whole = _whole(mine_cmd, peer_cmd, args.repeat)
+            whole = _whole(mine_cmd, peer_cmd, args.runs)
             inside_mine = _inside(sys.executable, _SPECOLA_INSIDE, indir, tmp / "mine", args.repeat)
             inside_peer = _inside(str(peer_python), _PEER_INSIDE, indir, tmp / "peer", args.repeat)
             worst = _compare(tmp / "mine", tmp / "peer")
@@ -179,14 +174,10 @@ def main():
         )
         r = rows[-1]
         print(
-            f"{name:<25} whole process ({r['how']}): specola {r['specola_wall']:.2f} s, swrapper "
-            f"{r['peer_wall']:.2f} s wall -> {r['wall_ratio']:.2f}x"
-            + (
-                f" (CPU {r['specola_cpu']:.2f} vs {r['peer_cpu']:.2f} s -> {r['cpu_ratio']:.2f}x)"
-                if "cpu_ratio" in r
-                else ""
-            )
-            + f" | computation: specola {inside_mine:.3f} s, peer {inside_peer:.3f} s -> {r['inside_ratio']:.1f}x"
+            f"{name:<25} whole process (medians of {args.runs} pairs): specola {r['specola_wall']:.2f} s wall, "
+            f"{r['specola_cpu']:.2f} s CPU; swrapper {r['peer_wall']:.2f} s wall, {r['peer_cpu']:.2f} s CPU"
+            f" -> {r['wall_ratio']:.2f}x wall, {r['cpu_ratio']:.2f}x CPU"
+            f" | computation: specola {inside_mine:.3f} s, peer {inside_peer:.3f} s -> {r['inside_ratio']:.1f}x"
             f" | max rel. diff {worst:.1e}"
         )
     print(json.dumps(rows, indent=1))
