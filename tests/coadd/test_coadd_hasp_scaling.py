@@ -1,6 +1,7 @@
 """Scaling to a common flux in the HASP-compatible mode (off by default; the tutorial's workflow)."""
 
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -10,11 +11,19 @@ from specola.coadd import CoaddConfig, run_hasp, run_to_folder
 from specola.coadd.config import InputSection, ScalingSection
 
 
-def test_default_hasp_mode_drops_the_whole_file_as_hasp_does(echelle_pair):
+def test_default_hasp_mode_drops_the_whole_file_as_hasp_does(echelle_pair, caplog):
     path, _ = echelle_pair
-    result = run_hasp(path.parent)
+    with caplog.at_level(logging.INFO, logger="specola.coadd"):
+        result = run_hasp(path.parent)
     assert result.products == {} and result.scale_factors == {}
     assert {r.file for r in result.rejected} == {str(path)}
+    # rejected from the visit product, then from the program product: one line each, saying which
+    assert {r.product for r in result.rejected} == {
+        "visit product STIS/E140M of G191B2B (program 8016 visit 99)",
+        "program product STIS/E140M of G191B2B (program 8016)",
+    }
+    removing = [r.getMessage() for r in caplog.records if "removing" in r.getMessage()]
+    assert len(removing) == 2 and all(str(path) in m and "42 order(s)" in m for m in removing)
 
 
 def test_scaling_keeps_both_exposures_and_equals_the_tutorial_done_by_hand(echelle_pair, tmp_path):

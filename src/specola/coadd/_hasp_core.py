@@ -17,6 +17,7 @@ The rules (measured on the peer and documented in the HASP/ULLYSES papers):
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,12 +53,13 @@ class Member:
 
 @dataclass
 class Rejection:
-    """A member whose scaled median deviation fell below the threshold."""
+    """A member whose scaled median deviation fell below the threshold (``product``: the group it left)."""
 
     file: str
     segment: str
     order: int
     scaled_median: float
+    product: str = ""
 
 
 @dataclass
@@ -341,9 +343,13 @@ class HaspProduct:
 
 
 def coadd_with_rejection(
-    files: list[HstFile], threshold: float, snrmax: float
+    files: list[HstFile], threshold: float, snrmax: float, product: str = ""
 ) -> tuple[HaspProduct | None, list[Rejection]]:
     """Co-add ``files`` and drop, iteratively, every file holding a member fainter than the threshold.
+
+    ``product`` names the group in the log and the rejections (a file rejected from a visit product is
+    rejected again, and said so, for the program product). One line per rejected file; its members'
+    values are logged at debug level and kept in the returned rejections.
 
     Returns
     -------
@@ -365,19 +371,32 @@ def coadd_with_rejection(
         if prod.first_good_wavelength is None:
             log.warning("No good data, skipping")
             return None, rejected
-        cull = prod.rejections(threshold)
+        cull = [dataclasses.replace(r, product=product) for r in prod.rejections(threshold)]
         if not cull:
             return prod, rejected
         rejected.extend(cull)
+        _log_rejections(cull, threshold, product)
         names = {r.file for r in cull}
-        for r in cull:
-            log.info(
-                "Order %d from segment %s in file %s has scaled median = %.4g; removing the file",
-                r.order,
-                r.segment,
-                r.file,
-                r.scaled_median,
-            )
         files = [f for f in files if str(f.path) not in names]
     log.warning("No good files")
     return None, rejected
+
+
+def _log_rejections(cull: list[Rejection], threshold: float, product: str) -> None:
+    for r in cull:
+        log.debug(
+            "Order %d from segment %s in file %s has scaled median = %.4g", r.order, r.segment, r.file, r.scaled_median
+        )
+    for file in dict.fromkeys(r.file for r in cull):
+        mine = [r for r in cull if r.file == file]
+        worst = min(mine, key=lambda r: r.scaled_median)
+        log.info(
+            "%sremoving %s: %d order(s)/segment(s) with scaled median below %g (lowest %.4g: order %d of %s)",
+            f"{product}: " if product else "",
+            file,
+            len(mine),
+            threshold,
+            worst.scaled_median,
+            worst.order,
+            worst.segment,
+        )

@@ -164,6 +164,13 @@ def _mode_key(f: HstFile, kind: str) -> tuple:
     return (p["INSTRUME"], p["OPT_ELEM"], p["DETECTOR"], p["TARGNAME"], group)
 
 
+_KINDS = {"visit": "visit", "proposal": "program"}
+
+
+def _group_label(group: Any) -> str:
+    return f"program {group[0]} visit {group[1]}" if isinstance(group, tuple) else f"program {group}"
+
+
 def _finish(prod: HaspProduct, grating: str, instrument: str) -> None:
     prod.target = prod.get_targname()
     prod.gratinglist = [grating]
@@ -190,7 +197,8 @@ def _products(kind: str, files: list[HstFile], result: HaspResult, threshold, sn
                 members = modes[key]
                 if kind == "proposal" and "MOVINGTARGET" in filters:
                     members = not_moving(members)
-                prod, rejected = coadd_with_rejection(members, threshold, snrmax)
+                label = f"{_KINDS[kind]} product {instrument}/{grating} of {target} ({_group_label(group)})"
+                prod, rejected = coadd_with_rejection(members, threshold, snrmax, label)
                 result.rejected.extend(rejected)
                 if prod is None:
                     continue
@@ -221,7 +229,8 @@ def _cross_program(files, result: HaspResult, threshold, snrmax, filters, table,
                 members = not_moving(members)
             if not members:
                 continue
-            prod, rejected = coadd_with_rejection(members, threshold, snrmax)
+            label = f"cross-program product {key[0]}/{key[1]}" + (f" LP{key[3]}" if write and key[0] == "COS" else "")
+            prod, rejected = coadd_with_rejection(members, threshold, snrmax, label)
             if write:
                 result.rejected.extend(rejected)
             if prod is None:
