@@ -234,8 +234,3 @@ def lifetime_position(primary: Header) -> int:
     """COS lifetime position ``LIFE_ADJ`` (1-10), else 0."""
     value = primary.get("LIFE_ADJ")
     return value if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 10 else 0
-
-
-def column(data: Any, name: str) -> np.ndarray:
-    """A table column by case-insensitive name, as stored."""
-    return data[name]
