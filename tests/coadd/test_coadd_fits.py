@@ -125,3 +125,27 @@ def test_hasp_mode_command_line_imports_neither_astropy_nor_plotting(tmp_path):
     loaded = set(json.loads(done.stdout.splitlines()[-1]))
     assert not loaded & {"astropy", "matplotlib", "scipy", "jax"}, loaded
     assert len(list((tmp_path / "out").glob("*_cspec.fits"))) == 2
+
+
+def test_damaged_headers_are_skipped_with_a_reason_never_a_crash(tmp_path):
+    from specola.coadd._hasp_inputs import load_inputs
+
+    raw = gzip.decompress(STIS.read_bytes())
+    rng = np.random.default_rng(5)
+    keys = [b"NAXIS1  =", b"NAXIS2  =", b"TFIELDS =", b"BITPIX  =", b"NAXIS   =", b"PCOUNT  =", b"TFORM4  ="]
+    values = [b"-1", b"0", b"99999999999", b"'abc'", b"3", b"T", b"'9999999E'", b"'1PE(3)'"]
+    skipped = 0
+    for k in range(120):
+        damaged = bytearray(raw)
+        pos = damaged.find(keys[k % len(keys)], 2880)
+        damaged[pos + 10 : pos + 30] = values[rng.integers(len(values))].rjust(20)
+        path = tmp_path / f"o{k:03d}_x1d.fits"
+        path.write_bytes(bytes(damaged))
+        files, why = load_inputs([path])
+        skipped += len(why)
+        assert len(files) + len(why) == 1
+        assert all(
+            reason.startswith(("not a readable FITS file", "no SCI table", "missing column")) for reason in why.values()
+        )
+        path.unlink()
+    assert skipped > 60  # most damage is noticed (a few values are harmless, e.g. NAXIS1 -> its own value)

@@ -159,12 +159,17 @@ def _joined(key: str, pieces: list[str]) -> tuple[str, Any, str]:
 
 
 def _data_size(header: Header) -> int:
-    naxis = int(header.get("NAXIS", 0))
+    """Bytes of the HDU's data (ValueError for a header that cannot describe any)."""
+    naxis, bitpix = int(header.get("NAXIS", 0)), int(header["BITPIX"])
+    if bitpix not in (8, 16, 32, 64, -32, -64) or not 0 <= naxis <= 999:
+        raise ValueError(f"BITPIX = {bitpix}, NAXIS = {naxis}")
     if naxis == 0:
         return 0
-    count = math.prod(int(header[f"NAXIS{k}"]) for k in range(1, naxis + 1))
-    bits = abs(int(header["BITPIX"]))
-    return bits // 8 * int(header.get("GCOUNT", 1)) * (int(header.get("PCOUNT", 0)) + count)
+    axes = [int(header[f"NAXIS{k}"]) for k in range(1, naxis + 1)]
+    gcount, pcount = int(header.get("GCOUNT", 1)), int(header.get("PCOUNT", 0))
+    if min(axes) < 0 or gcount < 0 or pcount < 0:
+        raise ValueError(f"negative NAXISn, GCOUNT or PCOUNT ({axes}, {gcount}, {pcount})")
+    return abs(bitpix) // 8 * gcount * (pcount + math.prod(axes))
 
 
 def _ones_complement_sum(data: bytes) -> int:
@@ -249,6 +254,10 @@ class FitsTable:
 
 def _table(raw: bytes, offset: int, header: Header, where: str) -> FitsTable:
     nfields = int(header.get("TFIELDS", 0))
+    if int(header["BITPIX"]) != 8 or int(header["NAXIS"]) != 2 or int(header.get("GCOUNT", 1)) != 1:
+        raise FileFormatError(f"{where}: a binary table needs BITPIX = 8, NAXIS = 2 and GCOUNT = 1")
+    if not 0 <= nfields <= 999:
+        raise FileFormatError(f"{where}: TFIELDS = {nfields} (a table has 0 to 999 columns)")
     names, forms, scaled = [], [], set()
     start = 0
     for k in range(1, nfields + 1):
