@@ -116,15 +116,27 @@ def test_longest_exposure_is_the_reference_when_asked():
     assert coadd(short + long).decisions[0].exposure == "long"  # default: the brightest wins a pair
 
 
-def test_astropy_warning_of_a_truncated_file_is_printed_once(cos_dir, tmp_path):
+def _cli(*args):
+    """``python -m specola ARGS`` in a fresh interpreter (astropy imported only once the run needs it)."""
+    cmd = [sys.executable, "-m", "specola", *map(str, args)]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")}
+    return subprocess.run(cmd, capture_output=True, text=True, check=True, env=env).stderr
+
+
+def test_a_truncated_file_is_reported_once(cos_dir, tmp_path):
     indir = tmp_path / "in"
     indir.mkdir()
     for p in sorted(cos_dir.glob("*_x1d.fits.gz"))[1:]:
         (indir / p.name).write_bytes(p.read_bytes())
     raw = gzip.decompress(next(iter(sorted(cos_dir.glob("*_x1d.fits.gz")))).read_bytes())
     (indir / "ldfd01vnq_x1d.fits").write_bytes(raw[:-30000])
-    cmd = [sys.executable, "-m", "specola", "coadd", "-i", str(indir), "-o", str(tmp_path / "out")]
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")}
-    err = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env).stderr
-    assert sum("truncated" in line for line in err.splitlines()) == 1
+    err = _cli("coadd", "-i", indir, "-o", tmp_path / "out")
+    assert sum("truncated FITS file" in line for line in err.splitlines()) == 1
     assert sum("skipping" in line for line in err.splitlines()) == 1
+
+
+def test_astropy_warnings_and_decisions_printed_once_when_astropy_loads_late(echelle_pair, tmp_path):
+    path, _ = echelle_pair  # the CLI sets up logging before the resample method imports astropy
+    err = _cli("coadd", "--method", "resample", "-i", path.parent, "-o", tmp_path / "out").splitlines()
+    assert sum("order=86" in line for line in err) == 1  # EmptySpectrumWarning, printed by astropy's logger
+    assert sum(f"rejected {path.name}[2]" in line for line in err) == 1

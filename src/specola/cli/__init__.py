@@ -96,12 +96,13 @@ def _configure_logging(level: int) -> None:
         root.removeHandler(handler)
     handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
+    # astropy's logger prints through its own handler: its records, passed on to ours, printed each twice. Not
+    # touched here (astropy may not be imported yet, and creating its logger first breaks astropy's set-up).
+    handler.addFilter(lambda record: record.name != "astropy" and not record.name.startswith("astropy."))
     root.addHandler(handler)
     root.setLevel(level)
     for name in ("jax", "distributed", "matplotlib"):  # their INFO chatter is not the user's business
         logging.getLogger(name).setLevel(level if level == logging.DEBUG else logging.WARNING)
-    # astropy's logger prints through its own handler; passing its records on to ours printed each twice
-    logging.getLogger("astropy").propagate = False
 
 
 def execute(argv: Sequence[str]) -> int:
