@@ -51,6 +51,8 @@ HEAVY = ("matplotlib", "jax", "numpyro", "dask", "distributed", "pandas")
         "import specola",
         "import specola.cli",
         "from specola.cli import main\ntry:\n    main(['--version'])\nexcept SystemExit:\n    pass",
+        # every stage: matplotlib loads on the first figure, jax on the first fit, never at import
+        "import specola.extract, specola.fluxcal, specola.coadd, specola.lines, specola.stellar, specola.batch",
     ],
 )
 def test_light_entry_points_import_nothing_heavy(code):
