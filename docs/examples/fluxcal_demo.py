@@ -44,8 +44,8 @@ inside = (w > sens.wave_range[0].value) & (w < sens.wave_range[1].value)
 print("max |S_fit / S_true - 1| =", np.max(np.abs(sens(w[inside] * u.AA).value / truth[inside] - 1)))
 
 # 3. the demo: both methods (CALSPEC reference, template + Gaia photometry) on a standard and a science exposure
-results = demo(out.path / "demo", overwrite=True)
+result = demo(RunFolder(out.path / "demo" / "fluxcal", overwrite=True))
 for name in ("qc_template.png", "qc_photometry.png"):
     (out.path / f"fluxcal_{name[3:]}").write_bytes((out.path / "demo" / "fluxcal" / "template" / name).read_bytes())
 (out.path / "fluxcal_demo.png").write_bytes((out.path / "demo" / "fluxcal" / "fluxcal_demo.png").read_bytes())
-print(results["template"].template_fit.summary())
+print(result.template_fit.summary())

@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import pytest
@@ -41,8 +42,10 @@ def test_cli_rejects_bad_option(tmp_path):
 
 @pytest.mark.slow
 def test_demo_compares_both_methods_with_x1dsum(tmp_path):
-    stats = demo(RunFolder(tmp_path / "demo"))
+    result = demo(RunFolder(tmp_path / "demo"))
     assert (tmp_path / "demo" / "coadd_cos_vs_x1dsum.png").stat().st_size > 10_000
+    assert result.spectrum.good.sum() > 0.9 * len(result.spectrum)
+    stats = json.loads((tmp_path / "demo" / "run.json").read_text())["x1dsum_median_pull"]
     assert set(stats) == {"specola resample", "HASP mode"}
     # both agree with CALCOS's own combination well within the errors; resampling more closely
     assert stats["specola resample"] < stats["HASP mode"] < 0.5

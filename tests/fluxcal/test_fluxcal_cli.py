@@ -59,13 +59,16 @@ def test_cli_reports_bad_options(inputs, tmp_path, capsys):
 @pytest.mark.slow
 def test_demo_writes_both_methods(tmp_path):
     from specola.fluxcal import demo
+    from specola.runs import RunFolder, read_status
 
-    results = demo(tmp_path)
     folder = tmp_path / "fluxcal"
+    result = demo(RunFolder(folder))
+    assert read_status(folder) == "finished"
+    assert read_status(folder / "calspec") == "finished"
     assert (folder / "fluxcal_demo.png").exists()
     assert (folder / "template" / "qc_template.png").exists()
     assert (folder / "template" / "qc_photometry.png").exists()
-    cal = results["calspec"].calibrated["science"]
+    cal = result.calibrated["science"]
     assert cal.good.sum() > 0.9 * len(cal)
 
 

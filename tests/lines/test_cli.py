@@ -56,9 +56,11 @@ def test_cli_errors_name_the_option(tmp_path, capsys):
 @pytest.mark.slow
 def test_demo_writes_tables_and_figures(tmp_path):
     from specola.lines import demo
+    from specola.runs import RunFolder, read_status
 
-    result = demo(tmp_path)
     folder = tmp_path / "lines"
+    result = demo(RunFolder(folder))
+    assert read_status(folder) == "finished"
     for name in ("lines.ecsv", "lines.fits", "fit_prism.png", "corner.png"):
         assert (folder / name).exists(), name
     t = {r["line"]: r for r in result.table()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 from pathlib import Path
 
@@ -24,6 +25,9 @@ SPECTRA = (
     "spec-1678-53433-0425.fits.gz",
     "desi-spectra-af558177.fits.gz",
 )
+
+#: The stages whose ``demo(folder)`` the demo runs, in this order.
+STAGES = ("stellar", "coadd", "fluxcal", "extract", "lines")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -88,24 +92,11 @@ def plot_bundled_spectra(run: RunFolder) -> list[Path]:
     return written
 
 
-def _stage_demos(folder: RunFolder, progress: bool) -> None:
-    """Each stage's demo, in its own sub-folder of ``folder`` (each records its own ``run.json``)."""
-    from ..stellar.demo import demo as stellar_demo
-
-    result = stellar_demo(folder.path / "stellar", progress=progress)
-    log.info("stellar: %s", result.summary())
-    from ..coadd import demo as coadd_demo
-
-    coadd_demo(folder.subfolder("coadd"))
-    from ..fluxcal import demo as fluxcal_demo
-
-    fluxcal_demo(folder)
-    from ..extract import demo as extract_demo
-
-    extract_demo(folder.subfolder("extract"))
-    from ..lines import demo as lines_demo
-
-    lines_demo(folder)
+def _stage_demos(folder: RunFolder) -> None:
+    """Each stage's ``demo(folder)``, in the sub-folder of its name (each records its own ``run.json``)."""
+    for stage in STAGES:
+        result = importlib.import_module(f"specola.{stage}").demo(folder.subfolder(stage))
+        log.info("%s: %s", stage, result.summary())
 
 
 def run(args: argparse.Namespace) -> int:
@@ -116,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     folder.start("demo")
     try:
         plot_bundled_spectra(folder.subfolder("spectra"))
-        _stage_demos(folder, progress=not args.quiet)
+        _stage_demos(folder)
         gallery = write_gallery(folder.path, folder.path / "gallery.md")
         if args.gallery:
             write_gallery(

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..data import data_path
-from ..runs import RunFolder
+from ..runs import RunFolder, run_stage
 from .config import BackgroundSection, ExtractConfig, InputSection, OutputSection, TraceSection
 from .run import ExtractResult, run
 
@@ -33,21 +33,20 @@ def miri_config(**sections: Any) -> ExtractConfig:
     return ExtractConfig(**base)
 
 
-def demo(run_folder: RunFolder | Any) -> ExtractResult:
-    """Extract the MIRI cube and write its products and figures into ``run_folder``.
+def demo(folder: RunFolder) -> ExtractResult:
+    """Extract the MIRI cube and write its products, figures and ``run.json`` into ``folder``.
 
     Parameters
     ----------
-    run_folder : RunFolder or path
-        Destination.
+    folder : RunFolder
+        The stage's own output folder.
 
     Returns
     -------
     ExtractResult
     """
-    folder = run_folder if isinstance(run_folder, RunFolder) else RunFolder(run_folder)
-    result = run(miri_config())
-    result.write(folder)
+    config = miri_config()
+    result = run_stage("extract", config, lambda: run(config), folder.path, overwrite=folder.overwrite)
     white = np.nansum(np.where(result.mask, np.nan, result.flux), axis=1)
     log.info("extract: MIRI white-light scatter %.2e (relative)", float(np.std(white) / np.mean(white)))
     return result

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import astropy.units as u
 import numpy as np
 
 from ..io import write
 from ..plotting import figure, plot_spectrum, wavelength_label
-from ..runs import RunFolder
+from ..runs import RunFolder, run_stage
 from .config import FluxcalConfig, PhotometrySection, ScienceSection, StandardSection, TemplateSection
 from .photometry import synthetic_magnitude
 from .run import FluxcalResult, run
@@ -25,7 +24,7 @@ SEED = 2024
 GAIA = ("gaiadr2-G", "gaiadr2-BP", "gaiadr2-RP")
 
 
-def demo(run_folder: RunFolder | str | Path, overwrite: bool = False) -> dict[str, FluxcalResult]:
+def demo(folder: RunFolder) -> FluxcalResult:
     """Simulate a standard and a science exposure, calibrate them (CALSPEC and template methods), plot.
 
     The standard is BD+17 4708 (CALSPEC ``bd_17d4708_stisnic_007``) observed at airmass 1.3 through a
@@ -34,19 +33,23 @@ def demo(run_folder: RunFolder | str | Path, overwrite: bool = False) -> dict[st
 
     Parameters
     ----------
-    run_folder : RunFolder, str or Path
-        Where ``fluxcal/`` (inputs, both runs and ``fluxcal_demo.png``) goes.
-    overwrite : bool
-        Reuse an existing folder (when a path is given).
+    folder : RunFolder
+        The stage's own output folder: ``inputs/``, one run folder per method (``calspec/``,
+        ``template/``), ``fluxcal_demo.png`` and ``run.json``.
 
     Returns
     -------
-    dict
-        ``{"calspec": FluxcalResult, "template": FluxcalResult}``.
+    FluxcalResult
+        The template-method run (the CALSPEC run is in ``calspec/``).
     """
-    root = run_folder.path if isinstance(run_folder, RunFolder) else Path(run_folder)
-    overwrite = run_folder.overwrite if isinstance(run_folder, RunFolder) else overwrite
-    folder = RunFolder(root / "fluxcal", overwrite=overwrite)
+    with folder.running("fluxcal", seed=SEED, demo="fluxcal") as final:
+        results = _calibrate_both(folder)
+        final["summary"] = "; ".join(f"{name}: {r.summary()}" for name, r in results.items())
+    return results["template"]
+
+
+def _calibrate_both(folder: RunFolder) -> dict[str, FluxcalResult]:
+    """The demo's work: simulated inputs, both methods, the comparison figure."""
     rng = np.random.default_rng(SEED)
     star = read_calspec(standard_path("bd_17d4708_stisnic_007"))
     ext = load_extinction()
@@ -58,7 +61,6 @@ def demo(run_folder: RunFolder | str | Path, overwrite: bool = False) -> dict[st
     inputs = folder.path / "inputs"
     write(std.replace(meta={"target": "BD+17 4708", "exptime": 60.0}), inputs / "standard.fits", overwrite=True)
     write(sci.replace(meta={"target": "science", "exptime": 900.0}), inputs / "science.fits", overwrite=True)
-    folder.record(seed=SEED, demo="fluxcal")
     mags = [synthetic_magnitude(star, b, "Vega") for b in GAIA]
     common = {
         "science": ScienceSection(files=(inputs / "science.fits",), exptime=900.0, airmass=1.7),
@@ -80,10 +82,7 @@ def demo(run_folder: RunFolder | str | Path, overwrite: bool = False) -> dict[st
     fig, axes = figure(2, 1, sharex=True, figsize=(7.0, 5.5))
     truth = star.scale(0.1).convolve_to_resolution(1000)
     for name, config in configs.items():
-        sub = RunFolder(folder.path / name, overwrite=True)
-        result = run(config)
-        sub.record(config, seed=SEED, stage="fluxcal", demo=True)
-        result.write(sub)
+        result = run_stage("fluxcal", config, lambda c=config: run(c), folder.path / name, seed=SEED)
         results[name] = result
         cal = result.calibrated["science"]
         plot_spectrum(cal, ax=axes[0], label=f"calibrated ({name})", errors=False)

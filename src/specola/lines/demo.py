@@ -8,7 +8,6 @@ in the unite NIRSpec tutorial; the resolution is the PRISM point-source curve wi
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from ..data import data_path
 from ..runs import RunFolder
@@ -64,15 +63,13 @@ def demo_config(method: str = "laplace") -> LinesConfig:
     )
 
 
-def demo(run_folder: RunFolder | str | Path, overwrite: bool = False, method: str = "laplace") -> LinesResult:
-    """Fit the DJA PRISM broad-line object and write tables and figures into ``<run_folder>/lines``.
+def demo(folder: RunFolder, method: str = "laplace") -> LinesResult:
+    """Fit the DJA PRISM broad-line object and write tables, figures and ``run.json`` into ``folder``.
 
     Parameters
     ----------
-    run_folder : RunFolder, str or Path
-        Parent folder.
-    overwrite : bool
-        Reuse an existing folder (when a path is given).
+    folder : RunFolder
+        The stage's own output folder.
     method : str
         ``laplace`` (default, a few seconds after compilation) or ``nuts``.
 
@@ -80,9 +77,7 @@ def demo(run_folder: RunFolder | str | Path, overwrite: bool = False, method: st
     -------
     LinesResult
     """
-    root = run_folder.path if isinstance(run_folder, RunFolder) else Path(run_folder)
-    overwrite = run_folder.overwrite if isinstance(run_folder, RunFolder) else overwrite
-    result = run_to_folder(demo_config(method), root / "lines", overwrite=overwrite)
+    result = run_to_folder(demo_config(method), folder.path, overwrite=folder.overwrite)
     t = {r["line"]: r for r in result.table()}
     broad, narrow = t["Halpha_broad"], t["Halpha"]
     share = (broad["flux_p50"] / (broad["flux_p50"] + narrow["flux_p50"])).value

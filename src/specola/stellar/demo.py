@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..config import from_dict
+from ..runs import RunFolder
 from .config import StellarConfig
 from .result import StellarResult
 from .run import run_to_folder
@@ -32,20 +31,18 @@ def demo_config(**sections: dict) -> StellarConfig:
     return from_dict(StellarConfig, data)
 
 
-def demo(run_folder: str | Path, overwrite: bool = False, progress: bool = True) -> StellarResult:
-    """Run the short TRAPPIST-1 retrieval (about 20 s) and write its outputs into ``run_folder``.
+def demo(folder: RunFolder) -> StellarResult:
+    """Run the short TRAPPIST-1 retrieval (about 20 s) and write its outputs and ``run.json`` into ``folder``.
+
+    The sampler's progress bar follows tqdm's ``TQDM_DISABLE`` (``specola -q`` sets it).
 
     Parameters
     ----------
-    run_folder : str or Path
-        Output folder.
-    overwrite : bool
-        Reuse an existing folder.
-    progress : bool
-        Show the sampler's progress bar.
+    folder : RunFolder
+        The stage's own output folder.
 
     Returns
     -------
     StellarResult
     """
-    return run_to_folder(demo_config(sampling={"progress": progress}), run_folder, overwrite=overwrite)
+    return run_to_folder(demo_config(), folder.path, overwrite=folder.overwrite)
