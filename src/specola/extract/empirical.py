@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .threads import serial_blas
 from .trace import nanmedian
 
 __all__ = ["EmpiricalProfile", "fit_empirical_profile"]
@@ -135,6 +136,7 @@ def _basis(base: np.ndarray, centre: np.ndarray) -> np.ndarray:
     return np.stack([grad, x * grad, dil, x * dil])
 
 
+@serial_blas
 def fit_empirical_profile(
     data: np.ndarray,
     variance: np.ndarray,

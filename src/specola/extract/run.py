@@ -30,6 +30,7 @@ from .config import ExtractConfig
 from .empirical import EmpiricalProfile, fit_empirical_profile
 from .optimal import OptimalResult, VarianceModel, optimal_extract
 from .psf import PixelTable, ProfileModel, fit_profile, pixel_table
+from .threads import serial_blas
 from .trace import Trace, nanmedian, trace_frames
 from .wavelength import series_columns, wavelength_at_trace
 
@@ -451,6 +452,7 @@ def _series(flux, err, bad, columns, wavelength, frames, meta) -> SpectrumSeries
     )
 
 
+@serial_blas
 def extract(frames: Frames, config: ExtractConfig | None = None) -> ExtractResult:
     """Extract spectra from frames already in memory.
 
