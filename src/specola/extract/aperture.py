@@ -38,7 +38,7 @@ def aperture_weights(trace: np.ndarray, n_spatial: int, radius: float, inner: fl
     --------
     >>> w = aperture_weights(np.array([5.2]), 12, 2.5)
     >>> float(w.sum()), w[2:9, 0].round(2).tolist()
-    (5.0, [0.2, 1.0, 1.0, 1.0, 1.0, 1.0, 0.8])
+    (5.0, [0.0, 0.8, 1.0, 1.0, 1.0, 1.0, 0.2])
     """
     c = np.asarray(trace, float)[..., None, :]
     r = np.arange(n_spatial, dtype=float)[:, None]

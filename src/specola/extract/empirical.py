@@ -177,7 +177,7 @@ def fit_empirical_profile(
     >>> p = np.exp(-0.5 * (r - 9.6) ** 2 / 1.3**2) * np.ones((1, 1, 30))
     >>> w = (np.abs(r - 9.6) <= 5) * np.ones_like(p)
     >>> prof = fit_empirical_profile(100 * p, p, w > 0, 100 * (w * p).sum(1), w, 3, False)
-    >>> bool(np.allclose(prof.frames(w)[0], p[0] / (w * p).sum(1)))
+    >>> bool(np.allclose(prof.frames(w)[0], w[0] * p[0] / (w * p).sum(1)))  # zero beyond the aperture
     True
     """
     n_ints, n_spatial, n_disp = data.shape
