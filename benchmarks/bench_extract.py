@@ -198,9 +198,9 @@ def main() -> None:
     full = specola_times(s.frames, args.repeat)
     print(f"cube {s.frames.shape}: full extract() {t_full:.2f} CPU-s, numpy peak {peak_full:.2f} GiB")
     print(f"  windowed profile + optimal extraction: numpy peak {peak_win:.2f} GiB")
-    for key, (least, first) in full.items():
+    for key, value in full.items():
         if not key.startswith("_"):
-            print(f"  specola {key:<17s} {least:8.3f} CPU-s (whole cube; first run {first:.3f})")
+            print(f"  specola {key:<17s} {value[0]:8.3f} CPU-s (whole cube; first run {value[1]:.3f})")
     print(f"  outliers rejected: {int(r.optimal.outliers.sum())}, profile: {r.meta['profile']}")
     if args.no_stark:
         return

@@ -214,28 +214,34 @@ def _fit_terms(
     constant are projected out of the basis images and of the residual ``D / F - P0`` (weights ``F**2 / V``), and
     the terms are fitted to what is left, summed over the columns. Left in, the error of the sky fit (a flat
     offset in each column, from a few sky rows) would look like a dilation, and the width term would carry it
-    into the flux a second time: with the offsets free the profile's terms are as good as a fit with the sky
-    known (the white light of faint data within a few per cent of the Cramer-Rao bound of a profile measured in
-    each integration, where it was 1.14x the true profile's).
+    into the flux a second time (faint white light: 1.14x the true profile's with one shared scale, 1.10x with
+    the offsets free, against a Cramer-Rao bound of 1.07x for a profile measured in each integration).
     """
     safe = np.where(norm != 0, norm, np.inf)[:, None, :]
     wt = np.where(use, norm[:, None, :] ** 2 / np.where(use, variance, np.inf), 0.0)
     resid = np.where(use, data / safe - base[None], 0.0)
+    n_ints, n_terms = wt.shape[0], basis.shape[0]
+    wr = wt * resid
     flat = (base > 0).astype(float)
-    g = np.concatenate([base[None], flat[None], basis])  # nuisances (profile, offset), then the terms
-    n, k = g.shape[0], 2
-    # per column and integration: <g_a, g_b> and <g_a, resid> under the weights (column-batched products)
-    gg = (g[:, None] * g[None, :]).reshape(n * n, *g.shape[1:])
-    m = np.matmul(wt.transpose(2, 0, 1), gg.transpose(2, 1, 0)).reshape(-1, wt.shape[0], n, n)
-    v = np.matmul((wt * resid).transpose(2, 0, 1), g.transpose(2, 1, 0))[..., None]  # (n_disp, n_ints, n, 1)
-    nn = m[..., :k, :k]
-    ok = np.linalg.det(nn) > 1e-12 * np.trace(nn, axis1=-2, axis2=-1) ** 2
-    nn_inv = np.linalg.inv(np.where(ok[..., None, None], nn, np.eye(k)))
-    proj = m[..., k:, :k] @ nn_inv  # (n_disp, n_ints, n_terms, k)
-    a = np.where(ok[..., None, None], m[..., k:, k:] - proj @ m[..., :k, k:], 0.0)
-    b = np.where(ok[..., None, None], v[..., k:, :] - proj @ v[..., :k, :], 0.0)[..., 0]
-    ata, atb = a.sum(axis=0), b.sum(axis=0)
-    ridge = 1e-12 * np.trace(ata, axis1=1, axis2=2)[:, None, None] * np.eye(n - k)
+    # per column and integration, the inner products that involve the nuisances (profile, offset)
+    cross = np.concatenate([np.stack([base * base, base * flat, flat]), base * basis, flat * basis])
+    pc = np.matmul(wt.transpose(2, 0, 1), cross.transpose(2, 1, 0))  # (n_disp, n_ints, 3 + 2 n_terms)
+    vn = np.matmul(wr.transpose(2, 0, 1), np.stack([base, flat]).transpose(2, 1, 0))  # (n_disp, n_ints, 2)
+    m00, m01, m11 = pc[..., 0], pc[..., 1], pc[..., 2]
+    t0, t1 = pc[..., 3 : 3 + n_terms], pc[..., 3 + n_terms :]
+    det = m00 * m11 - m01**2
+    ok = det > 1e-12 * (m00 + m11) ** 2  # a column whose nuisances are degenerate drops out
+    scale = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
+    i00, i01, i11 = m11 * scale, -m01 * scale, m00 * scale
+    p0 = t0 * i00[..., None] + t1 * i01[..., None]
+    p1 = t0 * i01[..., None] + t1 * i11[..., None]
+    # the terms' own products need no column detail: one product over every pixel each
+    keep = ok.T[:, None, :]
+    tt = (wt * keep).reshape(n_ints, -1) @ (basis[:, None] * basis[None]).reshape(n_terms**2, -1).T
+    tv = (wr * keep).reshape(n_ints, -1) @ basis.reshape(n_terms, -1).T
+    ata = tt.reshape(n_ints, n_terms, n_terms) - np.einsum("cik,cil->ikl", p0, t0) - np.einsum("cik,cil->ikl", p1, t1)
+    atb = tv - np.einsum("cik,ci->ik", p0, vn[..., 0]) - np.einsum("cik,ci->ik", p1, vn[..., 1])
+    ridge = 1e-12 * np.trace(ata, axis1=1, axis2=2)[:, None, None] * np.eye(n_terms)
     cov = np.linalg.inv(ata + ridge)
     return np.einsum("ikl,il->ik", cov, atb), np.diagonal(cov, axis1=1, axis2=2)
 
