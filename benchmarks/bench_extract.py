@@ -91,7 +91,7 @@ def prepared(frames):
     f, vmodel = _calibrate(check_frames(frames), CONFIG)
     trace, _, sky = _trace_and_background(f, CONFIG)
     sub = f.data - sky
-    ap = aperture_extract(sub, f.variance, trace.positions, RADIUS, f.mask)
+    ap = aperture_extract(sub, f.variance, trace.positions, RADIUS, mask=f.mask)
     return f, vmodel, trace, sky, sub, ap
 
 

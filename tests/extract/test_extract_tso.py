@@ -186,7 +186,7 @@ def test_faint_optimal_beats_best_aperture():
     sub = r.frames.data - r.sky
     best = np.inf
     for radius in (2.0, 2.5, 3.0, 4.0, 5.0):
-        flux, _, bad = aperture_extract(sub, r.frames.variance, r.trace.positions, radius, r.frames.mask)
+        flux, _, bad = aperture_extract(sub, r.frames.variance, r.trace.positions, radius, mask=r.frames.mask)
         truth = s.true_aperture_flux(aperture_weights(s.trace, SHAPE[0], radius))
         best = min(best, np.median(column_scatter(flux / truth, bad)[0]))
     assert opt < best

@@ -489,7 +489,7 @@ def extract(frames: Frames, config: ExtractConfig | None = None) -> ExtractResul
     edge = _edge_columns(trace, frames.shape[1], cfg)
     sub, var, mask = frames.data - sky, frames.variance, frames.mask
     pos, radius = trace.positions, cfg.aperture.radius
-    ap_flux, ap_var, ap_bad = aperture_extract(sub, var, pos, radius, mask, cfg.aperture.uniform)
+    ap_flux, ap_var, ap_bad = aperture_extract(sub, var, pos, radius, cfg.aperture.uniform, mask=mask)
     failed = edge | (background.failed if background is not None else False)
     opt = profile = table = None
     if cfg.optimal.enabled:
