@@ -93,11 +93,23 @@ def pixel_table(
     dist = np.arange(n_spatial)[None, :, None] - trace[:, None, :]
     snr = np.where(norm_var > 0, norm / np.sqrt(np.maximum(norm_var, 1e-300)), 0.0)
     ok_col = (snr >= min_snr)[:, None, :]
-    keep = (np.abs(dist) <= radius) & ~mask & np.isfinite(data) & np.isfinite(variance) & ok_col
-    ii, rr, cc = np.nonzero(keep)
-    scale = norm[ii, cc]
+    keep = np.abs(dist) <= radius
+    keep &= ok_col
+    keep &= ~mask
+    keep &= np.isfinite(data)
+    keep &= np.isfinite(variance)
+    flat = np.flatnonzero(keep)  # one index into the flattened cube: 1-D gathers
+    n_disp = data.shape[2]
+    cc = flat % n_disp
+    ii = flat // (n_spatial * n_disp)
+    scale = norm.ravel()[ii * n_disp + cc]
     return PixelTable(
-        dist[ii, rr, cc], data[ii, rr, cc] / scale, variance[ii, rr, cc] / scale**2, cc.astype(float), ii, rr
+        dist.ravel()[flat],
+        np.ravel(data)[flat] / scale,
+        np.ravel(variance)[flat] / scale**2,
+        cc.astype(float),
+        ii,
+        (flat // n_disp) % n_spatial,
     )
 
 
@@ -201,8 +213,9 @@ class ProfileModel:
     def frames(self, trace: np.ndarray, n_spatial: int, weights: np.ndarray) -> np.ndarray:
         """Pixel-sampled profiles normalised to ``sum(weights * profile) = 1`` per column.
 
-        The profile is tabulated every ``BIN_WIDTH / 4`` in distance and interpolated linearly: a cubic's error
-        over the step, ``h**2 |P''| / 8``, is ~1e-6 of the peak.
+        The profile is tabulated every ``1 / STEPS`` pixel in distance and interpolated linearly: a cubic's error
+        over the step, ``h**2 |P''| / 8``, is ~1e-6 of the peak. Rows are whole pixels apart, so a column's
+        pixels share one interpolation fraction.
 
         Parameters
         ----------
@@ -219,22 +232,25 @@ class ProfileModel:
             ``(n_ints, n_spatial, n_dispersion)``; negative values are set to 0.
         """
         n_disp = trace.shape[1]
-        dist = np.arange(n_spatial)[None, :, None] - trace[:, None, :]
         lo, hi = self.distance_range
-        step = BIN_WIDTH / 4
-        n_grid = max(int(np.ceil((hi - lo) / step)) + 1, 2)
-        tab, which = self.tabulate(lo + step * np.arange(n_grid), np.arange(n_disp, dtype=float))
-        if tab.shape[1] == 1:
-            prof = np.interp(dist, lo + step * np.arange(n_grid), tab[:, 0])
-        else:
-            u = np.clip((dist - lo) / step, 0.0, n_grid - 1.0)
-            i = np.minimum(u.astype(np.intp), n_grid - 2)
-            u -= i
-            flat = i * tab.shape[1] + which
-            t = tab.ravel()
-            prof = t[flat] * (1.0 - u)
-            prof += t[flat + tab.shape[1]] * u
-        prof[np.abs(dist) > self.radius] = 0.0
+        n_grid = max(int(np.ceil((hi - lo) * STEPS)) + 1, 2)
+        tab, which = self.tabulate(lo + np.arange(n_grid) / STEPS, np.arange(n_disp, dtype=float))
+        tab = np.concatenate([tab[:1], tab, tab[-1:]])  # end values repeated: held beyond the grid
+        n_prof = tab.shape[1]
+        # row r of column (i, c) lies STEPS * r + u0 grid steps from the grid's start: one fraction per column
+        u0 = (-trace - lo) * STEPS
+        k0 = np.floor(u0)
+        frac = (u0 - k0)[:, None, :]
+        idx = (k0.astype(np.intp) + 1)[:, None, :] + STEPS * np.arange(n_spatial)[None, :, None]
+        np.clip(idx, 0, n_grid, out=idx)
+        if n_prof > 1:
+            idx *= n_prof
+            idx += which
+        t = tab.ravel()
+        prof = t[idx]
+        prof += (t[idx + n_prof] - prof) * frac
+        rows = np.arange(n_spatial)[None, :, None]
+        prof *= (rows >= (trace - self.radius)[:, None, :]) & (rows <= (trace + self.radius)[:, None, :])
         total = np.sum(weights * prof, axis=1, keepdims=True)
         prof /= np.where(total > 0, total, np.inf)  # columns without light stay 0
         return prof
@@ -251,6 +267,8 @@ def _surface(spline: LSQBivariateSpline, distance: np.ndarray, columns: np.ndarr
 
 #: Width of the distance bins the pixel table is averaged in before a spline fit (pixels).
 BIN_WIDTH = 0.02
+#: Grid points per pixel of the tabulated profile that frames are interpolated from (every ``BIN_WIDTH / 4``).
+STEPS = 200
 
 
 @dataclass(frozen=True, eq=False)
