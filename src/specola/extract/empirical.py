@@ -217,16 +217,17 @@ def _fit_terms(
     into the flux a second time (faint white light: 1.14x the true profile's with one shared scale, 1.10x with
     the offsets free, against a Cramer-Rao bound of 1.07x for a profile measured in each integration).
     """
-    safe = np.where(norm != 0, norm, np.inf)[:, None, :]
-    wt = np.where(use, norm[:, None, :] ** 2 / np.where(use, variance, np.inf), 0.0)
-    resid = np.where(use, data / safe - base[None], 0.0)
+    f = norm[:, None, :]
+    iv = np.divide(f, variance, out=np.zeros(variance.shape), where=use)  # F / V at the good aperture pixels
+    wd = np.multiply(iv, data, out=np.zeros(data.shape), where=use)  # weights times D / F
+    wt = iv * f  # weights F**2 / V
     n_ints, n_terms = wt.shape[0], basis.shape[0]
-    wr = wt * resid
     flat = (base > 0).astype(float)
-    # per column and integration, the inner products that involve the nuisances (profile, offset)
+    # per column and integration, the inner products that involve the nuisances (profile, offset); those with the
+    # residual D / F - P0 are those with D / F less those with P0
     cross = np.concatenate([np.stack([base * base, base * flat, flat]), base * basis, flat * basis])
-    pc = np.matmul(wt.transpose(2, 0, 1), cross.transpose(2, 1, 0))  # (n_disp, n_ints, 3 + 2 n_terms)
-    vn = np.matmul(wr.transpose(2, 0, 1), np.stack([base, flat]).transpose(2, 1, 0))  # (n_disp, n_ints, 2)
+    pc = np.einsum("irc,krc->ick", wt, cross)  # (n_ints, n_disp, 3 + 2 n_terms)
+    vn = np.einsum("irc,krc->ick", wd, np.stack([base, flat])) - pc[..., :2]
     m00, m01, m11 = pc[..., 0], pc[..., 1], pc[..., 2]
     t0, t1 = pc[..., 3 : 3 + n_terms], pc[..., 3 + n_terms :]
     det = m00 * m11 - m01**2
@@ -236,11 +237,12 @@ def _fit_terms(
     p0 = t0 * i00[..., None] + t1 * i01[..., None]
     p1 = t0 * i01[..., None] + t1 * i11[..., None]
     # the terms' own products need no column detail: one product over every pixel each
-    keep = ok.T[:, None, :]
-    tt = (wt * keep).reshape(n_ints, -1) @ (basis[:, None] * basis[None]).reshape(n_terms**2, -1).T
-    tv = (wr * keep).reshape(n_ints, -1) @ basis.reshape(n_terms, -1).T
-    ata = tt.reshape(n_ints, n_terms, n_terms) - np.einsum("cik,cil->ikl", p0, t0) - np.einsum("cik,cil->ikl", p1, t1)
-    atb = tv - np.einsum("cik,ci->ik", p0, vn[..., 0]) - np.einsum("cik,ci->ik", p1, vn[..., 1])
+    if not ok.all():
+        wt, wd, t0 = wt * ok[:, None, :], wd * ok[:, None, :], t0 * ok[..., None]
+    tt = wt.reshape(n_ints, -1) @ (basis[:, None] * basis[None]).reshape(n_terms**2, -1).T
+    tv = wd.reshape(n_ints, -1) @ basis.reshape(n_terms, -1).T - t0.sum(axis=1)
+    ata = tt.reshape(n_ints, n_terms, n_terms) - np.einsum("ick,icl->ikl", p0, t0) - np.einsum("ick,icl->ikl", p1, t1)
+    atb = tv - np.einsum("ick,ic->ik", p0, vn[..., 0]) - np.einsum("ick,ic->ik", p1, vn[..., 1])
     ridge = 1e-12 * np.trace(ata, axis1=1, axis2=2)[:, None, None] * np.eye(n_terms)
     cov = np.linalg.inv(ata + ridge)
     return np.einsum("ikl,il->ik", cov, atb), np.diagonal(cov, axis1=1, axis2=2)
