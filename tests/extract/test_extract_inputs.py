@@ -75,9 +75,9 @@ def test_uniform_aperture_is_mean_times_length():
     d = np.full((1, 20, 3), 2.0)
     mask = np.zeros(d.shape, bool)
     mask[0, 10, 1] = True
-    f, _, bad = aperture_extract(d, d, np.full(3, 10.0), 3.0, mask, uniform=True)
+    f, _, bad = aperture_extract(d, d, np.full(3, 10.0), 3.0, True, mask=mask)
     assert np.allclose(f, 12.0) and not bad.any()
-    f2, _, bad2 = aperture_extract(d[0], d[0], np.full(3, 10.0), 3.0, mask[0])
+    f2, _, bad2 = aperture_extract(d[0], d[0], np.full(3, 10.0), 3.0, mask=mask[0])
     assert f2.shape == (3,) and f2[1] == pytest.approx(10.0) and bad2.tolist() == [False, True, False]
 
 

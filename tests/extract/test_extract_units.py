@@ -31,7 +31,7 @@ def test_aperture_extract_flags_bad_pixels_and_edges():
     d = np.ones((1, 20, 4))
     mask = np.zeros(d.shape, bool)
     mask[0, 10, 1] = True
-    f, v, bad = aperture_extract(d, 2 * d, np.array([10.0, 10.0, 10.0, 1.0]), 2.0, mask)
+    f, v, bad = aperture_extract(d, 2 * d, np.array([10.0, 10.0, 10.0, 1.0]), 2.0, mask=mask)
     assert f[0, 0] == pytest.approx(4.0) and v[0, 0] == pytest.approx(2 * (3 + 2 * 0.25))
     assert bad.tolist() == [[False, True, False, True]]
 

@@ -38,7 +38,7 @@ def aperture_weights(trace: np.ndarray, n_spatial: int, radius: float, inner: fl
     --------
     >>> w = aperture_weights(np.array([5.2]), 12, 2.5)
     >>> float(w.sum()), w[2:9, 0].round(2).tolist()
-    (5.0, [0.2, 1.0, 1.0, 1.0, 1.0, 1.0, 0.8])
+    (5.0, [0.0, 0.8, 1.0, 1.0, 1.0, 1.0, 0.2])
     """
     c = np.asarray(trace, float)[..., None, :]
     r = np.arange(n_spatial, dtype=float)[:, None]
@@ -53,36 +53,38 @@ def aperture_weights(trace: np.ndarray, n_spatial: int, radius: float, inner: fl
 
 
 def aperture_extract(
-    data: np.ndarray,
+    frame: np.ndarray,
     variance: np.ndarray,
-    trace: np.ndarray,
-    radius: float,
-    mask: np.ndarray | None = None,
+    ord_pos: np.ndarray,
+    ap_rad: float,
     uniform: bool = ApertureSection.uniform,
+    *,
+    mask: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sum the counts in a fractional-edge aperture.
+    """Sum the counts in a fractional-edge aperture (stark's ``aperture_extract``, plus a mask and bad columns).
 
     Parameters
     ----------
-    data, variance : ndarray
+    frame, variance : ndarray
         ``(n_ints, n_spatial, n_dispersion)`` background-subtracted counts and their variance (or one
         ``(n_spatial, n_dispersion)`` frame: the outputs are then 1-D).
-    trace : ndarray
+    ord_pos : ndarray
         ``(n_ints, n_dispersion)`` or ``(n_dispersion,)`` trace rows.
-    radius : float
+    ap_rad : float
         Aperture half-width in pixels.
+    uniform : bool
+        Uniformly lit slit: the weighted mean of the good pixels times the aperture length ``2 * ap_rad``
+        (a bad pixel then only flags its column when half the aperture is lost).
     mask : ndarray of bool, optional
         True for bad pixels; a column with a bad pixel inside the aperture is flagged.
-    uniform : bool
-        Uniformly lit slit: the weighted mean of the good pixels times the aperture length ``2 * radius``
-        (a bad pixel then only flags its column when half the aperture is lost).
 
     Returns
     -------
-    flux, var : ndarray
+    spec, var : ndarray
         ``(n_ints, n_dispersion)`` summed counts and variance (``sum w**2 var``).
     bad : ndarray of bool
-        Columns whose aperture touches a bad pixel (``uniform``: loses half its length) or leaves the detector.
+        Columns whose aperture touches a bad pixel (``uniform``: loses half its length) or leaves the detector
+        (stark returns ``spec, var`` only: ``spec, var, _ = aperture_extract(...)``).
 
     Examples
     --------
@@ -90,10 +92,11 @@ def aperture_extract(
     >>> f.tolist(), bad.tolist()
     ([[3.0, 3.0, 3.0]], [[False, False, False]])
     """
-    data, variance = np.asarray(data, float), np.asarray(variance, float)
+    data, variance = np.asarray(frame, float), np.asarray(variance, float)
+    trace, radius = ord_pos, ap_rad
     if data.ndim == 2:
         m = None if mask is None else np.asarray(mask)[None]
-        out = aperture_extract(data[None], variance[None], np.asarray(trace)[None], radius, m, uniform)
+        out = aperture_extract(data[None], variance[None], np.asarray(trace)[None], radius, uniform, mask=m)
         return out[0][0], out[1][0], out[2][0]
     w = aperture_weights(np.broadcast_to(trace, data.shape[:1] + data.shape[2:]), data.shape[1], radius)
     good = np.isfinite(data) & np.isfinite(variance)

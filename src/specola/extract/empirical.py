@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .threads import serial_blas
 from .trace import nanmedian
 
 __all__ = ["EmpiricalProfile", "fit_empirical_profile"]
@@ -135,6 +136,7 @@ def _basis(base: np.ndarray, centre: np.ndarray) -> np.ndarray:
     return np.stack([grad, x * grad, dil, x * dil])
 
 
+@serial_blas
 def fit_empirical_profile(
     data: np.ndarray,
     variance: np.ndarray,
@@ -175,7 +177,7 @@ def fit_empirical_profile(
     >>> p = np.exp(-0.5 * (r - 9.6) ** 2 / 1.3**2) * np.ones((1, 1, 30))
     >>> w = (np.abs(r - 9.6) <= 5) * np.ones_like(p)
     >>> prof = fit_empirical_profile(100 * p, p, w > 0, 100 * (w * p).sum(1), w, 3, False)
-    >>> bool(np.allclose(prof.frames(w)[0], p[0] / (w * p).sum(1)))
+    >>> bool(np.allclose(prof.frames(w)[0], w[0] * p[0] / (w * p).sum(1)))  # zero beyond the aperture
     True
     """
     n_ints, n_spatial, n_disp = data.shape
@@ -198,20 +200,52 @@ def fit_empirical_profile(
     rows = np.arange(n_spatial)[:, None]
     centre = np.sum(rows * mean_w * base, axis=0) / np.maximum(np.sum(mean_w * base, axis=0), 1e-300)
     basis = _basis(base, centre) * window[None]
-    # per integration: minimise sum (D - F (P0 + beta . B))^2 / V over the good aperture pixels
-    wt = np.where(use, norm[:, None, :] ** 2 / np.where(use, variance, np.inf), 0.0)
-    resid = np.where(use, data / np.where(norm[:, None, :] != 0, norm[:, None, :], np.inf) - base[None], 0.0)
-    # the mean profile itself enters the fit as a free scale (it absorbs the error of the normalisation F)
-    flat_b = np.concatenate([base[None] * window[None], basis]).reshape(basis.shape[0] + 1, -1)
-    outer = (flat_b[:, None, :] * flat_b[None, :, :]).reshape(-1, flat_b.shape[1])
-    wflat = wt.reshape(n_ints, -1)
-    ata = (wflat @ outer.T).reshape(n_ints, flat_b.shape[0], flat_b.shape[0])
-    atb = (wflat * resid.reshape(n_ints, -1)) @ flat_b.T
-    ridge = 1e-12 * np.trace(ata, axis1=1, axis2=2)[:, None, None] * np.eye(flat_b.shape[0])
-    cov = np.linalg.inv(ata + ridge)
-    coef = np.einsum("ikl,il->ik", cov, atb)[:, 1:]
-    err2 = np.diagonal(cov, axis1=1, axis2=2)[:, 1:]
+    coef, err2 = _fit_terms(data, variance, use, norm, base * window, basis)
     return EmpiricalProfile(base, basis, _shrink(coef, err2), column_radius)
+
+
+def _fit_terms(
+    data: np.ndarray, variance: np.ndarray, use: np.ndarray, norm: np.ndarray, base: np.ndarray, basis: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per integration, the terms and their variances, with every column's flux and sky offset free.
+
+    They minimise ``sum (D - F_c (P0 + beta . B) - s_c)^2 / V`` over the good aperture pixels. The column fluxes
+    ``F_c`` and offsets ``s_c`` are profiled out (Frisch-Waugh-Lovell): in every column the base profile and a
+    constant are projected out of the basis images and of the residual ``D / F - P0`` (weights ``F**2 / V``), and
+    the terms are fitted to what is left, summed over the columns. Left in, the error of the sky fit (a flat
+    offset in each column, from a few sky rows) would look like a dilation, and the width term would carry it
+    into the flux a second time (faint white light: 1.14x the true profile's with one shared scale, 1.10x with
+    the offsets free, against a Cramer-Rao bound of 1.07x for a profile measured in each integration).
+    """
+    f = norm[:, None, :]
+    iv = np.divide(f, variance, out=np.zeros(variance.shape), where=use)  # F / V at the good aperture pixels
+    wd = np.multiply(iv, data, out=np.zeros(data.shape), where=use)  # weights times D / F
+    wt = iv * f  # weights F**2 / V
+    n_ints, n_terms = wt.shape[0], basis.shape[0]
+    flat = (base > 0).astype(float)
+    # per column and integration, the inner products that involve the nuisances (profile, offset); those with the
+    # residual D / F - P0 are those with D / F less those with P0
+    cross = np.concatenate([np.stack([base * base, base * flat, flat]), base * basis, flat * basis])
+    pc = np.einsum("irc,krc->ick", wt, cross)  # (n_ints, n_disp, 3 + 2 n_terms)
+    vn = np.einsum("irc,krc->ick", wd, np.stack([base, flat])) - pc[..., :2]
+    m00, m01, m11 = pc[..., 0], pc[..., 1], pc[..., 2]
+    t0, t1 = pc[..., 3 : 3 + n_terms], pc[..., 3 + n_terms :]
+    det = m00 * m11 - m01**2
+    ok = det > 1e-12 * (m00 + m11) ** 2  # a column whose nuisances are degenerate drops out
+    scale = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
+    i00, i01, i11 = m11 * scale, -m01 * scale, m00 * scale
+    p0 = t0 * i00[..., None] + t1 * i01[..., None]
+    p1 = t0 * i01[..., None] + t1 * i11[..., None]
+    # the terms' own products need no column detail: one product over every pixel each
+    if not ok.all():
+        wt, wd, t0 = wt * ok[:, None, :], wd * ok[:, None, :], t0 * ok[..., None]
+    tt = wt.reshape(n_ints, -1) @ (basis[:, None] * basis[None]).reshape(n_terms**2, -1).T
+    tv = wd.reshape(n_ints, -1) @ basis.reshape(n_terms, -1).T - t0.sum(axis=1)
+    ata = tt.reshape(n_ints, n_terms, n_terms) - np.einsum("ick,icl->ikl", p0, t0) - np.einsum("ick,icl->ikl", p1, t1)
+    atb = tv - np.einsum("ick,ic->ik", p0, vn[..., 0]) - np.einsum("ick,ic->ik", p1, vn[..., 1])
+    ridge = 1e-12 * np.trace(ata, axis1=1, axis2=2)[:, None, None] * np.eye(n_terms)
+    cov = np.linalg.inv(ata + ridge)
+    return np.einsum("ikl,il->ik", cov, atb), np.diagonal(cov, axis1=1, axis2=2)
 
 
 def _shrink(coef: np.ndarray, err2: np.ndarray) -> np.ndarray:

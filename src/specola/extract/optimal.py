@@ -164,31 +164,52 @@ def optimal_extract(
     >>> round(float(res.flux[0, 0]), 6)
     500.0
     """
-    use = (aperture > 0) & ~mask & np.isfinite(data) & np.isfinite(variance) & (profile > 0)
+    use = aperture > 0
+    use &= profile > 0
+    use &= ~mask
+    use &= np.isfinite(data)
+    use &= np.isfinite(variance)
     d = np.where(use, data, 0.0)
     sky_full = np.zeros((1, 1, 1)) if sky is None else sky
     floor = np.zeros((1, 1)) if variance_model is None else np.broadcast_to(variance_model.floor, data.shape[1:])
+
+    def solve(iv: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        # iv: inverse variances, 0 at the pixels left out
+        w = profile * iv
+        den = np.einsum("irc,irc->ic", w, profile)
+        return np.einsum("irc,irc->ic", w, d) / np.where(den > 0, den, np.inf), den, w
+
+    def inverse(v: np.ndarray) -> np.ndarray:
+        return np.divide(1.0, v, out=np.zeros_like(v), where=use)
+
     if start is None:
-        start, _ = _solve(d, profile, np.ones_like(d), use, 1)
+        start = solve(use.astype(float))[0]
     if variance_model is None:
-        v = np.where(use, variance, 1.0)
-        f, _ = _solve(d, profile, v, use, 1)
+        v = variance
+        iv = inverse(v)
+        f = solve(iv)[0]
     else:
         f = start
         for _ in range(2):
-            v = np.where(use, variance_model(f[:, None, :] * profile + sky_full), 1.0)
-            f, _ = _solve(d, profile, v, use, 1)
+            v = variance_model(f[:, None, :] * profile + sky_full)
+            iv = inverse(v)
+            f = solve(iv)[0]
     outliers = np.zeros(use.shape, bool)
     if clip > 0 and max_reject > 0:
-        z2 = np.where(use, (d - f[:, None, :] * profile) ** 2 / v, 0.0)
-        z2s = np.where(use, (d - start[:, None, :] * profile) ** 2 / v, 0.0)
-        ii, cc = np.nonzero((np.max(z2, axis=1) > clip**2) | (np.max(z2s, axis=1) > clip**2))
+        worst = np.zeros(f.shape)
+        for flux in (f, start):
+            r = flux[:, None, :] * profile
+            r -= d
+            r *= r
+            r *= iv
+            np.maximum(worst, np.max(r, axis=1), out=worst)
+        ii, cc = np.nonzero(worst > clip**2)
         if ii.size:
             sky_act = np.broadcast_to(sky_full, data.shape)[ii, :, cc]
             v_act, out = _reject_columns(
                 d[ii, :, cc],
                 profile[ii, :, cc],
-                v[ii, :, cc],
+                np.where(use[ii, :, cc], v[ii, :, cc], 1.0),
                 0.0 if variance_model is None else floor[:, cc].T,
                 sky_act,
                 use[ii, :, cc],
@@ -198,12 +219,12 @@ def optimal_extract(
                 start[ii, cc],
             )
             outliers[ii, :, cc] = out
-            v[ii, :, cc] = v_act
+            iv[ii, :, cc] = np.where(use[ii, :, cc] & ~out, 1.0 / v_act, 0.0)
     m = use & ~outliers
-    f, den = _solve(d, profile, v, m, 1)
+    f, den, w = solve(iv)
     ok = den > 0
-    weights = np.where(m, profile / v, 0.0) / np.where(ok, den, np.inf)[:, None, :]
+    weights = w / np.where(ok, den, np.inf)[:, None, :]
     var = np.where(ok, 1.0 / np.where(ok, den, 1.0), np.inf)
-    lost = np.sum(np.where((aperture > 0) & ~m, aperture * profile, 0.0), axis=1)
+    lost = np.einsum("irc,irc->ic", aperture * ~m, profile)
     bad = ~ok | (lost > 0.5)
     return OptimalResult(np.where(ok, f, np.nan), var, profile, outliers, weights, bad)

