@@ -9,6 +9,7 @@ import astropy.units as u
 import numpy as np
 import pytest
 from astropy.table import QTable
+from lines_helpers import desi_dense, desi_diagonals, pixel_means
 
 from specola.data import data_path
 from specola.errors import ConfigError, SpectrumError
@@ -26,45 +27,14 @@ WIDTH = [GroupSpec("z", "redshift", PriorSpec("uniform", low=-0.002, high=0.002)
          GroupSpec("narrow", "width", PriorSpec("uniform", low=10.0, high=800.0))]  # fmt: skip
 
 
-def _true_pixel_means(low, high, flux, fwhm, cont, centre=LINE):
-    """The intrinsic spectrum (Gaussian line + flat continuum) averaged over 40 points per pixel."""
-    x = low[:, None] + (high - low)[:, None] * (np.arange(40) + 0.5) / 40
-    sigma = centre * fwhm / C / 2.3548200450309493
-    return cont + flux * np.exp(-0.5 * ((x - centre) / sigma) ** 2).mean(axis=1) / (np.sqrt(2 * np.pi) * sigma)
-
-
-def _desi_rows(n):
-    """Dense R: each row an asymmetric two-Gaussian LSF (core 0.9 px, red shoulder at +1.6 px), rows sum to 1."""
-    d = np.arange(-5, 6)
-    core, shoulder = np.exp(-0.5 * (d / 0.9) ** 2), 0.45 * np.exp(-0.5 * ((d - 1.6) / 1.2) ** 2)
-    row = (core + shoulder) / (core + shoulder).sum()
-    dense = np.zeros((n, n))
-    for i in range(n):
-        for k, off in enumerate(d):
-            if 0 <= i + off < n:
-                dense[i, i + off] = row[k]
-    return dense
-
-
-def _diagonals(dense):
-    """desispec layout: row k holds the diagonal of offset 5 - k, element (i, i + off) at column i + off."""
-    n = dense.shape[0]
-    data = np.zeros((11, n))
-    for k, off in enumerate(range(5, -6, -1)):
-        for j in range(n):
-            if 0 <= j - off < n:
-                data[k, j] = dense[j - off, j]
-    return data
-
-
 @pytest.fixture(scope="module")
 def desi_sim():
     edges = np.arange(8400.0, 8680.0, 0.8)
     low, high = edges[:-1], edges[1:]
-    dense = _desi_rows(low.size)
-    mean = dense @ _true_pixel_means(low, high, **TRUTH)
+    dense = desi_dense(low.size)
+    mean = dense @ pixel_means(low, high, [(LINE, TRUTH["fwhm"], TRUTH["flux"])], TRUTH["cont"])
     err = np.full(low.size, 0.15)
-    res = DESI(0.5 * (low + high) * u.AA, _diagonals(dense))
+    res = DESI(0.5 * (low + high) * u.AA, desi_diagonals(dense))
 
     def spectrum(seed, resolution=res):
         flux = mean + err * np.random.default_rng(seed).standard_normal(low.size)
