@@ -59,7 +59,7 @@ CONT = 4.0
 
 def _profile_density(x, label, fwhm_int, mu):
     """Line density (per A) at wavelengths ``x`` through the Gaussian LSF of R, by formulae, not the fitter."""
-    rest, group, profile, _, _ = LINES[label]
+    profile = LINES[label][2]
     s_lsf = mu / R / K
     if profile == "voigt":
         return voigt_profile(x - mu, np.hypot(mu * FWHMG / C / K, s_lsf), 0.5 * mu * fwhm_int / C)
