@@ -81,6 +81,27 @@ def test_desi_matrix_needs_its_own_pixels_and_no_rscale(desi_sim):
                     bindings=[SpectrumSpec(name="b", rscale="R")])  # fmt: skip
 
 
+def test_real_desi_band_rows_are_the_matrix_rows():
+    """The band form of each arm equals the rows of SciPy's dia_matrix of the file's diagonals (desispec layout)."""
+    for arm in read_all(data_path("spectra", "desi-spectra-af558177.fits.gz")):
+        res = arm.meta["resolution"]
+        offsets, w = res.pixel_kernel(arm.low, arm.high)
+        dense = res.matrix().toarray()
+        i = np.arange(len(arm))[:, None]
+        j = i + offsets
+        inside = (j >= 0) & (j < len(arm))
+        np.testing.assert_array_equal(w[inside], dense[np.broadcast_to(i, j.shape)[inside], j[inside]])
+        assert np.all(w[~inside] == 0) and abs(np.median(w.sum(axis=1)) - 1) < 0.01  # rows conserve flux
+
+
+def test_inconsistent_flux_units_are_named():
+    arms = read_all(data_path("spectra", "desi-spectra-af558177.fits.gz"))
+    counts = arms[2].replace(flux=arms[2].flux.value * u.ct, error=arms[2].error.value * u.ct,
+                             meta={**arms[2].meta, "name": "zcounts"})  # fmt: skip
+    with pytest.raises(SpectrumError, match=r"spectrum zcounts: cannot fit flux in ct"):
+        build_model([arms[0], counts], [LineSpec("[OII]3727")], arms[0].meta["redshift"])
+
+
 @pytest.mark.slow
 def test_real_desi_oii_with_the_file_matrix():
     """The DESI coadd at z = 1.29: [OII] in the Z arm through each arm's own matrix, vs its Gaussian width."""
