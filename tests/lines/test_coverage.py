@@ -6,15 +6,19 @@ pixel and averaged, not integrated by the fitter's erf differences or its Faddee
 the pixel means with a dense non-Gaussian resolution matrix built here.
 
 Cases: a constant-R spectrum with narrow + broad Halpha, a tied [NII] doublet, the free [SII] doublet ratio, an
-absorption line under Hbeta and a Voigt line with its Gaussian part ``fwhmg``; a DESI arm through its resolution
-matrix with an [OII]-like doublet (free ratio). PRISM + G395M with calibration offsets: test_two_gratings.py.
+absorption line under Hbeta; Voigt (``fwhmg``), skewed-Gaussian (``skew``) and Gauss-Hermite (``h3``, ``h4``)
+shape parameters (their intrinsic profiles convolved with the LSF numerically on a fine grid); a DESI arm through
+its resolution matrix with an [OII]-like doublet (free ratio). PRISM + G395M with calibration offsets:
+test_two_gratings.py.
 """
 
 import astropy.units as u
 import numpy as np
 import pytest
 from lines_helpers import desi_dense, desi_diagonals, pixel_means
+from scipy.signal import fftconvolve
 from scipy.special import voigt_profile
+from scipy.stats import norm, skewnorm
 
 from specola.instruments import DESI, Constant
 from specola.lines import (
@@ -24,6 +28,7 @@ from specola.lines import (
     LinesResult,
     PriorSpec,
     build_model,
+    compiled,
     fit,
 )
 from specola.spectrum import Spectrum
@@ -45,24 +50,46 @@ LINES = {  # label: (rest A, width group, profile, absorption, true flux in FLAM
     "Hbeta": (4862.68, "narrow", "gaussian", False, 120.0),
     "Hbeta_abs": (4862.68, "abs", "gaussian", True, 90.0),
     "HeI": (5877.25, "v", "voigt", False, 80.0),
+    "sk": (6100.0, "s", "skewgauss", False, 90.0),
+    "gh": (6300.0, "h", "gausshermite", False, 90.0),
     "[OII]3727": (3727.09, "narrow", "gaussian", False, 50.0),
     "[OII]3730": (3729.88, "narrow", "gaussian", False, 70.0),
 }
 PAIRS = (("[SII]6718", "[SII]6733"), ("[OII]3727", "[OII]3730"))  # doublets with a free ratio
 OII = ("[OII]3727", "[OII]3730")
 Z_OII = 1.2912
-WIDTHS = {"narrow": 220.0, "broad": 2600.0, "abs": 1800.0, "v": 300.0}  # km/s (v: Lorentzian FWHM)
-FWHMG = 250.0  # km/s, Gaussian part of the Voigt line
+WIDTHS = {"narrow": 220.0, "broad": 2600.0, "abs": 1800.0, "v": 300.0, "s": 500.0, "h": 400.0}  # km/s
+SHAPES = {"fwhmg_v": 250.0, "skew_s": 3.0, "h3_h": 0.1, "h4_h": 0.05}  # Voigt Gaussian FWHM (km/s), alpha, h3, h4
 Z = 0.02
 CONT = 4.0
+
+
+def _gauss_hermite(y, h3, h4):
+    """Gauss-Hermite series in units of sigma (unit area), from its definition."""
+    h3p = (2 * np.sqrt(2) * y**3 - 3 * np.sqrt(2) * y) / np.sqrt(6)
+    h4p = (4 * y**4 - 12 * y**2 + 3) / np.sqrt(24)
+    return norm.pdf(y) * (1 + h3 * h3p + h4 * h4p) / (1 + h4 * np.sqrt(6) / 4)
+
+
+def _numeric(x, mu, intrinsic, s_lsf):
+    """An intrinsic density convolved with the LSF on a 0.02 A grid (FFT), interpolated at ``x``."""
+    grid = mu + np.arange(-150.0, 150.0, 0.02)
+    kern = np.arange(-12 * s_lsf, 12 * s_lsf, 0.02)
+    conv = fftconvolve(intrinsic(grid - mu), norm.pdf(kern, 0, s_lsf) * 0.02, mode="same")
+    return np.interp(x, grid, conv, left=0.0, right=0.0)
 
 
 def _profile_density(x, label, fwhm_int, mu):
     """Line density (per A) at wavelengths ``x`` through the Gaussian LSF of R, by formulae, not the fitter."""
     profile = LINES[label][2]
-    s_lsf = mu / R / K
+    s_lsf, width = mu / R / K, mu * fwhm_int / C
     if profile == "voigt":
-        return voigt_profile(x - mu, np.hypot(mu * FWHMG / C / K, s_lsf), 0.5 * mu * fwhm_int / C)
+        return voigt_profile(x - mu, np.hypot(mu * SHAPES["fwhmg_v"] / C / K, s_lsf), 0.5 * width)
+    if profile == "skewgauss":
+        return _numeric(x, mu, lambda d: skewnorm.pdf(d, SHAPES["skew_s"], 0, width / K), s_lsf)
+    if profile == "gausshermite":
+        dens = lambda d: _gauss_hermite(d / (width / K), SHAPES["h3_h"], SHAPES["h4_h"]) / (width / K)
+        return _numeric(x, mu, dens, s_lsf)
     s = np.hypot(mu * fwhm_int / C / K, s_lsf)
     return np.exp(-0.5 * ((x - mu) / s) ** 2) / (np.sqrt(2 * np.pi) * s)
 
@@ -92,6 +119,8 @@ GROUPS = [
     GroupSpec("abs", "width", PriorSpec("uniform", low=300.0, high=5000.0)),
     GroupSpec("v", "width", PriorSpec("uniform", low=20.0, high=1500.0)),
     GroupSpec("v", "fwhmg", PriorSpec("uniform", low=20.0, high=1500.0)),
+    GroupSpec("s", "width", PriorSpec("uniform", low=50.0, high=2000.0)),
+    GroupSpec("h", "width", PriorSpec("uniform", low=50.0, high=2000.0)),
 ]
 
 
@@ -119,13 +148,13 @@ def rich():
 
 
 @pytest.fixture(scope="module")
-def voigt():
-    """One Voigt line: Lorentzian FWHM and Gaussian part fwhmg, both intrinsic, plus the LSF."""
-    return _model(("HeI",), 5850.0, 6150.0)
+def shapes():
+    """A Voigt line (Lorentzian FWHM, Gaussian part fwhmg), a skewed Gaussian (skew) and a Gauss-Hermite (h3, h4)."""
+    return _model(("HeI", "sk", "gh"), 5880.0, 6540.0, pixel=2.0)
 
 
 def _truth(plan):
-    t = {"z_z": Z, "fwhmg_v": FWHMG, **{f"fwhm_{g}": w for g, w in WIDTHS.items()}}
+    t = {"z_z": Z, **SHAPES, **{f"fwhm_{g}": w for g, w in WIDTHS.items()}}
     t.update({f"flux_{lab}": LINES[lab][4] for lab in plan.flux_sites})
     for a, b in PAIRS:
         if a in plan.labels:
@@ -140,7 +169,8 @@ def _quantities(result):
     d = result.draws()
     scale = plan.flux_unit.to(FLAM)
     out = {f"flux_{lab}": np.abs(d["flux"][:, plan.labels.index(lab)]) * scale for lab in plan.flux_sites}
-    out.update({n: post.flat(n) for n in post.samples if n.startswith(("z_", "fwhm_", "fwhmg_"))})
+    shape = ("z_", "fwhm_", "fwhmg_", "skew_", "h3_", "h4_")
+    out.update({n: post.flat(n) for n in post.samples if n.startswith(shape)})
     for a, b in PAIRS:
         if a in plan.labels:
             out[f"ratio_{a}"] = d["flux"][:, plan.labels.index(a)] / d["flux"][:, plan.labels.index(b)]
@@ -188,7 +218,7 @@ def desi():
     return model, mean[pick], err[pick]
 
 
-@pytest.mark.parametrize("case", ["rich", "voigt", "desi"])
+@pytest.mark.parametrize("case", ["rich", "shapes", "desi"])
 def test_truth_is_the_model_at_the_true_parameters(case, request):
     """The fitter's model at the truth matches the independent simulation (so coverage tests the inference)."""
     model, mean, _ = request.getfixturevalue(case)
@@ -197,7 +227,7 @@ def test_truth_is_the_model_at_the_true_parameters(case, request):
     params = {n: t[n] / (plan.line_unit * to_flam) if n.startswith("flux_") else t[n] for n in t if n in plan.sites}
     for r in range(len(plan.regions)):
         params.update({f"cont_r{r}_c0": CONT / (plan.cont_unit[r] * to_flam), f"cont_r{r}_c1": 0.0})
-    got = model.predict(params)["total"] * to_flam
+    got = np.asarray(compiled(model).predict(params, model.padded)["total"])[: model.npix] * to_flam
     np.testing.assert_allclose(got, mean, rtol=0, atol=2e-3 * np.ptp(mean))
 
 
@@ -207,8 +237,8 @@ def test_coverage_narrow_broad_doublets_absorption(rich):
 
 
 @pytest.mark.slow
-def test_coverage_voigt_fwhmg(voigt):
-    _check(_coverage(*voigt, seed=22))
+def test_coverage_shape_parameters(shapes):
+    _check(_coverage(*shapes, seed=22))
 
 
 @pytest.mark.slow
