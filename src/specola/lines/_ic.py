@@ -53,7 +53,7 @@ def information_criteria(log_lik: np.ndarray, posterior: dict[str, np.ndarray]) 
         "loo_se": 2.0 * float(loo["se"]),
         "pareto_k_max": float(np.max(k)),
         "pareto_k_bad": int(np.sum(k > PARETO_K_BAD)),
-        "ic_warnings": sorted({str(w.message).strip() for w in caught if not issubclass(w.category, FutureWarning)}),
+        "ic_warnings": sorted({" ".join(str(w.message).split()) for w in caught if w.category is not FutureWarning}),
     }
     if out["pareto_k_bad"]:
         out["ic_warnings"].append(f"PSIS-LOO: {out['pareto_k_bad']} pixel(s) with Pareto k > {PARETO_K_BAD}")
