@@ -90,6 +90,10 @@ def run(args: argparse.Namespace) -> int:
             report = run_stage_batch(args.stage, args.inputs, outdir, args.config, args.overrides, **options)
         table = report.table()
         folder.write("batch_report.ecsv", lambda p: table.write(p, format="ascii.ecsv"))
+        if args.stage == "lines":  # one table of every input's line fluxes, and a figure of them
+            from ..lines.survey import write_batch_summary
+
+            write_batch_summary(folder, args.inputs, outdir)
         final["summary"] = f"{n - report.n_failed} of {n} inputs done ({report.n_skipped} skipped: finished earlier)"
     print(f"{n - report.n_failed - report.n_skipped} of {n} inputs run, {report.n_skipped} already finished, "
           f"{report.n_failed} failed; report in {folder.file('batch_report.ecsv')}")  # fmt: skip

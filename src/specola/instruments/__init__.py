@@ -13,6 +13,7 @@ spectrum to ``meta['resolution']`` where the file carries it (SDSS, DESI).
 
 from .base import Constant, Resolution, Tabulated, available, get, register
 from .desi import DESI, resolution_matrix
+from .kernel import TabulatedLSF
 from .nirspec import DISPERSERS, NIRSpec
 from .sdss import SDSS, wdisp_to_resolution
 
@@ -24,6 +25,7 @@ __all__ = [
     "NIRSpec",
     "Resolution",
     "Tabulated",
+    "TabulatedLSF",
     "available",
     "get",
     "register",

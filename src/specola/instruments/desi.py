@@ -94,12 +94,16 @@ class DESI(Tabulated):
         ``(ndiag, nwave)`` resolution diagonals (``<ARM>_RESOLUTION`` for one target).
     """
 
+    #: The matrix acts on the model's pixel means on the arm's own pixels (no sub-pixels).
+    subpixels = 1
+
     def __init__(self, wavelength: u.Quantity, diagonals: np.ndarray) -> None:
         wavelength = u.Quantity(wavelength)
         diagonals = np.asarray(diagonals, float)
         if diagonals.ndim != 2 or diagonals.shape[1] != wavelength.size:
             raise SpectrumError(f"DESI resolution diagonals must be (ndiag, {wavelength.size}), got {diagonals.shape}")
         self.diagonals = diagonals
+        self.pixels = wavelength  # the grid the matrix belongs to
         pixel = np.gradient(wavelength.value)
         fwhm = FWHM_PER_SIGMA * effective_sigma_pixels(diagonals) * pixel
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -108,6 +112,24 @@ class DESI(Tabulated):
     def matrix(self) -> sp.csr_matrix:
         """The sparse resolution matrix (apply it to a model sampled on this arm's pixels)."""
         return resolution_matrix(self.diagonals)
+
+    def pixel_kernel(self, low: u.Quantity, high: u.Quantity) -> tuple[np.ndarray, np.ndarray]:
+        """The matrix rows in band form: column offsets ``(ndiag,)`` and weights ``(nwave, ndiag)``.
+
+        ``weights[i, k] = R[i, i + offsets[k]]`` (0 where that column lies outside the arm), so the observed
+        model is ``sum_k weights[:, k] * model[i + offsets[k]]`` for a model given as pixel means on this arm's
+        pixels (edges ``low``, ``high``, which must be the arm's own: the matrix belongs to its pixel grid).
+        """
+        n, unit = self.diagonals.shape[1], self.pixels.unit
+        own = self.pixels.value
+        centre = 0.5 * (low.to_value(unit, u.spectral()) + high.to_value(unit, u.spectral()))
+        if centre.size != n or not np.allclose(centre, own, rtol=0, atol=0.05 * np.min(np.abs(np.diff(own)))):
+            raise SpectrumError(
+                f"DESI resolution matrix is for {n} pixels at {own[0]:.1f}-{own[-1]:.1f} {unit}; "
+                f"it cannot be applied to {centre.size} pixels at {centre[0]:.1f}-{centre[-1]:.1f} {unit}"
+            )
+        offsets, rows = _rows(self.diagonals)
+        return offsets.astype(int), np.nan_to_num(rows, nan=0.0)
 
 
 register("desi", DESI)

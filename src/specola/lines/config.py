@@ -64,7 +64,8 @@ class SpectrumSpec:
     name: str = option("", help="label (default: the file stem, plus the arm)")
     resolution: str = option(
         "file",
-        help="R(lambda): 'file' (meta['resolution']), 'constant:R', 'nirspec:DISPERSER[:point]', 'none'",
+        help="'file' (what the file carries; DESI: its resolution matrix), 'constant:R', 'nirspec:DISPERSER[:point]', "
+        "'lsf:PATH[:DISPERSER]' (a tabulated LSF kernel), 'none'",
     )
     rscale: str = option("", help="name of a shared resolution-scale token ('' : fixed 1)")
     flux_scale: str = option("", help="name of a flux-scale token ('' : fixed 1)")

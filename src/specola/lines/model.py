@@ -30,6 +30,7 @@ import numpy as np
 
 from ..errors import ConfigError, SpectrumError
 from ..spectrum import Spectrum
+from ._kernels import EVAL_KEYS, KERNEL_KEYS, convolved, kernel_args
 from .config import CalibrationSpec, ContinuumSection, ErrorsSection, GroupSpec, LineSpec, PriorSpec, SpectrumSpec
 from .linelist import line as lookup_line
 
@@ -543,6 +544,9 @@ def build_model(
         "tab_w": tab_w, "tab_inv": tab_inv, "line_unit": np.asarray(line_unit), "cont_unit": cont_unit,
         "mask": np.ones(px.low.size, bool),
     }  # fmt: skip
+    kern, with_kernel = kernel_args(work, snames, px, bindings)  # DESI resolution matrix, tabulated LSF
+    args["tab_inv"][with_kernel] = 0.0  # the kernel replaces the Gaussian LSF
+    args.update(kern)
     fitted = [w[m].replace(error=px.error[px.spec == k] * unit) for k, (w, m) in enumerate(zip(work, px.kept,
               strict=True))]  # fmt: skip
     return LinesModel(plan, {k: _jnp(v) for k, v in args.items()}, fitted)
@@ -627,12 +631,15 @@ class LinesModel:
             import jax.numpy as jnp
 
             extra = bucket(self.npix) - self.npix
-            fill = {"flux": 0.0, "error": 1.0, "mask": False, "spec": 0, "region": 0}
+            fill = {"flux": 0.0, "error": 1.0, "mask": False, "spec": 0, "region": 0, "ev_spec": 0, "ev_region": 0,
+                    "kern_w": 0.0, "kern_idx": 0}  # fmt: skip
+            nev = int(np.size(self.args["ev_low"])) if "ev_low" in self.args else 0
             out = {}
             for k, v in self.args.items():
                 v = np.asarray(v)
-                if k in _PIXEL_KEYS:  # edges repeat the last pixel, so padded model values stay finite
-                    v = np.concatenate([v, np.full(extra, fill.get(k, v[-1]), v.dtype)])
+                n = extra if k in _PIXEL_KEYS or k in KERNEL_KEYS else bucket(nev) - nev if k in EVAL_KEYS else 0
+                if n:  # edges repeat the last pixel, so padded model values stay finite
+                    v = np.concatenate([v, np.full((n, *v.shape[1:]), fill.get(k, v[-1]), v.dtype)])
                 out[k] = jnp.asarray(v)
             self._padded = out
         return self._padded
@@ -687,6 +694,8 @@ def predict(plan: Plan, params: dict, args: dict) -> dict:
 
     from ._profiles import FWHM_PER_SIGMA
 
+    if "kern_w" in args:  # pixel-space kernels: the model on the evaluation grid, then the band matrix
+        return convolved(plan, params, args, predict)
     v = lambda name: plan.value(params, name)
     nspec = len(plan.spectra)
 

@@ -12,6 +12,7 @@ import astropy.units as u
 import numpy as np
 from astropy.table import QTable
 
+from ..errors import SpecolaError
 from ..runs import RunFolder
 from .inference import Posterior
 from .model import C_KMS, LinesModel
@@ -152,6 +153,11 @@ class LinesResult:
             out.append(t)
         return out
 
+    def _picked(self, max_draws: int) -> np.ndarray:
+        """Indices of up to ``max_draws`` of the (flattened) draws, the same on every call."""
+        n = self.posterior.flat(next(iter(self.posterior.samples))).size
+        return np.random.default_rng(0).choice(n, min(n, max_draws), replace=False)
+
     def log_likelihood(self, max_draws: int = 400) -> np.ndarray:
         """Pointwise Gaussian log-likelihood ``(draws, pixels)`` for up to ``max_draws`` posterior draws."""
         import jax
@@ -160,8 +166,7 @@ class LinesResult:
         from .inference import compiled
 
         fns, post, args = compiled(self.model), self.posterior, self.model.args
-        n = post.flat(next(iter(post.samples))).size
-        pick = np.random.default_rng(0).choice(n, min(n, max_draws), replace=False)
+        pick = self._picked(max_draws)
         params = {k: jnp.asarray(post.flat(k)[pick]) for k in post.samples}
         padded = self.model.padded
         total = np.asarray(jax.vmap(lambda p: fns.predict(p, padded)["total"])(params))[:, : self.model.npix]
@@ -169,14 +174,27 @@ class LinesResult:
         r = (np.asarray(args["flux"]) - total) / err
         return -0.5 * r**2 - np.log(err) - 0.5 * np.log(2 * np.pi)
 
+    def information_criteria(self, max_draws: int = 400) -> dict[str, Any]:
+        """WAIC and PSIS-LOO (ArviZ) from the pointwise log-likelihood of up to ``max_draws`` draws.
+
+        Deviance scale (``waic``, ``loo``: -2 elpd, lower is better) and elpd, effective parameters, standard
+        errors, the largest Pareto k and the count of pixels with k > 0.7 (LOO unreliable there); see
+        :func:`specola.lines._ic.information_criteria`. Needs more than one draw (not ``method = "map"``).
+        """
+        from ._ic import information_criteria
+
+        pick = self._picked(max_draws)
+        if pick.size < 2:
+            raise SpecolaError("information criteria need posterior draws; a MAP fit has one")
+        draws = {k: self.posterior.flat(k)[pick] for k in self.posterior.samples}
+        return information_criteria(self.log_likelihood(max_draws), draws)
+
     def diagnostics(self) -> dict[str, Any]:
         """Fit diagnostics as a JSON-ready dict.
 
-        Method, sampler diagnostics, chi2 and reduced chi2 of the median model, free parameters, WAIC (from
-        the pointwise log-likelihood of the draws) and the median flux of each line.
+        Method, sampler diagnostics, chi2 and reduced chi2 of the median model, free parameters, WAIC and
+        PSIS-LOO (:meth:`information_criteria`, when there are draws) and the median flux of each line.
         """
-        from scipy.special import logsumexp
-
         if "diagnostics" in self.extra:
             return self.extra["diagnostics"]
         tables = self.model_spectra(max_draws=50)
@@ -192,9 +210,7 @@ class LinesResult:
             "reduced_chi2": chi2 / max(npix - nfree, 1),
         }
         if self.posterior.flat(next(iter(self.posterior.samples))).size > 1:
-            ll = self.log_likelihood()
-            lppd = float(np.sum(logsumexp(ll, axis=0) - np.log(ll.shape[0])))
-            out["waic"] = -2.0 * (lppd - float(np.sum(np.var(ll, axis=0))))
+            out.update(self.information_criteria())
         t = self.table()
         out["flux_unit"] = t.meta["flux_unit"]
         out["flux_p50"] = {str(r["line"]): float(r["flux_p50"].value) for r in t}
@@ -202,16 +218,16 @@ class LinesResult:
         return out
 
     def summary(self) -> str:
-        """One line: method, lines, redshift, reduced chi2 and the sampler's warnings."""
+        """One line: method, lines, redshift, reduced chi2 and the sampler's (and PSIS-LOO's) warnings."""
         d = self.diagnostics()
         t = self.table()
         z = float(np.median(t["z_p50"]))
-        warn = self.posterior.diagnostics.get("warnings") or []
+        warn = [*(self.posterior.diagnostics.get("warnings") or []), *d.get("ic_warnings", [])]
         text = (
             f"lines ({d['method']}): {len(t)} lines in {len(self.model.spectra)} spectra, z = {z:.5f}, "
             f"chi2/dof = {d['reduced_chi2']:.2f} ({d['pixels']} pixels, {d['free_parameters']} parameters)"
         )
-        return text + (f"; {len(warn)} sampler warning(s): {warn[0]}" if warn else "")
+        return text + (f"; {len(warn)} warning(s): {warn[0]}" if warn else "")
 
     def to_hdulist(self):
         """The results as a FITS HDUList: LINES, PARAMETERS and one MODEL_<spectrum> table per spectrum."""

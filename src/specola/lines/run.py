@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ..errors import ConfigError
-from ..instruments import Constant, NIRSpec
+from ..errors import ConfigError, SpecolaError
+from ..instruments import DISPERSERS, Constant, NIRSpec, TabulatedLSF
 from ..io import read_all
 from ..runs import run_stage
 from ..spectrum import Spectrum
@@ -19,6 +19,8 @@ from .result import LinesResult
 __all__ = ["load_spectra", "resolution_from_text", "run", "run_to_folder"]
 
 log = logging.getLogger(__name__)
+
+DISPERSERS_SUFFIX = tuple(f":{d}" for d in DISPERSERS)
 
 
 #: Keys of a table file's meta that may carry a constant resolving power (``resolution = "file"``).
@@ -45,12 +47,28 @@ def _file_resolution(spectrum: Spectrum, path: Path | None, where: str):
     raise ConfigError(f"{where}: the file's resolution {res!r} is not a number; give 'constant:R'")
 
 
-def resolution_from_text(text: str, spectrum: Spectrum, where: str = "resolution", path: Path | None = None):
-    """R(lambda) named by a config string: ``file``, ``none``, ``constant:R`` or ``nirspec:DISPERSER[:point]``.
+def _lsf_from_text(text: str, where: str) -> TabulatedLSF:
+    """``PATH`` or ``PATH:DISPERSER`` (a NIRSpec disperser supplies the dispersion the table lacks)."""
+    path, _, disperser = text.rpartition(":") if text.lower().endswith(DISPERSERS_SUFFIX) else (text, "", "")
+    try:
+        return TabulatedLSF.read(Path(path).expanduser(), disperser.lower() or None)
+    except SpecolaError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
-    ``file`` takes the curve the reader attached (SDSS wdisp, DESI, DJA), or a constant R from the file's
-    meta (an ECSV header key ``R``, ``resolution`` or ``resolving_power``).
+
+def resolution_from_text(text: str, spectrum: Spectrum, where: str = "resolution", path: Path | None = None):
+    """The resolution named by a config string (``file``, ``none``, ``constant:R``, ``nirspec:...``, ``lsf:...``).
+
+    Forms: ``file``, ``none``, ``constant:R``, ``nirspec:DISPERSER[:point]``, ``lsf:PATH[:DISPERSER]``.
+
+    ``file`` takes what the reader attached (SDSS wdisp, DESI: the resolution matrix, applied to the model as a
+    band matrix; DJA), or a constant R from the file's meta (an ECSV header key ``R``, ``resolution`` or
+    ``resolving_power``). ``lsf:PATH`` reads a tabulated line-spread function
+    (:class:`~specola.instruments.TabulatedLSF`, applied as a pixel-space kernel; a NIRSpec disperser name
+    supplies the dispersion when the table has none). Relative paths are taken from the working folder.
     """
+    if text.strip().lower().startswith("lsf:"):
+        return _lsf_from_text(text.strip()[4:], where)
     parts = text.strip().lower().split(":")
     if parts[0] == "file":
         return _file_resolution(spectrum, path, where)
@@ -63,7 +81,9 @@ def resolution_from_text(text: str, spectrum: Spectrum, where: str = "resolution
             return NIRSpec(parts[1], source=parts[2] if len(parts) == 3 else "uniform")
     except (ValueError, Exception) as exc:
         raise ConfigError(f"{where}: {exc}") from None
-    raise ConfigError(f"{where}: cannot read {text!r}; use file, none, constant:R or nirspec:DISPERSER[:point]")
+    raise ConfigError(
+        f"{where}: cannot read {text!r}; use file, none, constant:R, nirspec:DISPERSER[:point] or lsf:PATH[:DISPERSER]"
+    )
 
 
 def load_spectra(config: LinesConfig) -> tuple[list[Spectrum], list[SpectrumSpec]]:
