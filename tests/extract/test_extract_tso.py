@@ -19,7 +19,7 @@ from specola.extract.config import (
     TraceSection,
 )
 from specola.extract.deconvolve import trace_spectra
-from specola.extract.optimal import VarianceModel, optimal_extract
+from specola.extract.optimal import VarianceModel, horne_extract
 from specola.extract.synthetic import pixel_profile
 
 pytestmark = pytest.mark.slow
@@ -79,7 +79,7 @@ def true_profile_white(s, r, columns):
     """White light of an optimal extraction with the true profiles on the extraction's own sky-subtracted frames."""
     sub = r.frames.data - r.sky
     w = aperture_weights(s.trace, SHAPE[0], RADIUS)
-    known = optimal_extract(
+    known = horne_extract(
         sub,
         r.frames.variance,
         r.frames.mask,

@@ -14,8 +14,8 @@ and outlier rejection. stark's API: :mod:`specola.extract.reduce` (background
 helpers), :func:`trace_spectrum`, :func:`trace_spectra`, :func:`aperture_extract`
 (``uniform``), :class:`SingleOrderPSF` (``univariate_psf_frame``,
 ``bivariate_psf_frame``, ``univariate_multi_psf_frame``, ``flux_coo``, ``norm_flux_coo``, ``table2frame``),
-:func:`fit_spline_univariate`, :func:`fit_spline_bivariate` and :func:`optimal_extract` (3-D, with outlier
-rejection and model variances).
+:func:`fit_spline_univariate`, :func:`fit_spline_bivariate` and :func:`optimal_extract` (one frame, stark's
+arguments); :func:`horne_extract` is the cube version with outlier rejection and model variances.
 """
 
 from .aperture import aperture_extract, aperture_weights
@@ -24,7 +24,7 @@ from .config import ExtractConfig
 from .deconvolve import trace_spectra, trace_spectrum
 from .demo import demo
 from .empirical import EmpiricalProfile, fit_empirical_profile
-from .optimal import OptimalResult, VarianceModel, optimal_extract
+from .optimal import OptimalResult, VarianceModel, horne_extract, optimal_extract
 from .psf import PixelTable, ProfileModel, fit_profile, pixel_table
 from .reduce import background2d, col_by_col_bkg_sub, polynomial_bkg_cols, polynomial_bkg_rows
 from .run import ExtractResult, extract, run, run_to_folder
@@ -59,6 +59,7 @@ __all__ = [
     "fit_shifts",
     "fit_spline_bivariate",
     "fit_spline_univariate",
+    "horne_extract",
     "optimal_extract",
     "pixel_table",
     "polynomial_bkg_cols",

@@ -21,9 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import SpectrumError
+from .aperture import aperture_weights
 from .config import OptimalSection
 
-__all__ = ["OptimalResult", "VarianceModel", "optimal_extract"]
+__all__ = ["OptimalResult", "VarianceModel", "horne_extract", "optimal_extract"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,7 +118,7 @@ def _reject_columns(d, p, v, floor, sky, m, vmodel, clip, max_reject, f0):
     return v, out
 
 
-def optimal_extract(
+def horne_extract(
     data: np.ndarray,
     variance: np.ndarray,
     mask: np.ndarray,
@@ -160,7 +162,7 @@ def optimal_extract(
     --------
     >>> r = np.arange(15.0)[None, :, None]
     >>> p = np.exp(-0.5 * (r - 7) ** 2 / 1.5**2); p = p / p.sum()
-    >>> res = optimal_extract(500 * p, np.ones_like(p), np.zeros(p.shape, bool), p, np.ones_like(p))
+    >>> res = horne_extract(500 * p, np.ones_like(p), np.zeros(p.shape, bool), p, np.ones_like(p))
     >>> round(float(res.flux[0, 0]), 6)
     500.0
     """
@@ -228,3 +230,65 @@ def optimal_extract(
     lost = np.einsum("irc,irc->ic", aperture * ~m, profile)
     bad = ~ok | (lost > 0.5)
     return OptimalResult(np.where(ok, f, np.nan), var, profile, outliers, weights, bad)
+
+
+def optimal_extract(
+    psf_frame: np.ndarray,
+    data: np.ndarray,
+    variance: np.ndarray,
+    mask: np.ndarray,
+    ord_pos: np.ndarray,
+    ap_rad: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fit a pixel-sampled PSF frame to one frame inside an aperture (stark's ``optimal_extract``).
+
+    The flux of each column is ``sum(M P D / V) / sum(M P**2 / V)`` over the aperture pixels where the PSF is
+    positive, as in stark; its variance is ``1 / sum(M P**2 / V)``, the variance of that estimator whatever
+    the PSF's normalisation (stark's ``sum(M P) / sum(M P**2 / V)`` equals it only for a PSF normalised in
+    the aperture). No outliers are rejected: :func:`horne_extract` does that, for whole cubes.
+
+    Parameters
+    ----------
+    psf_frame : ndarray
+        ``(n_rows, n_columns)`` PSF sampled on the frame (e.g. from :class:`SingleOrderPSF`).
+    data, variance : ndarray
+        ``(n_rows, n_columns)`` background-subtracted counts and their variance.
+    mask : ndarray of bool
+        True for the pixels to USE, as in stark (the opposite of specola's masks, which flag bad pixels).
+    ord_pos : ndarray
+        ``(n_columns,)`` trace row of each column.
+    ap_rad : float
+        Aperture half-width in pixels (fractional edges: every pixel the aperture touches enters the fit).
+
+    Returns
+    -------
+    spec, var : ndarray
+        ``(n_columns,)`` flux and variance; NaN / inf in columns with no usable pixel (e.g. a trace off the
+        frame).
+    synth : ndarray
+        ``(n_rows, n_columns)`` synthetic frame ``spec * psf_frame`` inside the aperture (zero elsewhere), for
+        residual images.
+
+    Examples
+    --------
+    >>> r = np.arange(15.0)[:, None]
+    >>> p = np.exp(-0.5 * (r - 7) ** 2 / 1.5**2) * np.ones((1, 3)); p /= p.sum(axis=0)
+    >>> spec, var, synth = optimal_extract(p, 500 * p, np.ones_like(p), np.ones(p.shape, bool), np.full(3, 7.0), 5)
+    >>> spec.round(6).tolist()
+    [500.0, 500.0, 500.0]
+    """
+    arrays = [np.asarray(a, float) for a in (psf_frame, data, variance)]
+    good = np.asarray(mask, bool)
+    trace = np.asarray(ord_pos, float)
+    for name, a in zip(("psf_frame", "data", "variance", "mask"), (*arrays, good), strict=True):
+        if a.ndim != 2 or a.shape != arrays[1].shape:
+            raise SpectrumError(f"optimal_extract: {name} must be a 2-D (n_rows, n_columns) frame like data "
+                                f"{arrays[1].shape}, got shape {a.shape}")  # fmt: skip
+    if trace.shape != arrays[1].shape[1:]:
+        raise SpectrumError(f"optimal_extract: ord_pos must hold one row per column ({arrays[1].shape[1]}), "
+                            f"got shape {trace.shape}")  # fmt: skip
+    psf, d, v = (a[None] for a in arrays)
+    aperture = aperture_weights(trace[None], d.shape[1], ap_rad)
+    res = horne_extract(d, v, ~good[None] | ~(v > 0), psf, aperture, clip=0.0)
+    synth = np.where(aperture > 0, res.flux[:, None, :] * psf, 0.0)
+    return res.flux[0], res.variance[0], np.nan_to_num(synth[0])

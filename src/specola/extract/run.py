@@ -28,7 +28,7 @@ from .background import BackgroundFit, destripe, fit_background
 from .calibrate import raw_variance, subtract_bias
 from .config import ExtractConfig
 from .empirical import EmpiricalProfile, fit_empirical_profile
-from .optimal import OptimalResult, VarianceModel, optimal_extract
+from .optimal import OptimalResult, VarianceModel, horne_extract
 from .psf import PixelTable, ProfileModel, fit_profile, pixel_table
 from .threads import serial_blas
 from .trace import Trace, nanmedian, trace_frames
@@ -407,7 +407,7 @@ def _optimal(
     opt = None
     for step in range(2):
         profile, table, prof = _profile_pass(sub, var, good, pos, weights, norm, norm_var, kind, cfg, step == 0)
-        opt = optimal_extract(
+        opt = horne_extract(
             sub,
             var,
             mask,
