@@ -4,6 +4,7 @@ import astropy.units as u
 import numpy as np
 import pytest
 from scipy.special import erf, logsumexp
+from scipy.stats import norm
 
 from specola.errors import SpecolaError
 from specola.instruments import Constant
@@ -78,3 +79,20 @@ def test_map_has_no_information_criteria(spectrum):
     assert "loo" not in res.diagnostics()
     with pytest.raises(SpecolaError, match="need posterior draws"):
         res.information_criteria()
+
+
+def test_log_joint_is_likelihood_plus_priors(both):
+    """log p(data, theta) per draw = summed pointwise log-likelihood + the priors' log densities written out."""
+    _, res = both
+    plan = res.model.plan
+    lj, ll = res.log_joint(), res.log_likelihood().sum(axis=1)
+    draws = {k: res.posterior.flat(k)[res._picked(400)] for k in res.posterior.samples}
+    prior = np.zeros(ll.size)
+    for name in plan.sample_order:
+        lo, hi = np.transpose([plan.sites[name].bounds(plan.config_values({k: v[i] for k, v in draws.items()}))
+                               for i in range(ll.size)])  # fmt: skip
+        if plan.sites[name].kind == "uniform":
+            prior += -np.log(hi - lo)
+        else:  # continuum: normal(0, 100)
+            prior += norm.logpdf(draws[name], plan.sites[name].centre(), plan.sites[name].scale)
+    np.testing.assert_allclose(lj, ll + prior, rtol=1e-9)

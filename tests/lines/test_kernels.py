@@ -119,8 +119,9 @@ def test_real_desi_oii_with_the_file_matrix():
     gflux = LinesResult(gm, fit(gm, "laplace", num_samples=1000)).draws()["flux"].sum(axis=1)
     assert np.median(flux) > 10 * np.std(flux)  # [OII] detected
     assert abs(np.median(flux) - np.median(gflux)) < 0.5 * np.std(flux)  # the matrix is near-Gaussian for DESI
-    centroid = np.median(res.draws()["z"][:, 0])
-    assert abs(centroid - z) < 1e-3  # pipeline redshift, within the doublet's blend (300 km/s)
+    d = res.draws()
+    assert abs(np.median(d["z"][:, 0]) - z) < 2e-4  # the pipeline redshift within 30 km/s
+    assert 0.9 < np.median(d["flux"][:, 1] / d["flux"][:, 0]) < 1.5  # 3730/3727: the doublet resolved, physical
 
 
 def _lsf_table(path):

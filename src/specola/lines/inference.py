@@ -107,6 +107,9 @@ def compiled(model: LinesModel) -> _Compiled:
 def _initial(model: LinesModel, fns: _Compiled) -> dict[str, float]:
     """Starting point: prior centres, scans of redshift and width, bounded least squares for the rest.
 
+    The first redshift group and the first width group are first scanned jointly on a coarse grid (39 x 6),
+    so a start at a wide prior centre cannot fit a doublet as one line at the blend's centroid.
+
     Fluxes and continua are solved by bounded linear least squares at each scan point, so narrow and broad
     components cannot start by cancelling each other.
     """
@@ -131,16 +134,22 @@ def _initial(model: LinesModel, fns: _Compiled) -> dict[str, float]:
         chi2 = float(np.sum((a @ x - y) ** 2))
         return chi2, {n: inside(n, q, x[i]) for i, n in enumerate(fns.linear)}
 
+    def grid(n, points):
+        lo, hi = plan.sites[n].bounds(plan.config_values(p))
+        if not np.isfinite(hi - lo):
+            c, s = plan.sites[n].centre(plan.config_values(p)), plan.sites[n].scale * plan.sites[n].factor
+            lo, hi = c - 3 * s, c + 3 * s
+        return np.linspace(lo, hi, points + 2)[1:-1]
+
     scans = [n for n in plan.sample_order if n.startswith(("z_", "fwhm_"))]
+    zs, ws = [n for n in scans if n.startswith("z_")], [n for n in scans if n.startswith("fwhm_")]
+    if zs and ws:  # the first redshift and width jointly: a wide start cannot merge a doublet into one line
+        joint = [(solve({**p, zs[0]: gz, ws[0]: gw})[0], gz, gw) for gw in grid(ws[0], 6) for gz in grid(zs[0], 39)]
+        _, p[zs[0]], p[ws[0]] = (float(x) for x in min(joint))
     for _ in range(2):
         for n in scans:
-            lo, hi = plan.sites[n].bounds(plan.config_values(p))
-            if not np.isfinite(hi - lo):
-                c, s = plan.sites[n].centre(plan.config_values(p)), plan.sites[n].scale * plan.sites[n].factor
-                lo, hi = c - 3 * s, c + 3 * s
-            grid = np.linspace(lo, hi, 41 if n.startswith("z_") else 12)[1:-1]
             best = (np.inf, p[n])
-            for g in grid:
+            for g in grid(n, 39 if n.startswith("z_") else 10):
                 chi2, _ = solve({**p, n: g})
                 best = min(best, (chi2, g))
             p[n] = float(best[1])

@@ -174,6 +174,30 @@ class LinesResult:
         r = (np.asarray(args["flux"]) - total) / err
         return -0.5 * r**2 - np.log(err) - 0.5 * np.log(2 * np.pi)
 
+    def log_joint(self, max_draws: int = 400) -> np.ndarray:
+        """Unnormalised log posterior ``log p(data | theta) + log p(theta)`` of up to ``max_draws`` draws.
+
+        In the model's parameters (no Jacobian of the unconstrained transform); the draws are those of
+        :meth:`log_likelihood`. Compiles one function the first time (not called by :meth:`diagnostics`).
+        """
+        import jax
+        import jax.numpy as jnp
+        from numpyro.infer.util import log_density
+
+        fns, post = self._compiled(), self.posterior
+        if "log_joint" not in fns.extra:
+            fn = self.model.model_fn
+            fns.extra["log_joint"] = jax.jit(jax.vmap(lambda p, args: log_density(fn, (args,), {}, p)[0],
+                                                      in_axes=(0, None)))  # fmt: skip
+        pick = self._picked(max_draws)
+        params = {k: jnp.asarray(post.flat(k)[pick]) for k in post.samples}
+        return np.asarray(fns.extra["log_joint"](params, self.model.padded), float)
+
+    def _compiled(self):
+        from .inference import compiled
+
+        return compiled(self.model)
+
     def information_criteria(self, max_draws: int = 400) -> dict[str, Any]:
         """WAIC and PSIS-LOO (ArviZ) from the pointwise log-likelihood of up to ``max_draws`` draws.
 
