@@ -248,11 +248,20 @@ class LogPosterior:
         return np.column_stack([lp + ll, ll])
 
     def _batch(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        v = self.base_values(x)
+        return self._log_prior(x, v), self.log_likelihood_base(v)
+
+    def base_values(self, x: np.ndarray) -> np.ndarray:
+        """Base parameters (rows in :data:`BASE` order) of fitted vectors ``x`` ``(n, ndim)``: shape ``(9, n)``."""
         n = x.shape[0]
         v = np.repeat(np.asarray(self._fixed, float)[:, None], n, axis=1)
         for ti, bi, is_log in self._setters:
             v[bi] = 10.0 ** x[:, ti] if is_log else x[:, ti]
-        fspot, ffac, tphot, dts, dtf, gphot, dg, logf, loge = v
+        return v
+
+    def _log_prior(self, x: np.ndarray, v: np.ndarray) -> np.ndarray:
+        n = x.shape[0]
+        tphot, gphot = v[2], v[5]
         lp = np.zeros(n)
         for ti, prior, uniform, lo, hi, const, dep in self._terms:
             val = x[:, ti]
@@ -268,27 +277,41 @@ class LogPosterior:
             else:
                 term = const if uniform else const - 0.5 * ((val - prior.mean) / prior.std) ** 2
                 lp += np.where((val >= lo) & (val <= hi), term, -np.inf)
-        forbidden = fspot + ffac > 1.0
+        return lp
+
+    def log_likelihood_base(self, v: np.ndarray) -> np.ndarray:
+        """Log likelihood of base parameter rows ``v`` (see :meth:`base_values`), ``-inf`` where the covering
+        fractions are not allowed or a component with non-zero weight is off the grid.
+
+        One NumPy pass over all walkers: the 12 bilinear corner weights of the three components per walker,
+        and the chi square as one gather of the ``13 x 13`` block of the precomputed quadratic form at those
+        corners (plus the constant term).
+        """
+        fspot, ffac, tphot, dts, dtf, gphot, dg, logf, loge = v
+        n = tphot.size
+        fphot = 1.0 - fspot - ffac
+        forbidden = fphot < 0.0
         if self._dominant:
-            forbidden |= 1.0 - fspot - ffac < np.maximum(fspot, ffac)
-        lp[forbidden] = -np.inf
+            forbidden |= fphot < np.maximum(fspot, ffac)
         fscale = 10.0**logf
+        gh = gphot + dg
         teff = np.concatenate([tphot, tphot + dts, tphot + dtf])
-        logg = np.concatenate([gphot, gphot + dg, gphot + dg])
-        scale = np.concatenate([fscale * (1.0 - fspot - ffac), fscale * fspot, fscale * ffac])
+        logg = np.concatenate([gphot, gh, gh])
+        scale = np.concatenate([fscale * fphot, fscale * fspot, fscale * ffac])
         k, wt, inside = self._corners(teff, logg)
         # a component with zero weight may sit off the grid
-        lp[~(inside | (scale == 0.0)).reshape(3, n).all(axis=0)] = -np.inf
+        forbidden |= ~(inside | (scale == 0.0)).reshape(3, n).all(axis=0)
         idx = np.empty((n, 13), np.intp)
         w = np.empty((n, 13))
         idx[:, :12] = k.reshape(3, n, 4).transpose(1, 0, 2).reshape(n, 12)
         w[:, :12] = (wt * scale[:, None]).reshape(3, n, 4).transpose(1, 0, 2).reshape(n, 12)
         idx[:, 12], w[:, 12] = self._nn, 1.0
         block = self._m_flat[idx[:, :, None] * self._m.shape[0] + idx[:, None, :]]  # (n, 13, 13) gather
-        chi2 = (np.matmul(block, w[:, :, None])[:, :, 0] * w).sum(axis=1)
+        chi2 = np.einsum("nij,ni,nj->n", block, w, w)
         log_infl = loge * _LN10
         ll = -0.5 * chi2 * np.exp(-2.0 * log_infl) - self.n * log_infl + self.norm
-        return lp, ll
+        ll[forbidden] = -np.inf
+        return ll
 
     def _corners(self, teff: np.ndarray, logg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Node indices ``(n, 4)``, bilinear weights ``(n, 4)`` and on-grid flags of (teff, logg) pairs."""
