@@ -395,7 +395,12 @@ def run_emcee(
         **diag,
         "moves": moves,
         "engine": engine if ncpu == 1 else "emcee",
-        "sampling_coordinates": "unconstrained (logit of the conditional prior interval)" if coords else "physical",
+        "sampling_coordinates": (
+            "unconstrained (logit of the conditional prior interval"
+            + (f"; {', '.join(sorted(set(names) - coords.transformed))} as they are)" if coords else ")")
+        )
+        if coords
+        else "physical",
         "ncpu": ncpu,
         "seed": seed,
     }
