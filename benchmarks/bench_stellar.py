@@ -129,7 +129,11 @@ class PlainBatch:
         fphot = 1.0 - fspot - ffac
         ok = fphot >= (np.maximum(fspot, ffac) if self.space.photosphere_dominant else 0.0)
         (t0, t1), (g0, g1) = self.space.teff_range, self.space.logg_range
-        for frac, teff, logg in ((fphot, tphot, gphot), (fspot, tphot + dts, gphot + dg), (ffac, tphot + dtf, gphot + dg)):
+        for frac, teff, logg in (
+            (fphot, tphot, gphot),
+            (fspot, tphot + dts, gphot + dg),
+            (ffac, tphot + dtf, gphot + dg),
+        ):
             ok &= (frac == 0) | ((teff >= t0) & (teff <= t1) & (logg >= g0) & (logg <= g1))
         ll = np.full(tphot.size, -np.inf)
         if ok.any():
@@ -297,7 +301,7 @@ def main() -> None:
     out, ours_run = retrieval(post, args.nsteps)
     peer_run = peer["per_step_s"] * args.nsteps
     plain_run = retrieval(plain, args.plain_steps)[1] * args.nsteps / args.plain_steps
-    emcee_out, emcee_run = retrieval(post, args.plain_steps, "emcee")
+    emcee_run = retrieval(post, args.plain_steps, "emcee")[1]
     emcee_run *= args.nsteps / args.plain_steps
 
     print(

@@ -72,11 +72,11 @@ class SamplingCoordinates:
         self._dependent = [i for i in self._order if self._spec[i][2] and logit[i]]
         self._low = np.array([sp[0] for sp in self._spec])
         self._width = np.array([0.0 if sp[2] else sp[1] - sp[0] for sp in self._spec])
-        self._log_width = float(sum(math.log(sp[1] - sp[0]) for i, sp in enumerate(self._spec) if logit[i] and not sp[2]))
+        self._log_width = float(
+            sum(math.log(sp[1] - sp[0]) for i, sp in enumerate(self._spec) if logit[i] and not sp[2])
+        )
         # columns whose prior density is not cancelled by the Jacobian: Gaussian priors, and every identity column
-        self._density = [
-            i for i, n in enumerate(self.names) if space.priors[n].kind == "gaussian" or not logit[i]
-        ]
+        self._density = [i for i, n in enumerate(self.names) if space.priors[n].kind == "gaussian" or not logit[i]]
         self._identity_order = [i for i in self._order if not logit[i]]
 
     @property

@@ -26,7 +26,7 @@ __all__ = ["Ensemble"]
 
 
 def _de(s: np.ndarray, c: np.ndarray, random: np.random.RandomState) -> tuple[np.ndarray, np.ndarray]:
-    """emcee's DEMove: ``s + gamma0 (c_a - c_b) + N(0, 1e-5)`` with two distinct random complementary walkers."""
+    """DEMove of emcee: ``s + gamma0 (c_a - c_b) + N(0, 1e-5)`` with two distinct random complementary walkers."""
     ns, nc = len(s), len(c)
     gamma0 = 2.38 / np.sqrt(2 * s.shape[1])
     a = random.randint(nc, size=ns)
@@ -37,7 +37,7 @@ def _de(s: np.ndarray, c: np.ndarray, random: np.random.RandomState) -> tuple[np
 
 
 def _stretch(s: np.ndarray, c: np.ndarray, random: np.random.RandomState) -> tuple[np.ndarray, np.ndarray]:
-    """emcee's StretchMove (Goodman & Weare 2010, ``a = 2``)."""
+    """StretchMove of emcee (Goodman & Weare 2010, ``a = 2``)."""
     ns, ndim = s.shape
     zz = ((2.0 - 1.0) * random.rand(ns) + 1.0) ** 2 / 2.0
     partner = c[random.randint(len(c), size=ns)]

@@ -280,8 +280,9 @@ class LogPosterior:
         return lp
 
     def log_likelihood_base(self, v: np.ndarray) -> np.ndarray:
-        """Log likelihood of base parameter rows ``v`` (see :meth:`base_values`), ``-inf`` where the covering
-        fractions are not allowed or a component with non-zero weight is off the grid.
+        """Log likelihood of base parameter rows ``v`` (see :meth:`base_values`).
+
+        ``-inf`` where the covering fractions are not allowed or a component with non-zero weight is off the grid.
 
         One NumPy pass over all walkers: the 12 bilinear corner weights of the three components per walker,
         and the chi square as one gather of the ``13 x 13`` block of the precomputed quadratic form at those
