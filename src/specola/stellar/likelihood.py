@@ -30,6 +30,8 @@ _LN10 = math.log(10.0)
 
 
 _BASE = BASE
+#: Grids with at most this many nodes (+1) evaluate the chi square densely (see ``log_likelihood_base``).
+DENSE_NODES = 48
 _DEP_CODE = {"deltaTspot": 1, "deltaTfac": 2, "dlogg_het": 3}
 
 
@@ -111,6 +113,7 @@ class LogPosterior:
         m = self.model
         self._tl, self._gl, self._ng, self._nn = m._teff_list, m._logg_list, m.n_logg, m.n_nodes
         self._teff_axis, self._logg_axis = m.teff, m.logg
+        self._teff_step, self._logg_step = _uniform_step(m.teff), _uniform_step(m.logg)
 
     @property
     def ndim(self) -> int:
@@ -286,7 +289,9 @@ class LogPosterior:
 
         One NumPy pass over all walkers: the 12 bilinear corner weights of the three components per walker,
         and the chi square as one gather of the ``13 x 13`` block of the precomputed quadratic form at those
-        corners (plus the constant term).
+        corners (plus the constant term); on grids of at most :data:`DENSE_NODES` nodes the weights are
+        scattered into a dense ``(n, nodes + 1)`` matrix instead and the form applied by one matrix product
+        (the same sum, ~3x faster there).
         """
         fspot, ffac, tphot, dts, dtf, gphot, dg, logf, loge = v
         n = tphot.size
@@ -307,8 +312,16 @@ class LogPosterior:
         idx[:, :12] = k.reshape(3, n, 4).transpose(1, 0, 2).reshape(n, 12)
         w[:, :12] = (wt * scale[:, None]).reshape(3, n, 4).transpose(1, 0, 2).reshape(n, 12)
         idx[:, 12], w[:, 12] = self._nn, 1.0
-        block = self._m_flat[idx[:, :, None] * self._m.shape[0] + idx[:, None, :]]  # (n, 13, 13) gather
-        chi2 = np.einsum("nij,ni,nj->n", block, w, w)
+        size = self._m.shape[0]
+        if size <= DENSE_NODES:
+            # small grid: dense weights over all nodes (one bincount) and one BLAS product with the form
+            dense = np.bincount(
+                (idx + size * np.arange(n)[:, None]).ravel(), weights=w.ravel(), minlength=n * size
+            ).reshape(n, size)
+            chi2 = np.einsum("na,na->n", dense @ self._m, dense)
+        else:
+            block = self._m_flat[idx[:, :, None] * size + idx[:, None, :]]  # (n, 13, 13) gather
+            chi2 = np.einsum("ni,ni->n", np.matmul(block, w[:, :, None])[:, :, 0], w)
         log_infl = loge * _LN10
         ll = -0.5 * chi2 * np.exp(-2.0 * log_infl) - self.n * log_infl + self.norm
         ll[forbidden] = -np.inf
@@ -318,9 +331,9 @@ class LogPosterior:
         """Node indices ``(n, 4)``, bilinear weights ``(n, 4)`` and on-grid flags of (teff, logg) pairs."""
         ta, ga = self._teff_axis, self._logg_axis
         inside = (teff >= ta[0]) & (teff <= ta[-1]) & (logg >= ga[0]) & (logg <= ga[-1])
-        i, t, di = _cell(ta, teff)
+        i, t, di = _cell(ta, teff, self._teff_step)
         di *= self._ng
-        j, s, dj = _cell(ga, logg)
+        j, s, dj = _cell(ga, logg, self._logg_step)
         k = i * self._ng + j
         k = np.column_stack([k, k + dj, k + di, k + di + dj])
         wt = np.column_stack([(1 - t) * (1 - s), (1 - t) * s, t * (1 - s), t * s])
@@ -332,10 +345,25 @@ class LogPosterior:
         return float(r @ r)
 
 
-def _cell(axis: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """Lower node index, fractional position and index step of ``x`` on a sorted axis (clipped to it)."""
+def _uniform_step(axis: np.ndarray) -> float | None:
+    """The step of an evenly spaced axis (None if uneven or a single node)."""
+    if axis.size < 2:
+        return None
+    d = np.diff(axis)
+    return float(d[0]) if np.allclose(d, d[0], rtol=1e-9, atol=0.0) else None
+
+
+def _cell(axis: np.ndarray, x: np.ndarray, step: float | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+    """Lower node index, fractional position and index step of ``x`` on a sorted axis (clipped to it).
+
+    On an evenly spaced axis (``step``) the cell is found by arithmetic instead of a binary search.
+    """
     if axis.size == 1:
         return np.zeros(x.size, np.intp), np.zeros(x.size), 0
+    if step is not None:
+        f = np.nan_to_num((x - axis[0]) * (1.0 / step), nan=0.0, posinf=0.0, neginf=0.0)
+        i = np.clip(f.astype(np.intp), 0, axis.size - 2)
+        return i, np.clip(f - i, 0.0, 1.0), 1
     i = np.clip(np.searchsorted(axis, x, side="right") - 1, 0, axis.size - 2)
     frac = np.clip((x - axis[i]) / (axis[i + 1] - axis[i]), 0.0, 1.0)
     return i, np.where(np.isfinite(frac), frac, 0.0), 1
