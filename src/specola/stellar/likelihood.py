@@ -361,8 +361,8 @@ def _cell(axis: np.ndarray, x: np.ndarray, step: float | None = None) -> tuple[n
     if axis.size == 1:
         return np.zeros(x.size, np.intp), np.zeros(x.size), 0
     if step is not None:
-        f = np.nan_to_num((x - axis[0]) * (1.0 / step), nan=0.0, posinf=0.0, neginf=0.0)
-        i = np.clip(f.astype(np.intp), 0, axis.size - 2)
+        f = (x - axis[0]) * (1.0 / step)  # NaN / off-axis values: clipped here, zero weight in _corners
+        i = np.fmax(np.fmin(f, axis.size - 2), 0).astype(np.intp)  # fmin/fmax map NaN to the bound
         return i, np.clip(f - i, 0.0, 1.0), 1
     i = np.clip(np.searchsorted(axis, x, side="right") - 1, 0, axis.size - 2)
     frac = np.clip((x - axis[i]) / (axis[i + 1] - axis[i]), 0.0, 1.0)
