@@ -2,19 +2,23 @@
 
 Usage::
 
-    PYTHONPATH=src python benchmarks/bench_stellar.py [--peer-python PEER_VENV/bin/python] [--peer-steps 5]
+    PYTHONPATH=src python benchmarks/bench_stellar.py [--peer-python PEER_VENV/bin/python]
+        [--peer-source STCTM_CLONE] [--peer-steps 5]
 
-The peer is run from its own throwaway environment outside the repository (a venv with pysynphot and the
-public stctm source in /work/peers/stctm; never part of specola). When that interpreter is missing, the
-peer's per-call cost is
-measured with a faithful re-implementation of its per-call binning (nearest-node lookup, then a loop over
-the observed bins integrating the full-resolution model with trapezoids), and the script says so.
+The peer is run from its own throwaway environment outside the repository (never part of specola): by default
+``/work/peers/stctm/venv`` (a venv with pysynphot, emcee, h5py, pandas, corner) and a clone of the public
+stctm source in ``/work/peers/stctm/src`` (``--peer-python``, ``--peer-source``). When that interpreter is
+missing, the peer's per-call cost is measured with a faithful re-implementation of its per-call binning
+(nearest-node lookup, then a loop over the observed bins integrating the full-resolution model with
+trapezoids), and the script says so.
 
-Measured: (1) one log-probability call and one walker's share of a vectorised call of all walkers, against
-the peer's per-call cost; (2) the template retrieval (3000 steps, 20 x ndim walkers): specola runs it in full,
-and again with a plain NumPy batch of the same model written here (dense ``weights @ nodes`` model spectra,
-then the chi square over pixels); the peer's time is measured on ``--peer-steps`` steps and extrapolated
-linearly (its cost per step is constant: every call re-bins the model); (3) seconds per independent sample.
+Measured (BLAS limited to one thread): (1) one log-probability call and one walker's share of a vectorised
+call of all walkers, against the peer's per-call cost; (2) the template retrieval (3000 steps, 20 x ndim
+walkers), wall clock and CPU time: specola in full, again with a plain NumPy batch of the same model written
+here (dense ``weights @ nodes`` model spectra, then the chi square over pixels) in the same loop, and again
+through emcee's ``EnsembleSampler`` (``sampling.engine = "emcee"``); the peer's time is measured on
+``--peer-steps`` steps and extrapolated linearly (its cost per step is constant: every call re-bins the model); (3)
+seconds per independent sample.
 """
 
 from __future__ import annotations
@@ -158,6 +162,13 @@ class PlainBatch:
 
 
 def main() -> None:
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        _main()
+
+
+def _main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--peer-python", default="/work/peers/stctm/venv/bin/python")
     parser.add_argument(
@@ -165,7 +176,6 @@ def main() -> None:
     )
     parser.add_argument("--peer-steps", type=int, default=5)
     parser.add_argument("--nsteps", type=int, default=3000)
-    parser.add_argument("--plain-steps", type=int, default=300, help="steps run with the plain batch (extrapolated)")
     parser.add_argument("--grid-resolution", type=float, default=10000.0, help="R of the grid given to both codes")
     args = parser.parse_args()
 
@@ -283,9 +293,16 @@ def main() -> None:
         }
 
     # ---------------------------------------------------------------- whole template retrieval
+    # every retrieval: pre-binning and start-point optimiser once (measured here), then the sampler; wall
+    # clock and CPU time of this process (BLAS limited to one thread, so CPU time is one core's work even
+    # when other jobs share the machine)
+    clock = lambda: np.array([time.perf_counter(), time.process_time()])
+    t = clock()
+    start = find_start(post, space.start(), np.random.default_rng(config.sampling.seed))
+    fixed_cost = clock() - t + ours_setup
+
     def retrieval(target, nsteps: int, engine: str = "numpy"):
-        t = time.perf_counter()
-        start = find_start(post, space.start(), np.random.default_rng(config.sampling.seed))
+        t = clock()
         out = run_emcee(
             target,
             start,
@@ -296,13 +313,12 @@ def main() -> None:
             progress=False,
             engine=engine,
         )
-        return out, time.perf_counter() - t + ours_setup
+        return out, clock() - t + fixed_cost
 
-    out, ours_run = retrieval(post, args.nsteps)
+    out, (ours_run, ours_cpu) = retrieval(post, args.nsteps)
     peer_run = peer["per_step_s"] * args.nsteps
-    plain_run = retrieval(plain, args.plain_steps)[1] * args.nsteps / args.plain_steps
-    emcee_run = retrieval(post, args.plain_steps, "emcee")[1]
-    emcee_run *= args.nsteps / args.plain_steps
+    plain_run, plain_cpu = retrieval(plain, args.nsteps)[1]
+    emcee_run, emcee_cpu = retrieval(post, args.nsteps, "emcee")[1]
 
     print(
         f"data: {post.n} PRISM bins; grid: {grid.flux.shape[:-1]} nodes x {grid.low.size} pixels "
@@ -321,24 +337,26 @@ def main() -> None:
     )
     print(
         f"template retrieval ({args.nsteps} steps, {out.diagnostics['nwalkers']} walkers, {space.ndim} params): "
-        f"specola {ours_run:.1f} s (1 core), peer {peer_run / 60:.1f} min (extrapolated from "
-        f"{args.peer_steps} steps, 1 core) -> {peer_run / ours_run:.0f}x faster"
+        f"specola {ours_run:.1f} s wall, {ours_cpu:.1f} s CPU (1 core), peer {peer_run / 60:.1f} min "
+        f"(extrapolated from {args.peer_steps} steps, 1 core) -> {peer_run / ours_run:.0f}x faster"
     )
     print(
-        f"same retrieval with the plain NumPy batch (same density, checked; same loop): {plain_run:.1f} s "
-        f"(extrapolated from {args.plain_steps} steps) -> specola {plain_run / ours_run:.1f}x faster"
+        f"same retrieval with the plain NumPy batch (same density, checked; same loop): {plain_run:.1f} s wall, "
+        f"{plain_cpu:.1f} s CPU -> specola "
+        f"{plain_cpu / ours_cpu:.1f}x faster"
     )
     print(
         f"same retrieval through emcee's EnsembleSampler (sampling.engine = 'emcee', vectorised posterior): "
-        f"{emcee_run:.1f} s (extrapolated from {args.plain_steps} steps) -> emcee's own overhead "
-        f"{emcee_run - ours_run:.1f} s; the NumPy loop is {emcee_run / ours_run:.1f}x faster"
+        f"{emcee_run:.1f} s wall, {emcee_cpu:.1f} s CPU -> "
+        f"emcee's own overhead {emcee_cpu - ours_cpu:.1f} s CPU; the NumPy loop is {emcee_cpu / ours_cpu:.1f}x faster"
     )
     d = out.diagnostics
     print(
         f"specola diagnostics ({d['moves']} moves, {d['sampling_coordinates'].split(' ')[0]} coordinates): "
         f"acceptance {d['acceptance_mean']:.2f}, max tau {d['autocorr_time_max']:.1f} steps, "
         f"post-burn-in steps / tau {d['nsteps_post_burnin_over_tau']:.0f} (converged: {d['verdict']['converged']}); "
-        f"{d['effective_samples']:.0f} independent samples -> {ours_run / d['effective_samples'] * 1e3:.2f} ms each "
+        f"{d['effective_samples']:.0f} independent samples -> "
+        f"{ours_cpu / d['effective_samples'] * 1e3:.2f} ms CPU each "
         f"(peer, stretch move: at least {peer_run / d['effective_samples']:.1f} s each for the same count)"
     )
     tmpdir.cleanup()

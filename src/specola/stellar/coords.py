@@ -18,7 +18,7 @@ import math
 import numpy as np
 from scipy.special import expit, logit
 
-from .likelihood import LogPosterior
+from .likelihood import LogPosterior, finish
 from .parameters import DEPENDENT
 from .priors import ParameterSpace
 
@@ -179,10 +179,7 @@ class ReparametrisedPosterior:
         post = self.posterior
         with np.errstate(all="ignore"):
             theta, lp = self.coords.log_prior_density(np.atleast_2d(np.asarray(z, float)))
-            ll = post.log_likelihood_base(post.base_values(theta))
-        bad = ~(np.isfinite(lp) & np.isfinite(ll))
-        lp[bad], ll[bad] = -np.inf, -np.inf
-        return np.column_stack([lp + ll, ll])
+            return finish(lp, post.log_likelihood_base(post.base_values(theta)))
 
     def with_blob(self, z: np.ndarray) -> tuple[float, float]:
         """``(log posterior in z, log likelihood)`` of one vector."""

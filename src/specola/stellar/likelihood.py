@@ -107,6 +107,13 @@ class LogPosterior:
             dep = _DEP_CODE.get(name, 0)
             const = prior.log_density(prior.low if prior.kind == "uniform" else prior.mean, prior.low, prior.high)
             self._terms.append((ti, prior, prior.kind == "uniform", prior.low, prior.high, const, dep))
+        # independent uniform priors: one box check over their columns and one constant
+        box = [t for t in self._terms if t[2] and not t[6]]
+        self._box_cols = np.array([t[0] for t in box], np.intp)
+        self._box_lo = np.array([t[3] for t in box])
+        self._box_hi = np.array([t[4] for t in box])
+        self._box_const = float(sum(t[5] for t in box))
+        self._other_terms = [t for t in self._terms if not (t[2] and not t[6])]
         self._dominant = sp.photosphere_dominant
         self._teff = sp.teff_range
         self._logg = sp.logg_range
@@ -245,14 +252,8 @@ class LogPosterior:
         """
         x = np.atleast_2d(np.asarray(thetas, float))
         with np.errstate(all="ignore"):
-            lp, ll = self._batch(x)
-        bad = ~(np.isfinite(lp) & np.isfinite(ll))
-        lp[bad], ll[bad] = -np.inf, -np.inf
-        return np.column_stack([lp + ll, ll])
-
-    def _batch(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        v = self.base_values(x)
-        return self._log_prior(x, v), self.log_likelihood_base(v)
+            v = self.base_values(x)
+            return finish(self._log_prior(x, v), self.log_likelihood_base(v))
 
     def base_values(self, x: np.ndarray) -> np.ndarray:
         """Base parameters (rows in :data:`BASE` order) of fitted vectors ``x`` ``(n, ndim)``: shape ``(9, n)``."""
@@ -263,23 +264,26 @@ class LogPosterior:
         return v
 
     def _log_prior(self, x: np.ndarray, v: np.ndarray) -> np.ndarray:
-        n = x.shape[0]
         tphot, gphot = v[2], v[5]
-        lp = np.zeros(n)
-        for ti, prior, uniform, lo, hi, const, dep in self._terms:
+        xb = x[:, self._box_cols]
+        inside = np.all((xb >= self._box_lo) & (xb <= self._box_hi), axis=1)
+        lp = np.where(inside, self._box_const, -np.inf)
+        for ti, prior, uniform, lo, hi, const, dep in self._other_terms:
             val = x[:, ti]
-            if dep:
-                lo_a, hi_a = np.full(n, lo), np.full(n, hi)
-                if dep == 1:
-                    lo_a = np.maximum(lo, self._teff[0] - tphot)
-                elif dep == 2:
-                    hi_a = np.minimum(hi, self._teff[1] - tphot)
-                else:
-                    lo_a, hi_a = np.maximum(lo, self._logg[0] - gphot), np.minimum(hi, self._logg[1] - gphot)
-                lp += prior.log_density_many(val, lo_a, hi_a)
+            if not dep:  # Gaussian
+                lp += np.where((val >= lo) & (val <= hi), const - 0.5 * ((val - prior.mean) / prior.std) ** 2, -np.inf)
+                continue
+            if dep == 1:
+                lo = np.maximum(lo, self._teff[0] - tphot)
+            elif dep == 2:
+                hi = np.minimum(hi, self._teff[1] - tphot)
             else:
-                term = const if uniform else const - 0.5 * ((val - prior.mean) / prior.std) ** 2
-                lp += np.where((val >= lo) & (val <= hi), term, -np.inf)
+                lo, hi = np.maximum(lo, self._logg[0] - gphot), np.minimum(hi, self._logg[1] - gphot)
+            if uniform:
+                ok = (val >= lo) & (val <= hi) & (hi > lo)
+                lp += np.where(ok, -np.log(np.where(ok, hi - lo, 1.0)), -np.inf)
+            else:
+                lp += prior.log_density_many(val, np.broadcast_to(lo, val.shape), np.broadcast_to(hi, val.shape))
         return lp
 
     def log_likelihood_base(self, v: np.ndarray) -> np.ndarray:
@@ -343,6 +347,15 @@ class LogPosterior:
         """Chi-square of the model with the data errors (no inflation)."""
         r = (self.flux - self.model_flux(theta)) * self.inv_err
         return float(r @ r)
+
+
+def finish(log_prior: np.ndarray, log_like: np.ndarray) -> np.ndarray:
+    """``(log posterior, log likelihood)`` rows, both ``-inf`` wherever either is not finite."""
+    out = np.empty((log_like.size, 2))
+    out[:, 0] = log_prior + log_like
+    out[:, 1] = log_like
+    out[~np.isfinite(out[:, 0])] = -np.inf
+    return out
 
 
 def _uniform_step(axis: np.ndarray) -> float | None:
