@@ -8,11 +8,13 @@ from specola.stellar.model import Components
 from specola.stellar.result import derived_samples
 from specola.stellar.run import sample, with_overrides
 from specola.stellar.sampling import run_dynesty, run_emcee
+from specola.stellar.setup import with_parameters
 
 
 def test_injection_recovery_all_components(grid, trappist1, simulate_fn):
-    # photosphere + spots + faculae: the (Tfac, ffac) and (Tspot, fspot) posteriors are curved and partly
-    # multimodal (without the photosphere-dominance prior); nested sampling explores them reliably
+    # photosphere + spots + faculae through the dynesty path (fast settings): the truth lies inside the 3 sigma
+    # intervals; at these settings dynesty's means are off by up to ~1.6 sigma on this injection (see the
+    # importance-sampling arbiter in test_exact_model_injection_7_parameters_converges_and_emcee_is_right)
     truth = Components(2600.0, 2350.0, 2950.0, 0.30, 0.15, 4.8, 4.8, 4.8e-10)
     data = simulate_fn(grid, trappist1, truth, snr_scale=1.0, seed=11)
     cfg = with_overrides(
@@ -87,25 +89,34 @@ def test_coverage_of_emcee_and_dynesty_intervals(grid, trappist1, simulate_fn):
 
 
 @pytest.mark.slow
-def test_exact_model_injection_converges_by_default(grid, trappist1, simulate_fn):
-    """Photosphere + spots, Fscale and inflation fitted, exact model and errors: the default emcee settings
-    (nsteps = "auto") pass the verdict (tau ~ 10 steps here)."""
-    truth = Components(2600.0, 2420.0, 2780.0, 0.12, 0.0, 5.0, 5.0, 4.8e-10)
-    data = simulate_fn(grid, trappist1, truth, snr_scale=1.0, seed=3)
-    cfg = with_overrides(
+def test_exact_model_injection_7_parameters_converges_and_emcee_is_right(grid, trappist1, simulate_fn, importance):
+    """Photosphere + spots + faculae, logg_phot and Fscale (7 parameters), exact model and errors, faculae 50 K
+    below the grid edge: the default emcee settings (nsteps = "auto") pass the verdict, and an importance-sampling
+    arbiter shows that emcee's posterior (not dynesty's at fast settings) is the right one."""
+    truth = Components(2600.0, 2350.0, 2950.0, 0.30, 0.15, 4.8, 4.8, 4.8e-10)
+    data = simulate_fn(grid, trappist1, truth, snr_scale=1.0, seed=11)
+    base = with_overrides(
         StellarConfig(),
-        fit={"faculae": False, "logg_phot": False, "logg_het": False},
-        star={"logg_phot_value": 5.0},
+        fit={"logg_het": False, "error_inflation": False},
+        star={"logg_phot_value": 4.8},
         sampling={"progress": False},
     )
-    result = sample(prepare(cfg, data))
+    setup = prepare(base, data)
+    result = sample(setup)
     d = result.sampler.diagnostics
-    assert result.setup.space.ndim == 5 and d["nsteps_requested"] == "auto"
+    assert setup.space.ndim == 7 and d["nsteps_requested"] == "auto"
     assert d["verdict"]["converged"], d["verdict"]
-    assert (d["nsteps"] - d["burnin"]) / d["autocorr_time_max"] >= 50
-    p = derived_samples(result.setup, result.sampler.samples)
-    lo, hi = np.percentile(p["Tphot"], [0.135, 99.865])
-    assert lo <= truth.Tphot <= hi
+    assert (d["nsteps"] - d["burnin"]) / d["autocorr_time_max"] >= 50 and d["acceptance_mean"] > 0.1
+    dyn_cfg = with_overrides(base, sampling={"sampler": "dynesty", "nlive": 150, "dlogz": 0.5, "progress": False})
+    dyn = sample(with_parameters(setup, dyn_cfg)).sampler.samples
+    emc = result.sampler.samples
+    mean, std, ess = importance(setup.posterior, [emc, dyn])
+    assert ess > 3000, ess
+    # emcee agrees with the arbiter on every parameter: means within 0.15 sigma, widths within 12%
+    assert np.all(np.abs(emc.mean(0) - mean) < 0.15 * std), (emc.mean(0) - mean) / std
+    assert np.all(np.abs(emc.std(0) / std - 1) < 0.12), emc.std(0) / std
+    offset = np.abs(dyn.mean(0) - mean) / std
+    print("dynesty (nlive 150, dlogz 0.5) mean offsets from the arbiter [sigma]:", offset.round(2))
 
 
 @pytest.mark.slow

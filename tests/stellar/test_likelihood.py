@@ -52,3 +52,20 @@ def test_error_inflation_is_recovered_not_railed(grid, trappist1, simulate_fn):
     v = s.space.values(best)
     assert v["logErrInfl"] == pytest.approx(math.log10(4.0), abs=0.05)
     assert v["logErrInfl"] < math.log10(50) - 0.5
+
+
+def test_dense_and_gathered_chi2_and_both_cell_searches_agree(setup, monkeypatch):
+    from specola.stellar import likelihood
+
+    post = setup.posterior
+    thetas = setup.space.sample(60, np.random.default_rng(8))
+    dense = post.batch(thetas)
+    monkeypatch.setattr(likelihood, "DENSE_NODES", 0)  # the (n, 13, 13) gather of large grids
+    np.testing.assert_allclose(post.batch(thetas), dense, rtol=1e-10)
+    axis = post.model.teff
+    x = np.concatenate([axis, np.random.default_rng(1).uniform(axis[0] - 50, axis[-1] + 50, 200)])
+    fast, slow = likelihood._cell(axis, x, likelihood._uniform_step(axis)), likelihood._cell(axis, x)
+    inside = (x >= axis[0]) & (x <= axis[-1])
+    np.testing.assert_array_equal(fast[0][inside], slow[0][inside])
+    np.testing.assert_allclose(fast[1][inside], slow[1][inside], atol=1e-12)
+    assert likelihood._uniform_step(np.array([1.0, 2.0, 4.0])) is None

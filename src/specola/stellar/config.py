@@ -124,6 +124,11 @@ class Sampling:
     seed: int = option(42, minimum=0, help="random seed (recorded in run.json)")
     optimize_start: bool = option(True, help="start the walkers around the maximum a posteriori estimate")
     moves: str = option("kde+de", choices=("kde+de", "de+snooker", "stretch"), help="emcee proposal mixture")
+    engine: str = option(
+        "numpy",
+        choices=("numpy", "emcee"),
+        help="ensemble loop: vectorised NumPy (same moves, no per-walker Python) or emcee's EnsembleSampler",
+    )
     unconstrained: bool = option(True, help="emcee samples logit coordinates of the prior intervals (exact)")
     nlive: int = option(400, minimum=10, help="live points (dynesty)")
     dlogz: float = option(0.1, minimum=0, help="evidence tolerance (dynesty)")

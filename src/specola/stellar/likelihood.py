@@ -30,6 +30,8 @@ _LN10 = math.log(10.0)
 
 
 _BASE = BASE
+#: Grids with at most this many nodes (+1) evaluate the chi square densely (see ``log_likelihood_base``).
+DENSE_NODES = 48
 _DEP_CODE = {"deltaTspot": 1, "deltaTfac": 2, "dlogg_het": 3}
 
 
@@ -105,12 +107,20 @@ class LogPosterior:
             dep = _DEP_CODE.get(name, 0)
             const = prior.log_density(prior.low if prior.kind == "uniform" else prior.mean, prior.low, prior.high)
             self._terms.append((ti, prior, prior.kind == "uniform", prior.low, prior.high, const, dep))
+        # independent uniform priors: one box check over their columns and one constant
+        box = [t for t in self._terms if t[2] and not t[6]]
+        self._box_cols = np.array([t[0] for t in box], np.intp)
+        self._box_lo = np.array([t[3] for t in box])
+        self._box_hi = np.array([t[4] for t in box])
+        self._box_const = float(sum(t[5] for t in box))
+        self._other_terms = [t for t in self._terms if not (t[2] and not t[6])]
         self._dominant = sp.photosphere_dominant
         self._teff = sp.teff_range
         self._logg = sp.logg_range
         m = self.model
         self._tl, self._gl, self._ng, self._nn = m._teff_list, m._logg_list, m.n_logg, m.n_nodes
         self._teff_axis, self._logg_axis = m.teff, m.logg
+        self._teff_step, self._logg_step = _uniform_step(m.teff), _uniform_step(m.logg)
 
     @property
     def ndim(self) -> int:
@@ -242,61 +252,92 @@ class LogPosterior:
         """
         x = np.atleast_2d(np.asarray(thetas, float))
         with np.errstate(all="ignore"):
-            lp, ll = self._batch(x)
-        bad = ~(np.isfinite(lp) & np.isfinite(ll))
-        lp[bad], ll[bad] = -np.inf, -np.inf
-        return np.column_stack([lp + ll, ll])
+            v = self.base_values(x)
+            return finish(self._log_prior(x, v), self.log_likelihood_base(v))
 
-    def _batch(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def base_values(self, x: np.ndarray) -> np.ndarray:
+        """Base parameters (rows in :data:`BASE` order) of fitted vectors ``x`` ``(n, ndim)``: shape ``(9, n)``."""
         n = x.shape[0]
         v = np.repeat(np.asarray(self._fixed, float)[:, None], n, axis=1)
         for ti, bi, is_log in self._setters:
             v[bi] = 10.0 ** x[:, ti] if is_log else x[:, ti]
-        fspot, ffac, tphot, dts, dtf, gphot, dg, logf, loge = v
-        lp = np.zeros(n)
-        for ti, prior, uniform, lo, hi, const, dep in self._terms:
+        return v
+
+    def _log_prior(self, x: np.ndarray, v: np.ndarray) -> np.ndarray:
+        tphot, gphot = v[2], v[5]
+        xb = x[:, self._box_cols]
+        inside = np.all((xb >= self._box_lo) & (xb <= self._box_hi), axis=1)
+        lp = np.where(inside, self._box_const, -np.inf)
+        for ti, prior, uniform, lo, hi, const, dep in self._other_terms:
             val = x[:, ti]
-            if dep:
-                lo_a, hi_a = np.full(n, lo), np.full(n, hi)
-                if dep == 1:
-                    lo_a = np.maximum(lo, self._teff[0] - tphot)
-                elif dep == 2:
-                    hi_a = np.minimum(hi, self._teff[1] - tphot)
-                else:
-                    lo_a, hi_a = np.maximum(lo, self._logg[0] - gphot), np.minimum(hi, self._logg[1] - gphot)
-                lp += prior.log_density_many(val, lo_a, hi_a)
+            if not dep:  # Gaussian
+                lp += np.where((val >= lo) & (val <= hi), const - 0.5 * ((val - prior.mean) / prior.std) ** 2, -np.inf)
+                continue
+            if dep == 1:
+                lo = np.maximum(lo, self._teff[0] - tphot)
+            elif dep == 2:
+                hi = np.minimum(hi, self._teff[1] - tphot)
             else:
-                term = const if uniform else const - 0.5 * ((val - prior.mean) / prior.std) ** 2
-                lp += np.where((val >= lo) & (val <= hi), term, -np.inf)
-        forbidden = fspot + ffac > 1.0
+                lo, hi = np.maximum(lo, self._logg[0] - gphot), np.minimum(hi, self._logg[1] - gphot)
+            if uniform:
+                ok = (val >= lo) & (val <= hi) & (hi > lo)
+                lp += np.where(ok, -np.log(np.where(ok, hi - lo, 1.0)), -np.inf)
+            else:
+                lp += prior.log_density_many(val, np.broadcast_to(lo, val.shape), np.broadcast_to(hi, val.shape))
+        return lp
+
+    def log_likelihood_base(self, v: np.ndarray) -> np.ndarray:
+        """Log likelihood of base parameter rows ``v`` (see :meth:`base_values`).
+
+        ``-inf`` where the covering fractions are not allowed or a component with non-zero weight is off the grid.
+
+        One NumPy pass over all walkers: the 12 bilinear corner weights of the three components per walker,
+        and the chi square as one gather of the ``13 x 13`` block of the precomputed quadratic form at those
+        corners (plus the constant term); on grids of at most :data:`DENSE_NODES` nodes the weights are
+        scattered into a dense ``(n, nodes + 1)`` matrix instead and the form applied by one matrix product
+        (the same sum, ~3x faster there).
+        """
+        fspot, ffac, tphot, dts, dtf, gphot, dg, logf, loge = v
+        n = tphot.size
+        fphot = 1.0 - fspot - ffac
+        forbidden = fphot < 0.0
         if self._dominant:
-            forbidden |= 1.0 - fspot - ffac < np.maximum(fspot, ffac)
-        lp[forbidden] = -np.inf
+            forbidden |= fphot < np.maximum(fspot, ffac)
         fscale = 10.0**logf
+        gh = gphot + dg
         teff = np.concatenate([tphot, tphot + dts, tphot + dtf])
-        logg = np.concatenate([gphot, gphot + dg, gphot + dg])
-        scale = np.concatenate([fscale * (1.0 - fspot - ffac), fscale * fspot, fscale * ffac])
+        logg = np.concatenate([gphot, gh, gh])
+        scale = np.concatenate([fscale * fphot, fscale * fspot, fscale * ffac])
         k, wt, inside = self._corners(teff, logg)
         # a component with zero weight may sit off the grid
-        lp[~(inside | (scale == 0.0)).reshape(3, n).all(axis=0)] = -np.inf
+        forbidden |= ~(inside | (scale == 0.0)).reshape(3, n).all(axis=0)
         idx = np.empty((n, 13), np.intp)
         w = np.empty((n, 13))
         idx[:, :12] = k.reshape(3, n, 4).transpose(1, 0, 2).reshape(n, 12)
         w[:, :12] = (wt * scale[:, None]).reshape(3, n, 4).transpose(1, 0, 2).reshape(n, 12)
         idx[:, 12], w[:, 12] = self._nn, 1.0
-        block = self._m_flat[idx[:, :, None] * self._m.shape[0] + idx[:, None, :]]  # (n, 13, 13) gather
-        chi2 = (np.matmul(block, w[:, :, None])[:, :, 0] * w).sum(axis=1)
+        size = self._m.shape[0]
+        if size <= DENSE_NODES:
+            # small grid: dense weights over all nodes (one bincount) and one BLAS product with the form
+            dense = np.bincount(
+                (idx + size * np.arange(n)[:, None]).ravel(), weights=w.ravel(), minlength=n * size
+            ).reshape(n, size)
+            chi2 = np.einsum("na,na->n", dense @ self._m, dense)
+        else:
+            block = self._m_flat[idx[:, :, None] * size + idx[:, None, :]]  # (n, 13, 13) gather
+            chi2 = np.einsum("ni,ni->n", np.matmul(block, w[:, :, None])[:, :, 0], w)
         log_infl = loge * _LN10
         ll = -0.5 * chi2 * np.exp(-2.0 * log_infl) - self.n * log_infl + self.norm
-        return lp, ll
+        ll[forbidden] = -np.inf
+        return ll
 
     def _corners(self, teff: np.ndarray, logg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Node indices ``(n, 4)``, bilinear weights ``(n, 4)`` and on-grid flags of (teff, logg) pairs."""
         ta, ga = self._teff_axis, self._logg_axis
         inside = (teff >= ta[0]) & (teff <= ta[-1]) & (logg >= ga[0]) & (logg <= ga[-1])
-        i, t, di = _cell(ta, teff)
+        i, t, di = _cell(ta, teff, self._teff_step)
         di *= self._ng
-        j, s, dj = _cell(ga, logg)
+        j, s, dj = _cell(ga, logg, self._logg_step)
         k = i * self._ng + j
         k = np.column_stack([k, k + dj, k + di, k + di + dj])
         wt = np.column_stack([(1 - t) * (1 - s), (1 - t) * s, t * (1 - s), t * s])
@@ -308,10 +349,34 @@ class LogPosterior:
         return float(r @ r)
 
 
-def _cell(axis: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """Lower node index, fractional position and index step of ``x`` on a sorted axis (clipped to it)."""
+def finish(log_prior: np.ndarray, log_like: np.ndarray) -> np.ndarray:
+    """``(log posterior, log likelihood)`` rows, both ``-inf`` wherever either is not finite."""
+    out = np.empty((log_like.size, 2))
+    out[:, 0] = log_prior + log_like
+    out[:, 1] = log_like
+    out[~np.isfinite(out[:, 0])] = -np.inf
+    return out
+
+
+def _uniform_step(axis: np.ndarray) -> float | None:
+    """The step of an evenly spaced axis (None if uneven or a single node)."""
+    if axis.size < 2:
+        return None
+    d = np.diff(axis)
+    return float(d[0]) if np.allclose(d, d[0], rtol=1e-9, atol=0.0) else None
+
+
+def _cell(axis: np.ndarray, x: np.ndarray, step: float | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+    """Lower node index, fractional position and index step of ``x`` on a sorted axis (clipped to it).
+
+    On an evenly spaced axis (``step``) the cell is found by arithmetic instead of a binary search.
+    """
     if axis.size == 1:
         return np.zeros(x.size, np.intp), np.zeros(x.size), 0
+    if step is not None:
+        f = (x - axis[0]) * (1.0 / step)  # NaN / off-axis values: clipped here, zero weight in _corners
+        i = np.fmax(np.fmin(f, axis.size - 2), 0).astype(np.intp)  # fmin/fmax map NaN to the bound
+        return i, np.clip(f - i, 0.0, 1.0), 1
     i = np.clip(np.searchsorted(axis, x, side="right") - 1, 0, axis.size - 2)
     frac = np.clip((x - axis[i]) / (axis[i + 1] - axis[i]), 0.0, 1.0)
     return i, np.where(np.isfinite(frac), frac, 0.0), 1

@@ -32,18 +32,16 @@ class GaussianKDEMove(RedBlueMove):
         cov += np.eye(d) * 1e-12 * max(float(np.trace(cov)) / d, 1e-300)
         chol = np.linalg.cholesky(cov)
         pick = random.randint(n, size=len(s))
-        q = centres[pick] + np.einsum("ij,kj->ki", chol, random.randn(len(s), d))
-        white = np.linalg.inv(chol)
-        cw = np.einsum("ij,kj->ki", white, centres)
-        factor = self._log_density(np.einsum("ij,kj->ki", white, s), cw) - self._log_density(
-            np.einsum("ij,kj->ki", white, q), cw
-        )
-        return q, factor
+        q = centres[pick] + random.randn(len(s), d) @ chol.T
+        white = np.linalg.inv(chol).T
+        cw = centres @ white
+        density = self._log_density(np.concatenate([s, q]) @ white, cw)  # current and proposed in one pass
+        return q, density[: len(s)] - density[len(s) :]
 
     @staticmethod
     def _log_density(xw: np.ndarray, cw: np.ndarray) -> np.ndarray:
         """Kernel density at whitened points, up to a constant (which cancels in the factor)."""
-        d2 = np.sum(xw**2, axis=1)[:, None] + np.sum(cw**2, axis=1)[None, :] - 2.0 * np.einsum("ik,jk->ij", xw, cw)
+        d2 = np.sum(xw**2, axis=1)[:, None] + np.sum(cw**2, axis=1)[None, :] - 2.0 * (xw @ cw.T)
         e = -0.5 * np.maximum(d2, 0.0)
         top = e.max(axis=1)
         return top + np.log(np.exp(e - top[:, None]).sum(axis=1))

@@ -17,6 +17,7 @@ from ..resample import convolution_matrix
 from ..runs import RunFolder
 from . import plots
 from .model import BinnedModel
+from .parameters import BASE, DERIVED
 from .plots import SIGMA_PERCENTILES
 from .sampling import SamplerOutput
 from .setup import Setup
@@ -26,7 +27,7 @@ __all__ = ["PERCENTILES", "StellarResult", "derived_samples"]
 log = logging.getLogger(__name__)
 
 #: Physical parameters checked against the grid's edges, and the grid axis each one lives on.
-EDGE_PARAMETERS = {"Tphot": "Teff", "Tspot": "Teff", "Tfac": "Teff", "logg_phot": "logg", "logg_het": "logg"}
+EDGE_PARAMETERS = {d.name: d.axis for d in DERIVED if d.axis}
 #: Fraction of the posterior within one grid step of an edge above which the parameter is flagged.
 EDGE_FRACTION = 0.3
 
@@ -38,20 +39,9 @@ def derived_samples(setup: Setup, samples: np.ndarray) -> dict[str, np.ndarray]:
     """Fitted and physical parameters of every sample (fitted names first, then physical ones)."""
     space = setup.space
     out = {n: samples[:, k] for k, n in enumerate(space.names)}
-    vals = [space.values(t) for t in samples]
-    col = lambda key: np.array([v[key] for v in vals]).reshape(len(vals))
-    tphot, gphot = col("Tphot"), col("logg_phot")
-    out.update(
-        fspot=col("fspot"),
-        ffac=col("ffac"),
-        Tphot=tphot,
-        Tspot=tphot + col("deltaTspot"),
-        Tfac=tphot + col("deltaTfac"),
-        logg_phot=gphot,
-        logg_het=gphot + col("dlogg_het"),
-        Fscale=10.0 ** col("logFscale"),
-        errInfl=10.0 ** col("logErrInfl"),
-    )
+    base = setup.posterior.base_values(np.atleast_2d(np.asarray(samples, float)))
+    values = dict(zip(BASE, base, strict=True))
+    out.update({d.name: np.asarray(d.form(values), float) for d in DERIVED})
     return out
 
 

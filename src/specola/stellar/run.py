@@ -61,6 +61,7 @@ def sample(setup: Setup) -> StellarResult:
             ncpu,
             cfg.progress,
             moves=cfg.moves,
+            engine=cfg.engine,
             unconstrained=cfg.unconstrained,
             nsteps_max=cfg.nsteps_max,
         )

@@ -13,6 +13,7 @@ from scipy.optimize import minimize
 
 from ..errors import ConfigError
 from .coords import ReparametrisedPosterior
+from .ensemble import Ensemble
 from .likelihood import LogPosterior, _init_worker, _worker_call
 from .moves import MOVES, emcee_moves
 
@@ -164,14 +165,20 @@ def autocorr_time(chain: np.ndarray, c: float = 5.0) -> tuple[np.ndarray, int]:
     (ndarray, int)
         tau per parameter, number of stuck walkers.
     """
-    from emcee.autocorr import auto_window, function_1d
+    from emcee.autocorr import auto_window
 
     moving = np.ptp(chain, axis=0).min(axis=1) > 0
     tau = np.full(chain.shape[2], np.inf)
     if moving.any() and chain.shape[0] > 2:
+        n = chain.shape[0]
+        x = chain[:, moving] - chain[:, moving].mean(axis=0)
+        nfft = 1 << (2 * n - 1).bit_length()
+        f = np.fft.rfft(x, n=nfft, axis=0)
+        acf = np.fft.irfft(f * np.conj(f), n=nfft, axis=0)[:n]  # (n, walkers, ndim), as emcee's function_1d
+        with np.errstate(invalid="ignore", divide="ignore"):
+            acf = np.nan_to_num(acf / acf[0]).mean(axis=1)
         for k in range(chain.shape[2]):
-            f = np.mean([function_1d(chain[:, w, k]) for w in np.flatnonzero(moving)], axis=0)
-            taus = 2.0 * np.cumsum(f) - 1.0
+            taus = 2.0 * np.cumsum(acf[:, k]) - 1.0
             tau[k] = taus[auto_window(taus, c)]
     return tau, int((~moving).sum())
 
@@ -278,6 +285,7 @@ def run_emcee(
     progress: bool = True,
     p0: np.ndarray | None = None,
     moves: str = "kde+de",
+    engine: str = "numpy",
     unconstrained: bool = True,
     nsteps_max: int = 20000,
 ) -> SamplerOutput:
@@ -307,6 +315,9 @@ def run_emcee(
         Initial walker positions ``(nwalkers, ndim)`` (e.g. prior draws) instead of a ball around ``start``.
     moves : str
         Proposal mixture, one of :data:`MOVES` (see :func:`emcee_moves`).
+    engine : {"numpy", "emcee"}
+        In-process ensemble loop: :class:`specola.stellar.ensemble.Ensemble` (the same algorithm and
+        moves, vectorised) or emcee's ``EnsembleSampler``; worker processes (``ncpu > 1``) always use emcee.
     unconstrained : bool
         Sample in the unconstrained coordinates of :mod:`specola.stellar.coords` (an exact change of
         variables; the returned chain is in the physical parameters).
@@ -370,6 +381,8 @@ def run_emcee(
         with ctx.Pool(ncpu, initializer=_init_worker, initargs=(target,)) as pool:
             sampler = emcee.EnsembleSampler(nwalkers, ndim, _worker_call, pool=pool, moves=proposal, blobs_dtype=float)
             chain, lnprob, diag = drive(sampler)
+    elif engine == "numpy":
+        chain, lnprob, diag = drive(sampler := Ensemble(target.batch, z0, moves, seed))
     else:
         sampler = emcee.EnsembleSampler(nwalkers, ndim, target.batch, vectorize=True, moves=proposal, blobs_dtype=float)
         sampler.random_state = state.random_state
@@ -381,7 +394,13 @@ def run_emcee(
         "nsteps_requested": nsteps,
         **diag,
         "moves": moves,
-        "sampling_coordinates": "unconstrained (logit of the conditional prior interval)" if coords else "physical",
+        "engine": engine if ncpu == 1 else "emcee",
+        "sampling_coordinates": (
+            "unconstrained (logit of the conditional prior interval"
+            + (f"; {', '.join(sorted(set(names) - coords.transformed))} as they are)" if coords else ")")
+        )
+        if coords
+        else "physical",
         "ncpu": ncpu,
         "seed": seed,
     }

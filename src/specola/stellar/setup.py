@@ -21,7 +21,7 @@ from ..spectrum import Spectrum, SpectrumSeries
 from .config import GridOptions, StellarConfig
 from .likelihood import LogPosterior
 from .model import BinnedModel, teff_logg_grid
-from .parameters import PARAMETERS
+from .parameters import PARAMETERS, Context
 from .preprocess import Preprocessed, apply_wavelength_selection, fscale_guess, median_spectrum
 from .priors import ParameterSpace, Prior
 
@@ -173,31 +173,10 @@ def build_space(
     p, s = config.priors, config.star
     t0, t1 = teff_range
     g0, g1 = logg_range
-    logg_phot = s.logg if s.logg_phot_source == "star" else s.logg_phot_value
-    fixed = {
-        "fspot": s.fspot_start if config.fit.spots else 0.0,
-        "ffac": s.ffac_start if config.fit.faculae else 0.0,
-        "Tphot": s.teff,
-        "deltaTspot": s.delta_tspot,
-        "deltaTfac": s.delta_tfac,
-        "logg_phot": logg_phot,
-        "dlogg_het": 0.0,
-        "logFscale": log_fscale,
-        "logErrInfl": 0.0,
-    }
-    default = {
-        "fspot": (0.0, p.fraction_max),
-        "ffac": (0.0, p.fraction_max),
-        "log_fspot": tuple(p.log_fraction_range),
-        "log_ffac": tuple(p.log_fraction_range),
-        "Tphot": (t0, t1),
-        "deltaTspot": (t0 - t1, -p.min_delta_t),
-        "deltaTfac": (p.min_delta_t, t1 - t0),
-        "logg_phot": (g0, g1),
-        "dlogg_het": (g0 - g1, 0.0),
-        "logFscale": (log_fscale - p.log_fscale_halfwidth, log_fscale + p.log_fscale_halfwidth),
-        "logErrInfl": (0.0, math.log10(p.error_inflation_max)),
-    }
+    ctx = Context(config, (t0, t1), (g0, g1), log_fscale)
+    logg_phot = ctx.logg_phot
+    fixed = {q.base: q.fixed(ctx) for q in PARAMETERS if q.name == q.base}
+    default = {q.name: tuple(q.bound(ctx)) for q in PARAMETERS}
     uniform, gaussian = dict(p.uniform or {}), dict(p.gaussian or {})
     if p.logg_from_mass_radius and "logg_phot" in names:
         if "logg_phot" in gaussian:
