@@ -127,7 +127,8 @@ def _initial(model: LinesModel, fns: _Compiled) -> dict[str, float]:
         pad = 1e-3 * (hi - lo) if np.isfinite(hi - lo) else 0.0
         return float(np.clip(x, lo + pad, hi - pad))
 
-    def solve(q):
+    def solve(q):  # float64 scalars throughout: Python floats (weakly typed) would compile design again
+        q = {n: np.float64(x) for n, x in q.items()}
         a = np.asarray(fns.design(q, args))[:npix] / err[:, None]
         lo, hi = np.transpose([plan.sites[n].bounds(plan.config_values(q)) for n in fns.linear])
         x = lsq_linear(a, y, bounds=(lo, hi), method="bvls").x
