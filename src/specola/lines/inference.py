@@ -127,6 +127,7 @@ def _initial(model: LinesModel, fns: _Compiled) -> dict[str, float]:
         return float(np.clip(x, lo + pad, hi - pad))
 
     def solve(q):
+        q = {k: np.float64(x) for k, x in q.items()}  # one dtype (no weak types): one compile
         a = np.asarray(fns.design(q, args))[:npix] / err[:, None]
         lo, hi = np.transpose([plan.sites[n].bounds(plan.config_values(q)) for n in fns.linear])
         x = lsq_linear(a, y, bounds=(lo, hi), method="bvls").x
