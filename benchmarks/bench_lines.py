@@ -4,7 +4,8 @@
    RUBIES-UDS-154183 (the demo's model: narrow Halpha, Hbeta, [OIII] doublet; broad Laplace Halpha and Hbeta;
    point-source PRISM R with free RScale and PixOffset): specola with an empty compilation cache (cold), specola
    again (warm persistent cache), and unite (if installed in a throwaway venv, ``UNITE_PYTHON`` or
-   /work/peers/unite/bin/python) with the same lines, priors and continuum windows.
+   /work/peers/unite/bin/python) with the same lines, priors and continuum windows. Printed per process: the
+   wall time, when NUTS set-up starts (after import, build and MAP) and when its first 50 steps are done.
 2. Many spectra with one configuration, each on its own pixel grid (wavelengths stretched by up to 0.3%):
    3 separate fits (each compiling its own functions, as a loop over files did) vs ``fit_many`` over 1000
    (``--many=N``) simulated spectra on one compiled model (MAP + Laplace); ratio per spectrum.
@@ -27,7 +28,13 @@ UNITE = os.environ.get("UNITE_PYTHON", "/work/peers/unite/bin/python")
 
 SPECOLA_NUTS = """
 import time; t0 = time.perf_counter()
-import dataclasses
+import dataclasses, logging
+class FirstSteps(logging.Handler):
+    def emit(self, record):
+        if record.getMessage().startswith("NUTS: first"):
+            print(f"first-steps {time.perf_counter() - t0:.2f}", flush=True)
+logging.getLogger("specola.lines.inference").addHandler(FirstSteps())
+logging.getLogger("specola.lines.inference").setLevel(logging.INFO)
 from specola.lines import fit, run
 from specola.lines.demo import demo_config
 cfg = demo_config("nuts")
@@ -82,7 +89,7 @@ def _process(python: str, code: str, env: dict) -> dict[str, float]:
     out = {"wall": wall}
     for row in done.stdout.splitlines():
         key, _, value = row.partition(" ")
-        if key in ("to-sampling", "total"):
+        if key in ("to-sampling", "first-steps", "total"):
             out[key] = float(value)
     return out
 
@@ -94,8 +101,11 @@ def end_to_end(skip_unite: bool) -> None:
         cold = _process(sys.executable, SPECOLA_NUTS, env)
         warm = _process(sys.executable, SPECOLA_NUTS, env)
     print("DJA PRISM, NUTS 500 + 500, one chain, whole process:")
-    print(f"  specola cold cache: {cold['wall']:6.1f} s (sampling starts after {cold['to-sampling']:.1f} s)")
-    print(f"  specola warm cache: {warm['wall']:6.1f} s (sampling starts after {warm['to-sampling']:.1f} s)")
+    for name, r in (("cold", cold), ("warm", warm)):
+        print(
+            f"  specola {name} cache: {r['wall']:6.1f} s (NUTS set-up starts after {r['to-sampling']:.1f} s, "
+            f"first 50 steps done after {r['first-steps']:.1f} s)"
+        )
     if skip_unite or not Path(UNITE).exists():
         print(f"  unite: not run ({'--skip-unite' if skip_unite else UNITE + ' missing'})")
         return

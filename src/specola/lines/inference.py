@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,6 +67,7 @@ class _Compiled:
         def constrain(u):  # supports may depend on other parameters: numpyro evaluates them in order
             return constrain_fn(model.prior_fn, (), {}, unravel(u))
 
+        self.potential = potential
         self.value_and_grad = jax.jit(jax.value_and_grad(potential))
         self.constrain = jax.jit(jax.vmap(constrain))
         self.predict = jax.jit(lambda p, args: predict(plan, p, args))
@@ -413,34 +415,82 @@ def _chain_diagnostics(samples: dict[str, np.ndarray], divergences: int) -> dict
     return diag
 
 
-def _nuts(model, params, u_map, num_warmup, num_samples, num_chains, seed, progress) -> Posterior:
-    """NUTS in whitened coordinates (see :func:`_whitened`).
+_CHUNK = 50  # NUTS steps per compiled call: progress is reported between calls
 
-    The whitening arrays travel in the model arguments, so the sampler compiles once per model structure.
+
+def _nuts_kernels(fns: _Compiled, num_warmup: int) -> tuple[Any, Any]:
+    """Jitted ``init(w0, key, wargs)`` and ``advance(state, wargs)`` (``_CHUNK`` NUTS steps) of one structure.
+
+    The potential is generated from the model arguments (data, MAP and whitening), so nothing but the model
+    structure and ``num_warmup`` is compiled in: reruns and other spectra of the configuration load the same
+    executables from the persistent cache. No host callbacks (progress bars) live inside the compiled code.
+    """
+    key = ("nuts", num_warmup)
+    if key in fns.extra:
+        return fns.extra[key]
+    import jax
+    from numpyro.infer.hmc import hmc
+
+    potential = fns.potential
+
+    def kernels(w0, rng, wargs):
+        def gen(wa):
+            return lambda w: potential(wa["u_map"] + wa["chol"] @ w, wa["data"])
+
+        init_kernel, sample_kernel = hmc(potential_fn_gen=gen, algo="NUTS")
+        state = init_kernel(w0, num_warmup, target_accept_prob=0.85, max_tree_depth=8, model_args=(wargs,),
+                            rng_key=rng)  # fmt: skip
+        return state, sample_kernel
+
+    def init(w0, rng, wargs):
+        return kernels(w0, rng, wargs)[0]
+
+    def advance(state, wargs):
+        _, sample_kernel = kernels(state.z, state.rng_key, wargs)  # sets the warm-up schedule (dead code else)
+
+        def body(s, _):
+            s = sample_kernel(s, model_args=(wargs,))
+            return s, (s.z, s.diverging)
+
+        return jax.lax.scan(body, state, None, length=_CHUNK)
+
+    fns.extra[key] = (jax.jit(init), jax.jit(advance))
+    return fns.extra[key]
+
+
+def _nuts(model, params, u_map, num_warmup, num_samples, num_chains, seed, progress) -> Posterior:
+    """NUTS in whitened coordinates (see :func:`_whitened`), chains one after the other.
+
+    Each chain runs as compiled chunks of ``_CHUNK`` steps (:func:`_nuts_kernels`), with the progress bar
+    updated between chunks; the draws are the steps after ``num_warmup``.
     """
     import jax
     import jax.numpy as jnp
-    from numpyro.infer import MCMC, NUTS
+    from tqdm.auto import tqdm
 
-    fn, wargs = _whitened(model, u_map)
-    key = ("mcmc", num_warmup, num_samples, num_chains)
-    extra = compiled(model).extra
-    if key not in extra:
-        extra[key] = MCMC(
-            NUTS(fn, target_accept_prob=0.85, max_tree_depth=8),
-            num_warmup=num_warmup,
-            num_samples=num_samples,
-            num_chains=num_chains,
-            chain_method="sequential",
-            progress_bar=sys.stderr.isatty() if progress is None else progress,
-            jit_model_args=True,
-        )
-    mcmc = extra[key]
+    fns = compiled(model)
+    _, wargs = _whitened(model, u_map)
+    init, advance = _nuts_kernels(fns, num_warmup)
     rng = np.random.default_rng(seed)
     w0 = 0.1 * rng.standard_normal((num_chains, len(u_map)))
-    init = {"w": jnp.asarray(w0 if num_chains > 1 else w0[0])}
-    mcmc.run(jax.random.PRNGKey(seed), wargs, init_params=init, extra_fields=("diverging",))
-    samples = _from_whitened(model, np.asarray(mcmc.get_samples(group_by_chain=True)["w"], float), wargs)
-    div = int(np.asarray(mcmc.get_extra_fields()["diverging"]).sum())
+    keys = jax.random.split(jax.random.PRNGKey(seed), num_chains)
+    total = num_warmup + num_samples
+    nchunks = -(-total // _CHUNK)
+    show = sys.stderr.isatty() if progress is None else progress
+    draws, div = [], 0
+    t0 = time.perf_counter()
+    for c in range(num_chains):
+        state = init(jnp.asarray(w0[c]), keys[c], wargs)
+        zs, ds = [], []
+        for k in tqdm(range(nchunks), desc=f"NUTS chain {c + 1}/{num_chains}", disable=not show, unit="chunk"):
+            state, (z, d) = advance(state, wargs)
+            zs.append(np.asarray(z))
+            ds.append(np.asarray(d))
+            if c == 0 and k == 0:
+                log.info("NUTS: first %d steps done %.2f s after the sampler was set up", _CHUNK,
+                         time.perf_counter() - t0)  # fmt: skip
+        draws.append(np.concatenate(zs)[num_warmup:total])
+        div += int(np.concatenate(ds)[num_warmup:total].sum())
+    samples = _from_whitened(model, np.stack(draws), wargs)
     diag = {"seed": seed, "num_warmup": num_warmup, **_chain_diagnostics(samples, div)}
     return Posterior(samples, "nuts", params, diag)
