@@ -9,7 +9,6 @@ spectrum of a configuration, whatever its pixel grid, reuses the compiled code (
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -476,13 +475,13 @@ def _nuts(model, params, u_map, num_warmup, num_samples, num_chains, seed, progr
     keys = jax.random.split(jax.random.PRNGKey(seed), num_chains)
     total = num_warmup + num_samples
     nchunks = -(-total // _CHUNK)
-    show = sys.stderr.isatty() if progress is None else progress
+    disable = None if progress is None else not progress  # None: a terminal only, and TQDM_DISABLE (-q) holds
     draws, div = [], 0
     t0 = time.perf_counter()
     for c in range(num_chains):
         state = init(jnp.asarray(w0[c]), keys[c], wargs)
         zs, ds = [], []
-        for k in tqdm(range(nchunks), desc=f"NUTS chain {c + 1}/{num_chains}", disable=not show, unit="chunk"):
+        for k in tqdm(range(nchunks), desc=f"NUTS chain {c + 1}/{num_chains}", disable=disable, unit="chunk"):
             state, (z, d) = advance(state, wargs)
             zs.append(np.asarray(z))
             ds.append(np.asarray(d))
