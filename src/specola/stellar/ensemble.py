@@ -92,8 +92,13 @@ class Ensemble:
         self._blob: list[np.ndarray] = []
         self._accepted = np.zeros(len(self.z))
 
-    def run_mcmc(self, initial: None, nsteps: int, **_: object) -> None:
-        """Run ``nsteps`` more steps (``initial`` is ignored: the ensemble continues from where it is)."""
+    def run_mcmc(self, initial: None, nsteps: int, progress: bool = False, progress_kwargs: dict | None = None) -> None:
+        """Run ``nsteps`` more steps (``initial`` is ignored: the ensemble continues from where it is).
+
+        ``progress`` and ``progress_kwargs`` mean what they mean to emcee: a tqdm bar and its options.
+        """
+        from tqdm.auto import tqdm
+
         nw, ndim = self.z.shape
         chain = np.empty((nsteps, nw, ndim))
         lnps, blobs = np.empty((nsteps, nw)), np.empty((nsteps, nw))
@@ -101,6 +106,7 @@ class Ensemble:
         choice = random.choice(len(self._moves), size=nsteps, p=self._weights)
         z, lnp, blob, accepted = self.z, self.lnp, self.blob, self._accepted
         half = np.arange(nw) % 2
+        bar = tqdm(total=nsteps, **{"disable": not progress, **(progress_kwargs or {})})
         for step in range(nsteps):
             propose = self._moves[choice[step]]
             random.shuffle(half)
@@ -115,6 +121,8 @@ class Ensemble:
                 z[idx], lnp[idx], blob[idx] = q[ok], new[ok], out[ok, 1]
                 accepted[idx] += 1
             chain[step], lnps[step], blobs[step] = z, lnp, blob
+            bar.update()
+        bar.close()
         self._chain.append(chain)
         self._lnp.append(lnps)
         self._blob.append(blobs)
