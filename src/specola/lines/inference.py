@@ -295,8 +295,8 @@ def fit_many(
     """Fit many models of one configuration (e.g. a survey's spectra) on one set of compiled functions.
 
     Models of the same structure (:meth:`~specola.lines.model.Plan.structure_key`: same lines, priors and
-    rest-frame windows, at any redshift) share their compiled log density, whatever their pixel grids, so only the first
-    model of each length bucket compiles.
+    rest-frame windows) share their compiled log density, whatever their pixel grids and redshifts, so only
+    the first model of each length bucket compiles.
 
     Parameters
     ----------

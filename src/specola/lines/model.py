@@ -9,8 +9,9 @@ the continuum of the pixel's region, ``F_l`` the integrated flux of line ``l`` a
 mean of its unit-area profile: a Gaussian with ``sigma^2 = sigma_int^2 + sigma_instr^2``, ``sigma_int`` from
 the intrinsic FWHM (km/s) and ``sigma_instr = lambda / (R_s(lambda) RScale_s 2.3548)``; other profiles are
 convolved exactly with the same Gaussian (Voigt, Laplace, skew-normal, Gauss-Hermite; see ``_profiles``).
-``args`` holds only arrays (pixels, data, resolution tables), so one compiled log density serves every data
-set on the same pixels (simulations, bootstrap).
+``args`` holds only arrays (pixels, data, resolution tables, scales and the systemic redshift ``z0``, from which
+the redshift priors and the continuum windows are placed at run time), so one compiled log density serves every
+data set of a configuration (other pixel grids and redshifts, simulations, bootstrap).
 
 Sign of PixOffset (the same as unite's): a positive offset means the spectrum is displaced toward longer
 wavelengths on the detector, so a line of true wavelength ``lambda`` appears at ``lambda + PixOffset * dlambda``
