@@ -18,6 +18,7 @@ from .config import (
     GroupSpec,
     LinesConfig,
     LineSpec,
+    OutputSection,
     PriorSpec,
     SpectrumSpec,
 )
@@ -27,6 +28,9 @@ from .run import run_to_folder
 __all__ = ["demo", "demo_config"]
 
 log = logging.getLogger(__name__)
+
+#: Parameters of the demo's corner plot: redshift, widths, narrow and broad Halpha, the calibration tokens.
+CORNER = ("z_z", "fwhm_narrow", "fwhm_broad", "flux_Halpha", "flux_Halpha_broad", "rscale_R", "pix_offset_po")
 
 
 def demo_config(method: str = "laplace") -> LinesConfig:
@@ -60,6 +64,7 @@ def demo_config(method: str = "laplace") -> LinesConfig:
         ),
         continuum=ContinuumSection(width_kms=15000.0),
         fit=FitSection(redshift=3.55, method=method, num_samples=2000),
+        output=OutputSection(corner=CORNER),
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import astropy.units as u
 import numpy as np
 
+from ..errors import SpecolaError
 from ..plotting import (
     figure,
     flux_label,
@@ -20,6 +21,9 @@ from ..plotting import (
 )
 
 __all__ = ["plot_corner", "plot_error_scales", "plot_fit"]
+
+#: Colours of the line components (not the data's grey, the model's C0 nor the continuum's C2).
+_COMPONENT_COLOURS = ("C3", "C4", "C1", "C6", "C5", "C8", "C9")
 
 
 def plot_fit(result: Any, index: int = 0) -> Any:
@@ -65,14 +69,13 @@ def plot_fit(result: Any, index: int = 0) -> Any:
                 centre = plan.rest[j] * z1
                 if not w0 <= centre <= w1:
                     continue
-                top.step(
-                    xs, cont + t[label].value[sel], where="mid", lw=0.9, color=f"C{3 + j % 6}", label=label, zorder=4
-                )
-                top.axvline(centre, color=f"C{3 + j % 6}", lw=0.5, ls=":")
+                colour = _COMPONENT_COLOURS[j % len(_COMPONENT_COLOURS)]
+                top.step(xs, cont + t[label].value[sel], where="mid", lw=0.9, color=colour, label=label, zorder=4)
+                top.axvline(centre, color=colour, lw=0.5, ls=":")
             lo, hi = robust_limits(f, pad=0.1)  # a spike cannot set the scale; the fitted lines stay in view
             peak = float(np.max(t["model_p84"].value[sel]))
             top.set_ylim(lo, max(hi, peak + 0.08 * (peak - lo)))
-            top.legend(loc="upper right", fontsize="x-small")
+            top.legend(loc="best", fontsize="x-small")
             resid = ((t["flux"] - t["model"]) / t["error"]).value[sel]
             residual_panel(bottom, xs, resid, nbins=max(2, min(30, xs.size // 4)),
                            xlabel=wavelength_label(t["low"].unit, "observed"))  # fmt: skip
@@ -110,7 +113,7 @@ def plot_error_scales(model: Any) -> Any:
     nwin = len(plan.regions)
     z1 = 1 + plan.z0
     with style():
-        fig, axes = figure(len(names), nwin, figsize=(3.6 * nwin + 1.0, 2.8 * len(names)), squeeze=False)
+        fig, axes = figure(len(names), nwin, figsize=(3.6 * nwin + 1.0, 3.2 * len(names) + 0.4), squeeze=False)
         for rec in recs:
             row, col = names.index(rec["spectrum"]), plan.regions.index(tuple(rec["window"]))
             ax = axes[row, col]
@@ -119,23 +122,26 @@ def plot_error_scales(model: Any) -> Any:
             w0, w1 = (w * z1 for w in rec["window"])
             sel = (x >= w0) & (x <= w1)
             err = s.error.value[sel] / rec["factor"]
-            ax.errorbar(x[sel], s.flux.value[sel], err, fmt=".", ms=2, lw=0.5, color="0.3", label="data")
-            for lam in plan.rest * z1:
-                if w0 <= lam <= w1:
-                    half = lam * rec["mask_kms"] / C_KMS
-                    ax.axvspan(lam - half, lam + half, color="C0", alpha=0.15, lw=0)
+            ax.errorbar(x[sel], s.flux.value[sel], err, fmt=".", ms=2, lw=0.5, color="0.3", label="data (input errors)")
+            masked = [lam for lam in plan.rest * z1 if w0 <= lam <= w1]
+            for k, lam in enumerate(masked):
+                half = lam * rec["mask_kms"] / C_KMS
+                ax.axvspan(max(lam - half, w0), min(lam + half, w1), color="C0", alpha=0.15, lw=0,
+                           label=f"masked (\u00b1{rec['mask_kms']:.0f} km/s)" if k == 0 else None)  # fmt: skip
             if rec["coef"] is not None:
                 t = x[sel] / (0.5 * (w0 + w1)) - 1
                 ax.plot(x[sel], np.polyval(rec["coef"], t), color="C3", lw=1.5, label="continuum fit")
-                text = rf"$\chi^2_\nu$ = {rec['chi2_nu']:.2f}: errors x {rec['factor']:.2f}"
+                text = rf"$\chi^2_\nu$ = {rec['chi2_nu']:.2f} on {rec['pixels']} pixels: errors x {rec['factor']:.2f}"
             else:
-                text = f"{rec['pixels']} continuum pixels: not rescaled"
-            ax.text(0.5, 0.95, text, transform=ax.transAxes, ha="center", va="top", fontsize="small")
-            ax.set_title(rec["spectrum"], fontsize="small")
+                text = f"{rec['pixels']} continuum pixels (< errors.min_pixels): not rescaled"
+            ax.set_title(f"{rec['spectrum']}, {rec['window'][0]:.0f}-{rec['window'][1]:.0f} A rest\n{text}",
+                         fontsize="small")  # fmt: skip
+            ax.set_xlim(w0, w1)
             ax.set_xlabel(wavelength_label(s.low.unit, "observed"))
+            ax.legend(loc="best", fontsize="x-small")
             if col == 0:
-                ax.set_ylabel(flux_label(s.flux.unit))
-        fig.suptitle("error rescaling: continuum away from the lines (shaded: masked)")
+                ax.set_ylabel(flux_label(s.flux.unit).replace(" [", "\n["))
+        fig.suptitle("error rescaling: continuum fitted away from the lines")
     return fig
 
 
@@ -158,15 +164,17 @@ def plot_corner(result: Any, names: list[str] | None = None, max_params: int = 6
     import corner
 
     post = result.posterior
-    if names is None:
-        keys = [n for n in post.samples if n.startswith(("z_", "fwhm_"))]
-        keys += [n for n in post.samples if n.startswith("flux_")]
-        names = keys[:max_params]
+    plan = result.model.plan
+    if names is None:  # redshifts, widths, then fluxes, each in the order the configuration declares them
+        order = [n for n in plan.sample_order if n in post.samples]
+        names = [n for prefix in ("z_", "fwhm_", "flux_") for n in order if n.startswith(prefix)][:max_params]
+    unknown = [n for n in names if n not in post.samples]
+    if unknown:
+        raise SpecolaError(f"corner plot: no parameter(s) {', '.join(unknown)}; free: {', '.join(plan.sample_order)}")
     if post.flat(names[0]).size < 2:
         fig, ax = figure()
         ax.text(0.5, 0.5, "MAP fit: no posterior draws", ha="center", transform=ax.transAxes)
         return fig
-    plan = result.model.plan
     medians = {n: float(np.median(post.flat(n))) for n in post.samples}
     scales, labels, bounds = [], [], []
     for name in names:

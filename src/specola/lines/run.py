@@ -133,6 +133,10 @@ def run(config: LinesConfig, progress: bool | None = None) -> LinesResult:
         continuum=config.continuum, bindings=bindings, errors=config.errors,
     )  # fmt: skip
     log.info("lines: %s\n%s", model, model.plan.table())
+    unknown = [n for n in config.output.corner if n not in model.plan.sites]
+    if unknown:
+        raise ConfigError(f"output.corner: {', '.join(unknown)} is not a free parameter of this model; "
+                          f"free: {', '.join(model.plan.sample_order)}")  # fmt: skip
     f = config.fit
     posterior = fit(model, f.method, num_warmup=f.num_warmup, num_samples=f.num_samples,
                     num_chains=f.num_chains, seed=f.seed, svi_guide=f.svi_guide, svi_steps=f.svi_steps,
