@@ -130,3 +130,20 @@ def test_error_rescaling_writes_its_diagnostic_figure(tmp_path):
     assert {t.get_text() for t in fig.axes[0].get_legend().get_texts()} >= {"continuum fit", "data (input errors)"}
     written = LinesResult(model, fit(model, "map")).write(RunFolder(tmp_path / "run"))
     assert tmp_path / "run" / "error_scales.png" in written
+
+
+def test_diagnostics_count_parameters_and_flag_too_wide_approximations(result):
+    """Data simulated with their true errors: chi2/dof ~ 1 and draws ~ chi2_k above the MAP; draws spread 3x: warned."""
+    from specola.lines import Posterior
+
+    d = result.diagnostics()
+    k, dof = len(result.model.plan.sites), result.model.npix - len(result.model.plan.sites)
+    assert d["free_parameters"] == k == 8 and d["pixels"] == result.model.npix
+    assert abs(d["reduced_chi2"] - 1) < 4 * np.sqrt(2 / dof)
+    assert abs(d["draw_chi2_excess"] - k) < 3 * np.sqrt(2 * k) and not d["approximation_warnings"]
+    post = result.posterior
+    wide = {n: np.mean(v) + 3 * (v - np.mean(v)) for n, v in post.samples.items()}
+    wide["flux_Halpha"] = np.abs(wide["flux_Halpha"])
+    inflated = LinesResult(result.model, Posterior(wide, "laplace", post.map, dict(post.diagnostics)))
+    d = inflated.diagnostics()
+    assert d["draw_chi2_excess"] > 5 * k and "laplace draws are wider than the posterior" in inflated.summary()

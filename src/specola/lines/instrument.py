@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..config import from_dict, option, to_toml
 from ..errors import ConfigError
@@ -19,6 +20,13 @@ from .config import CalibrationSpec, SpectrumSpec
 __all__ = ["InstrumentConfig"]
 
 _KINDS = ("rscale", "flux_scale", "pix_offset")
+
+
+def _label(spec: SpectrumSpec, index: int) -> str:
+    """A spectrum's name in the table: its ``name``, else its file's stem (as :func:`~specola.lines.load_spectra`)."""
+    if spec.name:
+        return spec.name
+    return Path(spec.file).name.split(".")[0] if spec.file is not None else f"spectra[{index}]"
 
 
 @dataclass(frozen=True)
@@ -51,8 +59,8 @@ class InstrumentConfig:
 
     def __str__(self) -> str:
         rows = [("name", "resolution", *(f"{k}" for k in _KINDS))]
-        for s in self.spectra:
-            rows.append((s.name or s.file, s.resolution, *(getattr(s, k) or "(fixed)" for k in _KINDS)))
+        for k, s in enumerate(self.spectra):
+            rows.append((_label(s, k), s.resolution, *(getattr(s, kind) or "(fixed)" for kind in _KINDS)))
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         fmt = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
         out = [f"InstrumentConfig: {len(self.spectra)} spectra", fmt(rows[0]), fmt(tuple("-" * w for w in widths))]

@@ -217,7 +217,8 @@ class LinesResult:
         """Fit diagnostics as a JSON-ready dict.
 
         Method, sampler diagnostics, chi2 and reduced chi2 of the median model, free parameters, WAIC and
-        PSIS-LOO (:meth:`information_criteria`, when there are draws) and the median flux of each line.
+        PSIS-LOO (:meth:`information_criteria`, when there are draws), the draws' chi2 above the MAP's (warned on
+        when a Laplace or SVI approximation is much wider than the posterior) and the median flux of each line.
         """
         if "diagnostics" in self.extra:
             return self.extra["diagnostics"]
@@ -235,10 +236,33 @@ class LinesResult:
         }
         if self.posterior.flat(next(iter(self.posterior.samples))).size > 1:
             out.update(self.information_criteria())
+            out.update(self._draw_spread())
         t = self.table()
         out["flux_unit"] = t.meta["flux_unit"]
         out["flux_p50"] = {str(r["line"]): float(r["flux_p50"].value) for r in t}
         self.extra["diagnostics"] = out
+        return out
+
+    def _draw_spread(self) -> dict[str, Any]:
+        """chi2 of the draws above that of the MAP, against the chi2_k law of an exact Gaussian posterior.
+
+        With k free parameters the draws of a posterior dominated by the data have ``chi2 - chi2_MAP`` distributed
+        as chi2_k (mean k); an approximation (Laplace, SVI) much wider than the posterior in a direction the data
+        constrain, or with a tail of poor draws (which WAIC and LOO cannot absorb), gives far more. A mean above
+        ``k + 3 sqrt(2k)`` is warned on (``approximation_warnings``).
+        """
+        err = np.asarray(self.model.args["error"])
+        chi2 = -2.0 * np.sum(self.log_likelihood() + np.log(err) + 0.5 * np.log(2 * np.pi), axis=1)
+        resid = (np.asarray(self.model.args["flux"]) - self.model.predict(self.posterior.map)["total"]) / err
+        excess = float(np.mean(chi2) - np.sum(resid**2))
+        k = len(self.model.plan.sites)
+        out: dict[str, Any] = {"draw_chi2_excess": excess, "approximation_warnings": []}
+        if self.posterior.method in ("laplace", "svi") and excess > k + 3 * np.sqrt(2 * k):
+            text = (f"{self.posterior.method} draws are wider than the posterior: their mean chi2 exceeds the "
+                    f"MAP's by {excess:.0f} (about {k} expected for {k} parameters); WAIC/LOO are unreliable and "
+                    "intervals may be too wide; use fit.method = 'nuts'")  # fmt: skip
+            log.warning("lines: %s", text)
+            out["approximation_warnings"].append(text)
         return out
 
     def summary(self) -> str:
@@ -246,7 +270,8 @@ class LinesResult:
         d = self.diagnostics()
         t = self.table()
         z = float(np.median(t["z_p50"]))
-        warn = [*(self.posterior.diagnostics.get("warnings") or []), *d.get("ic_warnings", [])]
+        warn = [*(self.posterior.diagnostics.get("warnings") or []), *d.get("approximation_warnings", []),
+                *d.get("ic_warnings", [])]  # fmt: skip
         text = (
             f"lines ({d['method']}): {len(t)} lines in {len(self.model.spectra)} spectra, z = {z:.5f}, "
             f"chi2/dof = {d['reduced_chi2']:.2f} ({d['pixels']} pixels, {d['free_parameters']} parameters)"
