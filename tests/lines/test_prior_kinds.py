@@ -1,6 +1,7 @@
 """Prior families of the line model against SciPy's densities, and bad input: one-line errors before compilation."""
 
 import logging
+from pathlib import Path
 
 import astropy.units as u
 import numpy as np
@@ -130,3 +131,15 @@ def test_unknown_corner_parameter_is_refused_before_the_fit():
     cfg = replace(demo_config(), output=OutputSection(corner=("z_z", "fwhm_wide")))
     with pytest.raises(ConfigError, match=r"output.corner: fwhm_wide is not a free parameter.*free: z_z, fwhm_narrow"):
         run(cfg)
+
+
+def test_error_rescaling_with_a_mask_wider_than_the_windows_is_refused(tmp_path, capsys):
+    from specola.cli import main
+    from specola.lines import ContinuumSection, ErrorsSection, LinesConfig
+
+    with pytest.raises(ConfigError, match=r"errors.line_mask_kms = 5000 masks the whole \+-4000 km/s"):
+        LinesConfig(errors=ErrorsSection(rescale=True))
+    LinesConfig(errors=ErrorsSection(rescale=True), continuum=ContinuumSection(width_kms=15000.0))
+    example = str(Path(__file__).parents[2] / "examples" / "lines.toml")
+    args = ["lines", example, "-o", str(tmp_path / "o"), "-errors.rescale=true", "-continuum.width_kms=3000"]
+    assert main(args) == 2 and "errors.line_mask_kms = 5000 masks" in capsys.readouterr().err

@@ -181,6 +181,15 @@ class LinesConfig:
     errors: ErrorsSection = ErrorsSection()
     output: OutputSection = OutputSection()
 
+    def __post_init__(self) -> None:
+        e, c = self.errors, self.continuum
+        if e.rescale and not c.regions and e.line_mask_kms >= c.width_kms:
+            raise ConfigError(
+                f"errors.line_mask_kms = {e.line_mask_kms:g} masks the whole +-{c.width_kms:g} km/s continuum windows "
+                "(continuum.width_kms): no pixel is left to rescale the errors; lower errors.line_mask_kms or widen "
+                "continuum.width_kms"
+            )
+
     @property
     def instrument(self):
         """The spectra and calibration tokens as an :class:`~specola.lines.instrument.InstrumentConfig`."""

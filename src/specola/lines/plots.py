@@ -123,10 +123,10 @@ def plot_error_scales(model: Any) -> Any:
             sel = (x >= w0) & (x <= w1)
             err = s.error.value[sel] / rec["factor"]
             ax.errorbar(x[sel], s.flux.value[sel], err, fmt=".", ms=2, lw=0.5, color="0.3", label="data (input errors)")
-            masked = [lam for lam in plan.rest * z1 if w0 <= lam <= w1]
-            for k, lam in enumerate(masked):
-                half = lam * rec["mask_kms"] / C_KMS
-                ax.axvspan(max(lam - half, w0), min(lam + half, w1), color="C0", alpha=0.15, lw=0,
+            spans = [(lam * (1 - rec["mask_kms"] / C_KMS), lam * (1 + rec["mask_kms"] / C_KMS))
+                     for lam in plan.rest * z1 if w0 <= lam <= w1]  # fmt: skip
+            for k, (lo, hi) in enumerate(_merged(spans)):
+                ax.axvspan(max(lo, w0), min(hi, w1), color="C0", alpha=0.15, lw=0,
                            label=f"masked (\u00b1{rec['mask_kms']:.0f} km/s)" if k == 0 else None)  # fmt: skip
             if rec["coef"] is not None:
                 t = x[sel] / (0.5 * (w0 + w1)) - 1
@@ -143,6 +143,17 @@ def plot_error_scales(model: Any) -> Any:
                 ax.set_ylabel(flux_label(s.flux.unit).replace(" [", "\n["))
         fig.suptitle("error rescaling: continuum fitted away from the lines")
     return fig
+
+
+def _merged(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Overlapping intervals merged (so overlapping masks are shaded once)."""
+    out: list[list[float]] = []
+    for lo, hi in sorted(spans):
+        if out and lo <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], hi)
+        else:
+            out.append([lo, hi])
+    return [(lo, hi) for lo, hi in out]
 
 
 def plot_corner(result: Any, names: list[str] | None = None, max_params: int = 6) -> Any:
