@@ -147,3 +147,13 @@ def test_diagnostics_count_parameters_and_flag_too_wide_approximations(result):
     inflated = LinesResult(result.model, Posterior(wide, "laplace", post.map, dict(post.diagnostics)))
     d = inflated.diagnostics()
     assert d["draw_chi2_excess"] > 5 * k and "laplace draws are wider than the posterior" in inflated.summary()
+
+
+def test_velocity_is_relative_to_the_systemic_redshift():
+    """With z0 = 0.001 the lines at z = 0.002 move at c (z - z0) / (1 + z0) = 299.5 km/s."""
+    z0 = 0.001
+    model = build_model([_spectrum()], [LineSpec("Halpha"), LineSpec("Hbeta")], z0)
+    res = LinesResult(model, fit(model, "laplace", num_samples=1000, seed=2))
+    v = res.draws()["velocity"][:, 0]
+    assert abs(np.median(v) - C_KMS * (Z_TRUE - z0) / (1 + z0)) < 4 * np.std(v) and np.std(v) < 5.0
+    assert res.table()["z_p50"][0].value == pytest.approx(Z_TRUE, abs=4 * np.std(res.draws()["z"][:, 0]))

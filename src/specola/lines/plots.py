@@ -65,11 +65,10 @@ def plot_fit(result: Any, index: int = 0) -> Any:
                              alpha=0.3, lw=0)  # fmt: skip
             cont = t["continuum"].value[sel]
             top.step(xs, cont, where="mid", color="C2", lw=0.8, ls="--", label="continuum")
-            for j, label in enumerate(plan.labels):
+            inside = [(j, label) for j, label in enumerate(plan.labels) if w0 <= plan.rest[j] * z1 <= w1]
+            for n, (j, label) in enumerate(inside):  # colours by position in the panel: neighbours never alike
                 centre = plan.rest[j] * z1
-                if not w0 <= centre <= w1:
-                    continue
-                colour = _COMPONENT_COLOURS[j % len(_COMPONENT_COLOURS)]
+                colour = _COMPONENT_COLOURS[n % len(_COMPONENT_COLOURS)]
                 top.step(xs, cont + t[label].value[sel], where="mid", lw=0.9, color=colour, label=label, zorder=4)
                 top.axvline(centre, color=colour, lw=0.5, ls=":")
             lo, hi = robust_limits(f, pad=0.1)  # a spike cannot set the scale; the fitted lines stay in view
