@@ -1,15 +1,17 @@
 """MAP + Laplace of many models of one structure at once: the per-spectrum steps of :func:`fit`, vmapped.
 
-Models are grouped by structure and padded argument shapes and fitted in chunks of a power-of-two size (the
-last chunk repeats its last model), so each structure compiles a few batched functions whatever the number of
-spectra. Each step follows the single-spectrum path:
+Models are grouped by structure and padded argument shapes; each group is fitted in segments of up to
+``_SEGMENT`` batches of ``slots`` models (a power of two up to ``_CHUNK``; the last segment repeats its last
+model), so a structure compiles a few batched functions whatever the number of spectra. Each step follows the
+single-spectrum path:
 
 * start (as ``inference._initial``): prior centres, a joint 39 x 6 scan of the first redshift and width, two
   rounds of 1-D scans of every redshift and width, bounded linear least squares for fluxes and continua at every
-  scan point; the points of all spectra of a chunk go through one compiled call per ``_BLOCK`` points, the
-  bounded solve an exact active-set method (:func:`_box_lsq`);
+  scan point; the points of a batch of spectra go through one compiled call per ``_BLOCK`` points, the bounded
+  solve an exact active-set method (:func:`_box_lsq`);
 * MAP: Newton in unconstrained space with the exact Hessian and step halving (``_Kernels.newton``) instead
-  of L-BFGS-B: the same optimum, to a Newton decrement of ``_DECREMENT``;
+  of L-BFGS-B: the same optimum, to a Newton decrement of ``_DECREMENT``; ``slots`` models are optimised at a
+  time and a slot whose model has converged takes the next one, so a batch does not wait for its slowest model;
 * Laplace: the Gaussian with the inverse Hessian at the MAP, drawn with the same normal deviates as :func:`fit`.
 """
 
@@ -25,7 +27,8 @@ from .model import LinesModel
 
 log = logging.getLogger(__name__)
 
-_CHUNK = 128  # largest batch per compiled call
+_CHUNK = 128  # most models per batch (scans, Newton slots, Laplace draws)
+_SEGMENT = 8  # models per Newton call: up to this many batches (the last segment repeats its last model)
 _DECREMENT = 1e-12  # Newton decrement g' H^-1 g at which the MAP is converged (log-density units)
 _DECREMENT_OK = 1e-6  # a MAP off by more (~1e-3 sigma) is reported as not converged
 _MAX_NEWTON = 200
@@ -42,45 +45,55 @@ def fit_batched(models: Sequence[LinesModel], method: str, num_samples: int, see
     for i, m in enumerate(models):
         shapes = tuple((k, np.shape(v), str(np.asarray(v).dtype)) for k, v in sorted(m.padded.items()))
         groups.setdefault((m.plan.structure_key(), shapes), []).append(i)
-    size = min(_CHUNK, 1 << max(max(len(g) for g in groups.values()) - 1, 0).bit_length()) if groups else 1
-    chunks = [idx[k : k + size] for idx in groups.values() for k in range(0, len(idx), size)]
     out: list = [None] * len(models)
     disable = None if progress is None else not progress
-    for idx in tqdm(chunks, desc="lines", disable=disable, unit="chunk"):
-        chunk = [models[i] for i in idx] + [models[idx[-1]]] * (size - len(idx))
-        posts = _fit_chunk(chunk, compiled(chunk[0]), method, num_samples, seed)
-        for i, post in zip(idx, posts, strict=False):
-            out[i] = post
+    with tqdm(total=len(models), desc="lines", disable=disable) as bar:
+        for idx in groups.values():
+            slots = min(_CHUNK, 1 << (len(idx) - 1).bit_length())
+            size = min(_SEGMENT * slots, -(-len(idx) // slots) * slots)
+            for k in range(0, len(idx), size):
+                part = idx[k : k + size]
+                segment = [models[i] for i in part] + [models[part[-1]]] * (size - len(part))  # repeat the last
+                posts = _fit_segment(segment, compiled(segment[0]), slots, method, num_samples, seed)
+                for i, post in zip(part, posts, strict=False):
+                    out[i] = post
+                bar.update(len(part))
     return out
 
 
-def _fit_chunk(chunk: list[LinesModel], fns, method: str, num_samples: int, seed: int) -> list:
+def _fit_segment(models: list[LinesModel], fns, slots: int, method: str, num_samples: int, seed: int) -> list:
+    """Start, MAP and Laplace of models of one structure and shape (a multiple of ``slots`` of them)."""
     from .inference import Posterior
 
     kern = _kernels(fns)
-    args = _stack([m.padded for m in chunk])
-    starts = _starts(chunk, fns, kern, args)
+    args = _stack([m.padded for m in models])
+    starts = []
+    for j in range(0, len(models), slots):  # the scans in batches of ``slots`` (memory)
+        starts += _starts(models[j : j + slots], fns, kern, {k: v[j : j + slots] for k, v in args.items()})
     u0 = np.stack([fns.unconstrain(p) for p in starts])
-    u, hess, steps, dec = (np.asarray(x) for x in kern.newton(u0, args))
+    u, hess, steps, dec = (np.asarray(x) for x in kern.newton(u0, args, slots))
     converged = dec < _DECREMENT_OK
     if not np.all(np.isfinite(u)):
         bad = np.flatnonzero(~np.all(np.isfinite(u), axis=1))
-        raise SpecolaError(f"MAP optimisation failed (non-finite parameters) for model(s) {bad.tolist()} of a chunk; "
+        raise SpecolaError(f"MAP optimisation failed (non-finite parameters) for model(s) {bad.tolist()} of a batch; "
                            "check priors and data")  # fmt: skip
     if not np.all(converged):
         log.warning("MAP: %d of %d spectra did not converge (Newton decrement > %g after %d steps)",
-                    int(np.sum(~converged)), len(chunk), _DECREMENT_OK, int(steps.max()))  # fmt: skip
+                    int(np.sum(~converged)), len(models), _DECREMENT_OK, int(steps.max()))  # fmt: skip
     const = fns.constrain(u)
-    maps = [{n: float(np.asarray(const[n])[k]) for n in fns.names} for k in range(len(chunk))]
+    maps = [{n: float(np.asarray(const[n])[k]) for n in fns.names} for k in range(len(models))]
     if method == "map":
         return [Posterior({n: np.full((1, 1), v) for n, v in p.items()}, "map", p, {"seed": seed}) for p in maps]
-    samples, bad = _laplace(fns, u, hess, num_samples, seed)
-    if np.any(bad):
-        log.warning("Laplace: %d of %d spectra have a Hessian with non-positive eigenvalue(s) at the MAP (a parameter "
-                    "at a bound?)", int(np.sum(bad > 0)), len(chunk))  # fmt: skip
-    return [Posterior({n: samples[n][k][None, :] for n in fns.names}, "laplace", maps[k],
-                      {"seed": seed, "hessian_nonpositive": int(bad[k]), "newton_steps": int(steps[k])})
-            for k in range(len(chunk))]  # fmt: skip
+    posts = []
+    for j in range(0, len(models), slots):
+        samples, bad = _laplace(fns, u[j : j + slots], hess[j : j + slots], num_samples, seed)
+        if np.any(bad):
+            log.warning("Laplace: %d of %d spectra have a Hessian with non-positive eigenvalue(s) at the MAP (a "
+                        "parameter at a bound?)", int(np.sum(bad > 0)), slots)  # fmt: skip
+        posts += [Posterior({n: samples[n][k][None, :] for n in fns.names}, "laplace", maps[j + k],
+                            {"seed": seed, "hessian_nonpositive": int(bad[k]), "newton_steps": int(steps[j + k])})
+                  for k in range(slots)]  # fmt: skip
+    return posts
 
 
 def _laplace(fns, u: np.ndarray, hess: np.ndarray, num_samples: int, seed: int) -> tuple[dict, np.ndarray]:
@@ -239,32 +252,62 @@ class _Kernels:
             x = _box_lsq(a, y, lo, hi)
             return jnp.sum((a @ x - y) ** 2), x
 
-        def newton(u0, args):
-            def with_grad(u):
-                f, g = jax.value_and_grad(potential)(u, args)
-                return g, (f, g)
+        def step(st, args):  # one Newton step of one model; from f = inf, g = 0 it evaluates the start
+            u, f, g, w, v, h, mu, k, _ = st
+            gv = v.T @ g
+            d = -v @ (gv / (jnp.abs(w) * (1 + mu) + 1e-12 * jnp.max(jnp.abs(w))))
+            hn, (fn, gn) = jax.jacfwd(lambda x: _with_grad(potential, x, args), has_aux=True)(u + d)
+            ok = jnp.isfinite(fn) & (fn <= f)
+            wn, vn = jnp.linalg.eigh(0.5 * (hn + hn.T))
+            pick = lambda new, old: jnp.where(ok, new, old)
+            u, f, g, w, v, h = (pick(*x) for x in ((u + d, u), (fn, f), (gn, g), (wn, w), (vn, v), (hn, h)))
+            done = (ok & (_decrement(g, w, v) < _DECREMENT)) | (mu > 1e6) | (k + 1 >= _MAX_NEWTON)
+            mu = jnp.where(ok, 0.25 * mu, 2 * mu + 1)  # a rejected step is halved
+            return u, f, g, w, v, h, mu, k + 1, done
 
-            def body(st):  # the first step (from f = inf, g = 0) evaluates the start
-                u, f, g, w, v, h, mu, k, _ = st
-                gv = v.T @ g
-                step = -v @ (gv / (jnp.abs(w) * (1 + mu) + 1e-12 * jnp.max(jnp.abs(w))))
-                hn, (fn, gn) = jax.jacfwd(with_grad, has_aux=True)(u + step)
-                ok = jnp.isfinite(fn) & (fn <= f)
-                wn, vn = jnp.linalg.eigh(0.5 * (hn + hn.T))
-                pick = lambda new, old: jnp.where(ok, new, old)
-                u, f, g, w, v, h = (pick(*x) for x in ((u + step, u), (fn, f), (gn, g), (wn, w), (vn, v), (hn, h)))
-                dec = jnp.sum((v.T @ g) ** 2 / jnp.where(w > 0, w, jnp.inf))  # Newton decrement (if H > 0)
-                done = (ok & (dec < _DECREMENT) & jnp.all(w > 0)) | (mu > 1e6)
-                mu = jnp.where(ok, 0.25 * mu, 2 * mu + 1)  # a rejected step is halved
-                return u, f, g, w, v, h, mu, k + 1, done
+        def newton(u0, args, slots):
+            """Every model's optimum: ``slots`` models at a time, each slot taking the next model when done."""
+            nq, n = u0.shape
+            eye = jnp.broadcast_to(jnp.eye(n), (slots, n, n))
 
-            n = u0.shape[0]
-            st = (u0, jnp.inf, jnp.zeros(n), jnp.ones(n), jnp.eye(n), jnp.eye(n), 0.0, 0, False)
-            u, _, g, w, v, h, _, k, _ = jax.lax.while_loop(lambda s: ~s[8] & (s[7] < _MAX_NEWTON), body, st)
-            return u, h, k, jnp.sum((v.T @ g) ** 2 / jnp.where(w > 0, w, jnp.inf))
+            def fresh(i):
+                return (u0[i], jnp.full(slots, jnp.inf), jnp.zeros((slots, n)), jnp.ones((slots, n)), eye, eye,
+                        jnp.zeros(slots), jnp.zeros(slots, int), jnp.zeros(slots, bool))  # fmt: skip
+
+            def body(carry):
+                st, idx, nxt, out = carry
+                st = jax.vmap(step)(st, jax.tree.map(lambda x: x[jnp.minimum(idx, nq - 1)], args))
+                u, _, g, w, v, h, _, k, done = st
+                write = done & (idx < nq)
+                at = jnp.where(write, idx, nq)  # out of range: dropped
+                dec = jax.vmap(_decrement)(g, w, v)
+                out = tuple(o.at[at].set(x, mode="drop") for o, x in zip(out, (u, h, k, dec), strict=True))
+                new = jnp.where(write, nxt + jnp.cumsum(write) - 1, idx)
+                restart = fresh(jnp.minimum(new, nq - 1))
+                keep = lambda a, b: jnp.where(write.reshape((-1,) + (1,) * (a.ndim - 1)), b, a)
+                return jax.tree.map(keep, st, restart), new, nxt + jnp.sum(write), out
+
+            idx = jnp.arange(slots)
+            out = (jnp.zeros((nq, n)), jnp.zeros((nq, n, n)), jnp.zeros(nq, int), jnp.zeros(nq))
+            carry = (fresh(idx), idx, jnp.asarray(slots), out)
+            return jax.lax.while_loop(lambda c: jnp.any(c[1] < nq), body, carry)[3]
 
         self.scan = jax.jit(jax.vmap(jax.vmap(point, in_axes=(0, None, 0, 0))))
-        self.newton = jax.jit(jax.vmap(newton))
+        self.newton = jax.jit(newton, static_argnums=2)
+
+
+def _with_grad(potential, u, args):
+    import jax
+
+    f, g = jax.value_and_grad(potential)(u, args)
+    return g, (f, g)
+
+
+def _decrement(g, w, v):
+    """Newton decrement ``g' H^-1 g`` from the eigen-decomposition ``w, v`` of H (inf unless H > 0)."""
+    import jax.numpy as jnp
+
+    return jnp.where(jnp.all(w > 0), jnp.sum((v.T @ g) ** 2 / jnp.where(w > 0, w, 1.0)), jnp.inf)
 
 
 def _kernels(fns) -> _Kernels:
