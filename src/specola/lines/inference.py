@@ -311,7 +311,7 @@ def fit_many(
     Returns
     -------
     list of Posterior
-        One per model, in order.
+        One per model, in order (batched fits also record ``newton_steps`` in ``diagnostics``).
     """
     from tqdm.auto import tqdm
 
