@@ -25,23 +25,24 @@ GROUPS = [
 Z = 0.01
 
 
-def _model(step, seed):
+def _model(step, seed, z=Z):
     """Narrow + broad Halpha and [NII] (pixel means of Gaussians whose widths add the LSF's), on ``step``-A pixels."""
     edges = np.arange(6400.0, 6760.0, step)
     low, high = edges[:-1], edges[1:]
-    lines = [(rest * (1 + Z), np.hypot(WIDTH[g], C / R), flux) for _, rest, g, flux in LINES]
+    lines = [(rest * (1 + z), np.hypot(WIDTH[g], C / R), flux) for _, rest, g, flux in LINES]
     err = np.full(low.size, 0.15 * np.sqrt(step))
     flux = pixel_means(low, high, lines, 3.0) + err * np.random.default_rng(seed).standard_normal(low.size)
     s = Spectrum(low * u.AA, high * u.AA, flux * FLAM, err * FLAM, meta={"name": "s", "resolution": Constant(R)})
     specs = [LineSpec(label, wavelength=rest, width=g) for label, rest, g, _ in LINES]
-    return build_model([s], specs, Z, groups=GROUPS, continuum=ContinuumSection(width_kms=6000.0))
+    return build_model([s], specs, z, groups=GROUPS, continuum=ContinuumSection(width_kms=6000.0))
 
 
 @pytest.fixture(scope="module")
 def models():
-    """Five spectra: four pixel grids in one length bucket, one in a larger bucket (placed between them)."""
-    out = [_model(step, seed) for step, seed in ((2.1, 1), (2.2, 2), (1.5, 3), (2.3, 4), (2.5, 5))]
+    """Five spectra: four pixel grids in one length bucket (the last at another redshift), one in a larger bucket."""
+    out = [_model(step, seed) for step, seed in ((2.1, 1), (2.2, 2), (1.5, 3), (2.3, 4))] + [_model(2.5, 5, 0.0115)]
     assert len({bucket(m.npix) for m in out}) == 2 and len({m.npix for m in out}) == 5
+    assert len({m.plan.structure_key() for m in out}) == 1  # one structure: batched together
     return out
 
 

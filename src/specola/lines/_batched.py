@@ -70,7 +70,7 @@ def _fit_segment(models: list[LinesModel], fns, slots: int, method: str, num_sam
     starts = []
     for j in range(0, len(models), slots):  # the scans in batches of ``slots`` (memory)
         starts += _starts(models[j : j + slots], fns, kern, {k: v[j : j + slots] for k, v in args.items()})
-    u0 = np.stack([fns.unconstrain(p) for p in starts])
+    u0 = np.stack([fns.unconstrain(p, m.padded) for p, m in zip(starts, models, strict=True)])
     u, hess, steps, dec = (np.asarray(x) for x in kern.newton(u0, args, slots))
     converged = dec < _DECREMENT_OK
     if not np.all(np.isfinite(u)):
@@ -80,13 +80,13 @@ def _fit_segment(models: list[LinesModel], fns, slots: int, method: str, num_sam
     if not np.all(converged):
         log.warning("MAP: %d of %d spectra did not converge (Newton decrement > %g after %d steps)",
                     int(np.sum(~converged)), len(models), _DECREMENT_OK, int(steps.max()))  # fmt: skip
-    const = fns.constrain(u)
-    maps = [{n: float(np.asarray(const[n])[k]) for n in fns.names} for k in range(len(models))]
+    const = [fns.constrain(u[k : k + 1], m.padded) for k, m in enumerate(models)]  # supports: each model's z0
+    maps = [{n: float(np.asarray(c[n])[0]) for n in fns.names} for c in const]
     if method == "map":
         return [Posterior({n: np.full((1, 1), v) for n, v in p.items()}, "map", p, {"seed": seed}) for p in maps]
     posts = []
     for j in range(0, len(models), slots):
-        samples, bad = _laplace(fns, u[j : j + slots], hess[j : j + slots], num_samples, seed)
+        samples, bad = _laplace(fns, models[j : j + slots], u[j : j + slots], hess[j : j + slots], num_samples, seed)
         if np.any(bad):
             log.warning("Laplace: %d of %d spectra have a Hessian with non-positive eigenvalue(s) at the MAP (a "
                         "parameter at a bound?)", int(np.sum(bad > 0)), slots)  # fmt: skip
@@ -96,7 +96,7 @@ def _fit_segment(models: list[LinesModel], fns, slots: int, method: str, num_sam
     return posts
 
 
-def _laplace(fns, u: np.ndarray, hess: np.ndarray, num_samples: int, seed: int) -> tuple[dict, np.ndarray]:
+def _laplace(fns, models, u: np.ndarray, hess: np.ndarray, num_samples: int, seed: int) -> tuple[dict, np.ndarray]:
     """Draws ``(spectra, num_samples)`` per parameter and the count of non-positive Hessian eigenvalues."""
     h = 0.5 * (hess + np.swapaxes(hess, 1, 2))
     w, v = np.linalg.eigh(h)
@@ -104,8 +104,8 @@ def _laplace(fns, u: np.ndarray, hess: np.ndarray, num_samples: int, seed: int) 
     w = np.where(w > 0, w, np.max(np.abs(w), axis=1, keepdims=True) * 1e-12 + 1e-300)
     z = np.random.default_rng(seed).standard_normal((num_samples, u.shape[1]))  # as fit: the same deviates
     draws = u[:, None, :] + np.einsum("sj,kj,kij->ksi", z, 1 / np.sqrt(w), v)
-    out = fns.constrain(draws.reshape(-1, u.shape[1]))
-    return {n: np.asarray(out[n], float).reshape(u.shape[0], num_samples) for n in fns.names}, bad
+    out = [fns.constrain(d, m.padded) for d, m in zip(draws, models, strict=True)]
+    return {n: np.stack([np.asarray(o[n], float) for o in out]) for n in fns.names}, bad
 
 
 def _stack(padded: list[dict]) -> dict:
