@@ -8,7 +8,9 @@
    wall time, when NUTS set-up starts (after import, build and MAP) and when its first 50 steps are done.
 2. Many spectra with one configuration, each on its own pixel grid (wavelengths stretched by up to 0.3%):
    3 separate fits (each compiling its own functions, as a loop over files did) vs ``fit_many`` over 1000
-   (``--many=N``) simulated spectra on one compiled model (MAP + Laplace); ratio per spectrum.
+   (``--many=N``) simulated spectra on one compiled model (MAP + Laplace, batched: vmapped scans and Newton);
+   ratio per spectrum. Both sides use the persistent compilation cache as a user has it (the separate fits
+   after the first load their executables from it; fit_many's batched functions compile once per shape).
 
 Run: PYTHONPATH=src python benchmarks/bench_lines.py [--skip-unite] [--many-only] [--many=N]
 """
