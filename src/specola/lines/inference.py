@@ -3,7 +3,9 @@
 The log density, its gradient and Hessian are compiled once per model structure
 (:meth:`~specola.lines.model.Plan.structure_key`, cached per process through
 :func:`specola.batch.worker_cache`) and take the data arrays, padded to a length bucket, as arguments: every
-spectrum of a configuration, whatever its pixel grid, reuses the compiled code (:func:`fit_many`).
+spectrum of a configuration, whatever its pixel grid, reuses the compiled code (:func:`fit_many`). Across
+processes, each function's trace is kept in the cache folder (:mod:`specola.lines._exported`) and its executable
+in the persistent compilation cache, so a rerun of a known configuration runs none of their Python.
 """
 
 from __future__ import annotations
