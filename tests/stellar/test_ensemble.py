@@ -46,7 +46,7 @@ def test_numpy_loop_and_emcee_agree_on_a_stellar_posterior(grid, trappist1, simu
     setup = prepare(cfg, simulate_fn(grid, trappist1, truth, snr_scale=3.0, seed=4))
     start = find_start(setup.posterior, setup.start, np.random.default_rng(0))
     runs = {
-        engine: run_emcee(setup.posterior, start, 3000, 0.5, 8, seed=5, progress=False, engine=engine)
+        engine: run_emcee(setup.posterior, start, "auto", 0.5, 8, seed=5, progress=False, engine=engine)
         for engine in ("numpy", "emcee")
     }
     mean, std, ess = importance(setup.posterior, [r.samples for r in runs.values()])

@@ -8,7 +8,9 @@
 * :class:`LinesResult`: line tables (flux, EW, FWHM, velocity with percentiles and units), figures, writing;
 * :func:`run`: the ``specola lines`` stage from a :class:`LinesConfig`.
 
-Importing this package imports JAX; ``import specola`` does not.
+Importing this package does not import JAX. The first model built (or kernel imported) imports it and turns on
+its float64 switch ``jax_enable_x64``, once, with a message (see :mod:`specola.lines._jax` for when it is
+left alone), and a persistent compilation cache.
 """
 
 from .config import (

@@ -1,10 +1,28 @@
-"""JAX set-up for line fitting, done once per process: float64 and a persistent compilation cache.
+"""JAX set-up for line fitting, done once per process when the line code first needs JAX: float64 and a cache.
 
-Redshifts (``1 + z`` to 1e-7) and differences of ``erf`` over narrow pixels need float64. The compilation
-cache lives in the user's cache folder (``$SPECOLA_CACHE_DIR`` or ``~/.cache/specola/jax``), so a rerun of
-the same configuration loads its compiled model instead of recompiling it. Every entry is cached, however
-quick to compile: a NUTS run also compiles ~500 small functions (NumPyro's initialisation, eager ops), each
-under 0.5 s but ~17 s together on a 2-core machine; with a 0.5 s threshold a rerun recompiled all of them.
+Redshifts (``1 + z`` to 1e-7) and differences of ``erf`` over narrow pixels need float64, and JAX's
+``jax_enable_x64`` is one switch for the whole process. It is turned on in this module's body, which Python
+runs once per process, the first time the module is imported: by :func:`~specola.lines.build_model` (every
+line model, and so every compiled function, result and figure, comes from it) and by the kernels module
+``_profiles``, the only two ways into the line code's JAX. ``import specola.lines`` itself imports no JAX.
+The builder only checks the switch (:func:`require_float64`). A scoped ``with jax.enable_x64(True):`` (JAX
+0.10) was not chosen: it would have to wrap every call that traces or makes arrays, including NumPyro
+inference a user runs on ``model.model_fn``, and code run outside it would silently fall back to float32.
+
+The switch is not turned behind the user's back:
+
+* ``JAX_ENABLE_X64`` set to false in the environment is the user's choice: it is left off, a warning names
+  ``jax_enable_x64``, and :func:`~specola.lines.build_model` refuses to build (float32 cannot hold a redshift
+  to 1e-7);
+* JAX already in use in float32 (its backends started before the first line model): the switch is turned on
+  with a warning, since the arrays made before stay float32 while new ones default to float64;
+* otherwise it is turned on with one INFO message.
+
+The compilation cache lives in the user's cache folder (``$SPECOLA_CACHE_DIR`` or ``~/.cache/specola/jax``;
+a folder the user gave JAX is kept), so a rerun of the same configuration loads its compiled model instead of
+recompiling it. Every entry is cached, however quick to compile: a NUTS run also compiles ~500 small functions
+(NumPyro's initialisation, eager ops), each under 0.5 s but ~17 s together on a 2-core machine; with a 0.5 s
+threshold a rerun recompiled all of them.
 """
 
 from __future__ import annotations
@@ -13,7 +31,12 @@ import logging
 import os
 from pathlib import Path
 
-__all__ = ["cache_dir", "configure"]
+import jax
+from jax._src.xla_bridge import backends_are_initialized
+
+from ..errors import ConfigError
+
+__all__ = ["cache_dir", "configure", "require_float64"]
 
 log = logging.getLogger(__name__)
 
@@ -27,22 +50,51 @@ def cache_dir() -> Path:
     return Path(root) / sub
 
 
-def configure() -> None:
-    """Switch JAX to float64 and turn on the persistent compilation cache (only the first call does anything)."""
-    if _state["configured"]:
+def _enable_float64() -> None:
+    if jax.config.jax_enable_x64:
         return
-    import jax
+    if "JAX_ENABLE_X64" in os.environ:
+        log.warning("JAX_ENABLE_X64=%s keeps jax_enable_x64 off: specola.lines needs float64 and will not build "
+                    "line models until it is on", os.environ["JAX_ENABLE_X64"])  # fmt: skip
+        return
+    if backends_are_initialized():
+        log.warning(
+            "specola.lines turned jax_enable_x64 on after JAX was already in use in float32: arrays "
+            "made before stay float32, new ones default to float64 (JAX_ENABLE_X64=1 avoids the mix)"
+        )
+    else:
+        log.info("specola.lines turned JAX's jax_enable_x64 on (float64, for redshifts to 1e-7)")
+    jax.config.update("jax_enable_x64", True)
 
-    if not jax.config.jax_enable_x64:
-        jax.config.update("jax_enable_x64", True)
+
+def _enable_cache() -> None:
     path = cache_dir()
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # a read-only home: compile every time
         log.info("JAX compilation cache disabled (%s)", exc)
-    else:
-        if jax.config.jax_compilation_cache_dir is None:
-            jax.config.update("jax_compilation_cache_dir", str(path))
-            jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-            jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+        return
+    if jax.config.jax_compilation_cache_dir is None:
+        jax.config.update("jax_compilation_cache_dir", str(path))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+def configure() -> None:
+    """Switch JAX to float64 and turn on the persistent compilation cache (run at import; later calls return)."""
+    if _state["configured"]:
+        return
+    _enable_float64()
+    _enable_cache()
     _state["configured"] = True
+
+
+def require_float64() -> None:
+    """Raise :class:`~specola.errors.ConfigError` unless JAX runs in float64 (``jax_enable_x64``)."""
+    if not jax.config.jax_enable_x64:
+        raise ConfigError("specola.lines needs JAX in float64, but jax_enable_x64 is off (JAX_ENABLE_X64 in the "
+                          "environment, or jax.config.update / jax.enable_x64(False) in this process); turn it on "
+                          "before building a line model")  # fmt: skip
+
+
+configure()

@@ -13,7 +13,7 @@ import ast
 import math
 import operator
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..errors import ConfigError
 from .config import PriorSpec
@@ -93,6 +93,11 @@ class Prior:
 
     Bounds and locations may be :class:`Expression` objects of other parameters (in config units);
     :meth:`distribution` evaluates them with the values of those parameters.
+
+    ``origin`` names the model argument that holds the shift at run time (``"z0"``, the systemic redshift, for
+    redshift priors): compiled code takes it from ``args[origin]`` (:meth:`at`), so it is not compiled in and
+    models at other redshifts share one compile (:meth:`structure`); ``shift`` keeps this model's value, for
+    bounds, starting points and tables on the host.
     """
 
     kind: str
@@ -102,6 +107,15 @@ class Prior:
     scale: float
     shift: float = 0.0
     factor: float = 1.0
+    origin: str = ""
+
+    def at(self, shift) -> Prior:
+        """The same prior with another shift (a number, or a traced array such as ``args["z0"]``)."""
+        return replace(self, shift=shift)
+
+    def structure(self) -> str:
+        """What compiled code bakes in of this prior: its repr, less a shift that comes from the arguments."""
+        return repr(self.at(0.0) if self.origin else self)
 
     @property
     def names(self) -> frozenset[str]:
@@ -166,8 +180,13 @@ class Prior:
         return text
 
 
-def make_prior(spec: PriorSpec, shift: float = 0.0, factor: float = 1.0, what: str = "parameter") -> Prior:
-    """A :class:`Prior` from a config table (``kind = "auto"`` must be resolved by the caller)."""
+def make_prior(
+    spec: PriorSpec, shift: float = 0.0, factor: float = 1.0, what: str = "parameter", origin: str = ""
+) -> Prior:
+    """A :class:`Prior` from a config table (``kind = "auto"`` must be resolved by the caller).
+
+    ``origin`` names the model argument that holds ``shift`` at run time (see :class:`Prior`).
+    """
     if spec.kind == "auto":
         raise ConfigError(f"{what}: prior kind 'auto' has no default here; give uniform, normal or truncnormal")
     if factor <= 0:
@@ -178,7 +197,7 @@ def make_prior(spec: PriorSpec, shift: float = 0.0, factor: float = 1.0, what: s
         raise ConfigError(f"{what}: a fixed prior needs a number as loc, got {spec.loc!r}")
     if spec.kind == "loguniform" and isinstance(low, float) and not low > 0:
         raise ConfigError(f"{what}: loguniform prior needs low > 0, got {spec.low}")
-    return Prior(spec.kind, low, high, loc, float(spec.scale), shift, factor)
+    return Prior(spec.kind, low, high, loc, float(spec.scale), shift, factor, origin)
 
 
 def order_sites(priors: Mapping[str, Prior], fixed: Mapping[str, float]) -> list[str]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import jax.numpy as jnp
 from jax.scipy.special import erf, erfcx, ndtr
 
+from . import _jax  # noqa: F401  (JAX in float64 before any kernel runs)
+
 #: Speed of light in km/s.
 C_KMS = 299792.458
 #: FWHM / sigma of a Gaussian.

@@ -65,12 +65,13 @@ class _Compiled:
         def potential(u, args):
             return potential_energy(fn, (args,), {}, unravel(u))
 
-        def constrain(u):  # supports may depend on other parameters: numpyro evaluates them in order
-            return constrain_fn(model.prior_fn, (), {}, unravel(u))
+        def constrain(u, args):  # supports depend on other parameters (numpyro evaluates them in order) and args
+            return constrain_fn(model.prior_fn, (args,), {}, unravel(u))
 
         self.potential = potential
         self.value_and_grad = self.jit(jax.value_and_grad(potential), "value_and_grad")
-        self.constrain = self.jit(jax.vmap(constrain), "constrain")
+        constrain_many = self.jit(jax.vmap(constrain, in_axes=(0, None)), "constrain")
+        self.constrain = lambda u, args: constrain_many(u, plan.prior_args(args))  # one compile for any bucket
         self.predict = self.jit(lambda p, args: predict(plan, p, args), "predict")
         self.linear = [n for n in self.names if n.startswith("flux_") or n.startswith("cont_")]
         self.linear = [n for n in self.linear if not n.endswith("_beta")]
@@ -94,12 +95,15 @@ class _Compiled:
         """Argument signatures (length buckets) of the log density compiled or loaded in this process: a test hook."""
         return self.value_and_grad.signatures
 
-    def unconstrain(self, params: dict) -> np.ndarray:
-        """The unconstrained vector of one parameter set (each support given the values it depends on)."""
+    def unconstrain(self, params: dict, args: dict | None = None) -> np.ndarray:
+        """The unconstrained vector of one parameter set (each support given the values it depends on).
+
+        ``args``: the model's arguments (their ``z0`` shifts the redshift supports); default: the plan's own.
+        """
         from numpyro.distributions.transforms import biject_to
 
         plan = self._plan
-        d = {n: float(biject_to(plan.distribution(n, params).support).inv(params[n])) for n in plan.sample_order}
+        d = {n: float(biject_to(plan.distribution(n, params, args).support).inv(params[n])) for n in plan.sample_order}
         return np.asarray([d[n] for n in self.names])
 
 
@@ -191,7 +195,7 @@ def find_map(model: LinesModel, init: dict[str, float] | None = None) -> tuple[d
     fns = compiled(model)
     args = model.padded
     start = init or _initial(model, fns)
-    u0 = fns.unconstrain(start)
+    u0 = fns.unconstrain(start, args)
 
     def f(u):
         v, g = fns.value_and_grad(u, args)
@@ -200,7 +204,7 @@ def find_map(model: LinesModel, init: dict[str, float] | None = None) -> tuple[d
     res = minimize(f, u0, jac=True, method="L-BFGS-B", options={"maxiter": 5000, "ftol": 1e-13, "gtol": 1e-8})
     if not np.all(np.isfinite(res.x)):
         raise SpecolaError("MAP optimisation failed (non-finite parameters); check priors and data")
-    params = {n: float(np.asarray(fns.constrain(res.x[None])[n])[0]) for n in fns.names}
+    params = {n: float(np.asarray(fns.constrain(res.x[None], args)[n])[0]) for n in fns.names}
     return params, res.x
 
 
@@ -233,7 +237,7 @@ def _laplace(model: LinesModel, u_map: np.ndarray, num_samples: int, seed: int) 
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((num_samples, len(u_map)))
     draws = u_map + (z / np.sqrt(w)) @ v.T
-    out = fns.constrain(draws)
+    out = fns.constrain(draws, model.padded)
     return {n: np.asarray(out[n], float)[None, :] for n in fns.names}, {"hessian_nonpositive": bad}
 
 
@@ -302,9 +306,9 @@ def fit_many(
 ) -> list[Posterior]:
     """Fit many models of one configuration (e.g. a survey's spectra) on one set of compiled functions.
 
-    Models of the same structure (:meth:`~specola.lines.model.Plan.structure_key`: same lines, priors,
-    windows, redshift) share their compiled log density, whatever their pixel grids, so only the first
-    model of each length bucket compiles.
+    Models of the same structure (:meth:`~specola.lines.model.Plan.structure_key`: same lines, priors and
+    rest-frame windows) share their compiled log density, whatever their pixel grids and redshifts, so only
+    the first model of each length bucket compiles.
 
     Parameters
     ----------
@@ -367,7 +371,7 @@ def _from_whitened(model: LinesModel, w: np.ndarray, wargs: dict) -> dict[str, n
     """Constrained draws ``(chains, draws)`` per parameter from whitened draws ``(chains, draws, n)``."""
     fns = compiled(model)
     u = np.asarray(wargs["u_map"]) + w @ np.asarray(wargs["chol"]).T
-    flat = fns.constrain(u.reshape(-1, u.shape[-1]))
+    flat = fns.constrain(u.reshape(-1, u.shape[-1]), wargs["data"])
     return {name: np.asarray(flat[name], float).reshape(u.shape[:2]) for name in fns.names}
 
 

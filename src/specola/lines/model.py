@@ -9,8 +9,9 @@ the continuum of the pixel's region, ``F_l`` the integrated flux of line ``l`` a
 mean of its unit-area profile: a Gaussian with ``sigma^2 = sigma_int^2 + sigma_instr^2``, ``sigma_int`` from
 the intrinsic FWHM (km/s) and ``sigma_instr = lambda / (R_s(lambda) RScale_s 2.3548)``; other profiles are
 convolved exactly with the same Gaussian (Voigt, Laplace, skew-normal, Gauss-Hermite; see ``_profiles``).
-``args`` holds only arrays (pixels, data, resolution tables), so one compiled log density serves every data
-set on the same pixels (simulations, bootstrap).
+``args`` holds only arrays (pixels, data, resolution tables, scales and the systemic redshift ``z0``, from which
+the redshift priors and the continuum windows are placed at run time), so one compiled log density serves every
+data set of a configuration (other pixel grids and redshifts, simulations, bootstrap).
 
 Sign of PixOffset (the same as unite's): a positive offset means the spectrum is displaced toward longer
 wavelengths on the detector, so a line of true wavelength ``lambda`` appears at ``lambda + PixOffset * dlambda``
@@ -63,6 +64,11 @@ class Plan:
 
     ``sites`` maps each free parameter to its :class:`~specola.lines._priors.Prior`, ``order`` lists them so
     that every parameter comes after those its prior refers to; ``fixed`` holds fixed parameters.
+
+    ``z0`` and the scales (``line_unit``, ``cont_unit``) are this model's values, for the host; compiled code
+    reads them from ``args`` (``args["z0"]`` shifts the redshift priors and places the continuum windows), so
+    they are not part of :meth:`structure_key` and models of other spectra and redshifts share one compile.
+    Methods that take ``args`` use its values (traced code); without it they use the plan's own.
     """
 
     z0: float
@@ -80,7 +86,6 @@ class Plan:
     wgroups: list[str]
     flux_sites: list[str]
     regions: list[tuple[float, float]]
-    region_ref: np.ndarray
     cont_unit: np.ndarray
     form: str
     order: int
@@ -95,15 +100,33 @@ class Plan:
     error_scales: list[dict] = field(default_factory=list)
     compiled: dict = field(default_factory=dict, repr=False)
 
-    def value(self, params: dict, name: str):
-        """A parameter's value: sampled, or fixed."""
-        return params[name] if name in params else self.fixed[name]
+    @property
+    def region_ref(self) -> np.ndarray:
+        """Observed centre of each continuum window at ``z0`` (A); compiled code scales the rest centres."""
+        return np.asarray([0.5 * (w0 + w1) * (1 + self.z0) for w0, w1 in self.regions])
 
-    def config_values(self, params: dict) -> dict:
+    def prior(self, name: str, args: dict | None = None):
+        """The prior of a free or fixed parameter (None: neither), its run-time shift taken from ``args``."""
+        p = self.sites.get(name) or self.fixed_priors.get(name)
+        return p.at(args[p.origin]) if p is not None and p.origin and args is not None else p
+
+    def prior_args(self, args: dict) -> dict:
+        """The entries of ``args`` the priors read (their run-time shifts, e.g. ``z0``)."""
+        origins = {p.origin for p in (*self.sites.values(), *self.fixed_priors.values())} - {""}
+        return {k: args[k] for k in sorted(origins)}
+
+    def value(self, params: dict, name: str, args: dict | None = None):
+        """A parameter's value: sampled, or fixed."""
+        if name in params:
+            return params[name]
+        p = self.fixed_priors.get(name)
+        return p.at(args[p.origin]).bounds()[0] if p is not None and p.origin and args is not None else self.fixed[name]
+
+    def config_values(self, params: dict, args: dict | None = None) -> dict:
         """Values of the given (and fixed) parameters in config units, as prior expressions see them."""
         out = {}
-        for name, v in {**self.fixed, **params}.items():
-            p = self.sites.get(name) or self.fixed_priors.get(name)
+        for name in {**self.fixed, **params}:
+            v, p = self.value(params, name, args), self.prior(name, args)
             out[name] = v if p is None else (v - p.shift) / p.factor
         return out
 
@@ -112,9 +135,10 @@ class Plan:
         """Priors of the fixed parameters (their shift and factor convert to config units)."""
         return self.compiled.setdefault("fixed_priors", {})
 
-    def distribution(self, name: str, params: dict):
+    def distribution(self, name: str, params: dict, args: dict | None = None):
         """The prior distribution of site ``name`` given the values of the parameters it refers to."""
-        return self.sites[name].distribution(self.config_values(params) if self.sites[name].names else None)
+        p = self.prior(name, args)
+        return p.distribution(self.config_values(params, args) if p.names else None)
 
     def table(self) -> str:
         """The line configuration as text: one row per line, then the priors of every parameter."""
@@ -131,16 +155,15 @@ class Plan:
         return "\n".join(rows)
 
     def structure_key(self) -> str:
-        """Everything the compiled functions bake in (not the data-dependent scales, which travel in ``args``).
+        """Everything the compiled functions bake in (not ``z0`` nor the scales, which travel in ``args``).
 
-        Two plans with the same key share one set of compiled functions.
+        Two plans with the same key share one set of compiled functions. Fixed values follow from their priors.
         """
-        parts = (self.z0, self.labels, self.rest.tolist(), self.line_z.tolist(), self.line_w.tolist(),
+        parts = (self.labels, self.rest.tolist(), self.line_z.tolist(), self.line_w.tolist(),
                  self.line_f.tolist(), self.ratio.tolist(), self.profile.tolist(), self.zgroups, self.wgroups,
-                 self.flux_sites, self.regions, self.region_ref.tolist(), self.form, self.order, self.cont_sets,
-                 self.knots, len(self.spectra),
-                 self.tokens, [(n, repr(self.sites[n])) for n in self.sample_order], sorted(self.fixed.items()),
-                 sorted((n, repr(p)) for n, p in self.fixed_priors.items()))  # fmt: skip
+                 self.flux_sites, self.regions, self.form, self.order, self.cont_sets, self.knots, len(self.spectra),
+                 self.tokens, [(n, self.sites[n].structure()) for n in self.sample_order],
+                 sorted((n, p.structure()) for n, p in self.fixed_priors.items()))  # fmt: skip
         return repr(parts)
 
 
@@ -312,33 +335,40 @@ def _scales(table: _Lines, px: _Pixels, nregions: int, z0: float) -> tuple[np.nd
     return cont_unit, line_unit
 
 
-def _line_priors(table, groups, flux_sites, z0, line_unit, add) -> tuple[list[str], list[str]]:
+def _group_priors(table: _Lines, groups: Sequence[GroupSpec], z0: float, add) -> tuple[list[str], list[str]]:
+    """Redshift and width group priors (redshifts relative to ``args["z0"]``, see :class:`Plan`), then shapes."""
     from ._priors import DEFAULTS, make_prior
     from .config import SHAPES
 
     gdict = {(g.name, g.kind): g for g in groups}
     zgroups = list(dict.fromkeys(s.redshift for s in table.specs))
     wgroups = list(dict.fromkeys(s.width for s in table.specs))
-    for kind, names, prefix, shift in (("redshift", zgroups, "z", z0), ("width", wgroups, "fwhm", 0.0)):
+    kinds = (("redshift", zgroups, "z", z0, "z0"), ("width", wgroups, "fwhm", 0.0, ""))
+    for kind, names, prefix, shift, origin in kinds:
         other = "width" if kind == "redshift" else "redshift"
         for g in names:
             if (g, kind) not in gdict and (g, other) in gdict:
                 raise ConfigError(f"group {g!r} is used as a {kind} group but declared kind = {other!r}")
             prior = _group_prior({g: gdict[g, kind]} if (g, kind) in gdict else {}, g, kind)
-            add(f"{prefix}_{g}", make_prior(prior, shift=shift, what=f"{kind} group {g}"))
-    shapes = dict.fromkeys((s.width, k) for s in table.specs for k in SHAPES.get(s.profile, ()))
-    for g, k in shapes:
+            add(f"{prefix}_{g}", make_prior(prior, shift=shift, what=f"{kind} group {g}", origin=origin))
+    for g, k in dict.fromkeys((s.width, k) for s in table.specs for k in SHAPES.get(s.profile, ())):
         spec = gdict.get((g, k))
         prior = spec.prior if spec is not None and spec.prior.kind != "auto" else DEFAULTS[k]
         add(f"{k}_{g}", make_prior(prior, what=f"{k} of width group {g}"))
+    return zgroups, wgroups
+
+
+def _flux_priors(table: _Lines, flux_sites: list[str], line_unit: float, add) -> None:
+    """Free fluxes in units of ``line_unit``: +-50 by default (from 0 for positive and absorption lines)."""
+    from ._priors import make_prior
+
     for root in flux_sites:
         spec = table.specs[table.labels.index(root)]
-        if spec.prior.kind == "auto":  # in units of line_unit
+        if spec.prior.kind == "auto":
             low = 0.0 if spec.positive or spec.absorption else -50.0
             add(f"flux_{root}", make_prior(PriorSpec("uniform", low=low, high=50.0), what=f"flux of {root}"))
         else:
             add(f"flux_{root}", make_prior(spec.prior, factor=1.0 / line_unit, what=f"flux of {root}"))
-    return zgroups, wgroups
 
 
 def _continuum_sets(continuum: ContinuumSection, windows) -> list[str]:
@@ -476,16 +506,50 @@ def build_model(
     >>> sorted(m.plan.sites)[:3]
     ['cont_r0_c0', 'cont_r0_c1', 'flux_Halpha']
     """
-    from ._jax import configure
-    from ._priors import order_sites
+    from ._jax import require_float64  # the first import sets JAX up (float64, compilation cache): see _jax
 
-    configure()
+    require_float64()
     if not spectra:
         raise SpectrumError("build_model needs at least one spectrum")
     if not lines:
         raise ConfigError("no lines to fit: add [[lines]] tables (e.g. name = 'Halpha')")
     continuum = continuum or ContinuumSection()
     bindings = list(bindings) if bindings is not None else [SpectrumSpec() for _ in spectra]
+    work, snames, unit = _working_spectra(spectra, bindings)
+    z0 = float(redshift)
+    all_lines = _line_table(lines)
+    table, windows, px = _lines_in_windows(all_lines, work, snames, continuum, z0)
+    error_scales = _rescale_errors(px, windows, snames, table.rest, z0, errors or ErrorsSection())
+    cont_unit, line_unit = _scales(table, px, len(windows), z0)
+    priors = _model_priors(table, windows, z0, line_unit, groups, calibration, continuum, bindings)
+    _check_counts(px, windows, priors.sites, _lines_per_window(table, windows, z0), continuum)
+    plan = _make_plan(table, windows, priors, continuum, snames, z0, unit, line_unit, cont_unit)
+    plan.dropped = [lab for lab in all_lines.labels if lab not in table.labels]
+    plan.error_scales = error_scales
+    args = _model_args(work, snames, px, bindings, z0, line_unit, cont_unit)
+    fitted = [w[m].replace(error=px.error[px.spec == k] * unit)
+              for k, (w, m) in enumerate(zip(work, px.kept, strict=True))]  # fmt: skip
+    return LinesModel(plan, args, fitted)
+
+
+def _make_plan(table: _Lines, windows, priors: _Priors, continuum, snames, z0, unit, line_unit, cont_unit) -> Plan:
+    """The static structure: line indices into the redshift, width and flux groups, windows, priors."""
+    plan = Plan(
+        z0=z0, flux_unit=unit, line_unit=line_unit, labels=table.labels, names=table.names,
+        rest=np.asarray(table.rest), line_z=np.asarray([priors.zgroups.index(s.redshift) for s in table.specs]),
+        line_w=np.asarray([priors.wgroups.index(s.width) for s in table.specs]),
+        line_f=np.asarray(priors.line_f), ratio=np.asarray(priors.ratio, float),
+        profile=np.asarray([s.profile for s in table.specs]), zgroups=priors.zgroups, wgroups=priors.wgroups,
+        flux_sites=priors.flux_sites, regions=windows, cont_unit=cont_unit, form=continuum.form,
+        cont_sets=priors.cont_sets, knots=continuum.knots, order=continuum.order, spectra=snames,
+        tokens=priors.tokens, sites=priors.sites, fixed=priors.fixed, sample_order=priors.order,
+    )  # fmt: skip
+    plan.fixed_priors.update(priors.fixed_priors)
+    return plan
+
+
+def _working_spectra(spectra: Sequence[Spectrum], bindings: Sequence[SpectrumSpec]) -> tuple[list, list[str], Any]:
+    """The spectra in A and the first one's f_lambda unit (:func:`working_unit`), their unique names, the unit."""
     if len(bindings) != len(spectra):
         raise ConfigError(f"got {len(bindings)} spectrum bindings for {len(spectra)} spectra")
     snames: list[str] = []
@@ -493,63 +557,75 @@ def build_model(
         name = s.meta.get("name") or bindings[k].name or f"spectrum{k}"
         snames.append(name if name not in snames else f"{name}_{k}")
     unit = working_unit(spectra[0])
-    work = [_prepare_spectrum(s, unit, n) for s, n in zip(spectra, snames, strict=True)]
-    z0 = float(redshift)
+    return [_prepare_spectrum(s, unit, n) for s, n in zip(spectra, snames, strict=True)], snames, unit
 
-    table = all_lines = _line_table(lines)
+
+def _lines_in_windows(table: _Lines, work, names, continuum, z0: float) -> tuple[_Lines, list, _Pixels]:
+    """The lines that fall on good pixels, the windows that hold pixels and those pixels (regions renumbered)."""
     all_windows = _region_windows(continuum, table.rest)
-    px = _select_pixels(work, snames, all_windows, z0)
-    table = _covered_lines(table, work, snames, px, z0)
+    px = _select_pixels(work, names, all_windows, z0)
+    table = _covered_lines(table, work, names, px, z0)
     windows, px = _used_windows(all_windows, px)
-    error_scales = _rescale_errors(px, windows, snames, table.rest, z0, errors or ErrorsSection())
-    flux_sites, line_f, ratio = _flux_roots(table)
-    cont_unit, line_unit = _scales(table, px, len(windows), z0)
+    return table, windows, px
 
-    sites: dict[str, Any] = {}
-    fixed: dict[str, float] = {}
-    fixed_priors: dict[str, Any] = {}
 
-    def add(name, prior):
+@dataclass
+class _Priors:
+    """Every parameter's prior as the builder declares them (:meth:`add`), and the indices they imply."""
+
+    sites: dict[str, Any] = field(default_factory=dict)
+    fixed: dict[str, float] = field(default_factory=dict)
+    fixed_priors: dict[str, Any] = field(default_factory=dict)
+    zgroups: list[str] = field(default_factory=list)
+    wgroups: list[str] = field(default_factory=list)
+    flux_sites: list[str] = field(default_factory=list)
+    line_f: list[int] = field(default_factory=list)
+    ratio: list[float] = field(default_factory=list)
+    cont_sets: list[str] = field(default_factory=list)
+    tokens: dict[str, list[str | None]] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+
+    def add(self, name: str, prior) -> None:
+        """Declare a parameter: a free site, or (``kind = "fixed"``) a fixed value with its prior."""
         if prior.kind == "fixed":
-            fixed[name], fixed_priors[name] = prior.bounds()[0], prior
+            self.fixed[name], self.fixed_priors[name] = prior.bounds()[0], prior
         else:
-            sites[name] = prior
+            self.sites[name] = prior
 
-    zgroups, wgroups = _line_priors(table, groups, flux_sites, z0, line_unit, add)
-    sets = _continuum_sets(continuum, windows)
-    _continuum_priors(continuum, sets, add)
-    tokens = _calibration_priors(calibration, bindings, add)
-    order = order_sites(sites, fixed)
+
+def _model_priors(table, windows, z0, line_unit, groups, calibration, continuum, bindings) -> _Priors:
+    """Priors of lines, continua and calibration tokens, in declaration order, and the sampling order."""
+    from ._priors import order_sites
+
+    p = _Priors()
+    p.flux_sites, p.line_f, p.ratio = _flux_roots(table)
+    p.zgroups, p.wgroups = _group_priors(table, groups, z0, p.add)
+    _flux_priors(table, p.flux_sites, line_unit, p.add)
+    p.cont_sets = _continuum_sets(continuum, windows)
+    _continuum_priors(continuum, p.cont_sets, p.add)
+    p.tokens = _calibration_priors(calibration, bindings, p.add)
+    p.order = order_sites(p.sites, p.fixed)
+    return p
+
+
+def _lines_per_window(table: _Lines, windows, z0: float) -> list[int]:
+    """Number of lines whose observed centre lies in each window."""
     obs = np.asarray(table.rest) * (1 + z0)
-    per_region = [sum(1 for w in obs if w0 * (1 + z0) <= w <= w1 * (1 + z0)) for w0, w1 in windows]
-    _check_counts(px, windows, sites, per_region, continuum)
-    tab_w, tab_inv = _resolution_tables(work, snames, px)
+    return [sum(1 for w in obs if w0 * (1 + z0) <= w <= w1 * (1 + z0)) for w0, w1 in windows]
 
-    plan = Plan(
-        z0=z0, flux_unit=unit, line_unit=line_unit, labels=table.labels, names=table.names,
-        rest=np.asarray(table.rest), line_z=np.asarray([zgroups.index(s.redshift) for s in table.specs]),
-        line_w=np.asarray([wgroups.index(s.width) for s in table.specs]),
-        line_f=np.asarray(line_f), ratio=np.asarray(ratio, float),
-        profile=np.asarray([s.profile for s in table.specs]),
-        zgroups=zgroups, wgroups=wgroups, flux_sites=flux_sites, regions=windows,
-        region_ref=np.asarray([0.5 * (w0 + w1) * (1 + z0) for w0, w1 in windows]),
-        cont_unit=cont_unit, form=continuum.form, cont_sets=sets, knots=continuum.knots, order=continuum.order,
-        spectra=snames, tokens=tokens,
-        sites=sites, fixed=fixed, sample_order=order,
-        dropped=[lab for lab in all_lines.labels if lab not in table.labels], error_scales=error_scales,
-    )  # fmt: skip
-    plan.fixed_priors.update(fixed_priors)
+
+def _model_args(work, names, px: _Pixels, bindings, z0: float, line_unit: float, cont_unit: np.ndarray) -> dict:
+    """The model's arrays: pixels, data, resolution tables (or pixel kernels), scales and ``z0``."""
+    tab_w, tab_inv = _resolution_tables(work, names, px)
     args = {
         "low": px.low, "high": px.high, "flux": px.flux, "error": px.error, "spec": px.spec, "region": px.region,
         "tab_w": tab_w, "tab_inv": tab_inv, "line_unit": np.asarray(line_unit), "cont_unit": cont_unit,
-        "mask": np.ones(px.low.size, bool),
+        "mask": np.ones(px.low.size, bool), "z0": np.asarray(z0),
     }  # fmt: skip
-    kern, with_kernel = kernel_args(work, snames, px, bindings)  # DESI resolution matrix, tabulated LSF
+    kern, with_kernel = kernel_args(work, names, px, bindings)  # DESI resolution matrix, tabulated LSF
     args["tab_inv"][with_kernel] = 0.0  # the kernel replaces the Gaussian LSF
     args.update(kern)
-    fitted = [w[m].replace(error=px.error[px.spec == k] * unit) for k, (w, m) in enumerate(zip(work, px.kept,
-              strict=True))]  # fmt: skip
-    return LinesModel(plan, {k: _jnp(v) for k, v in args.items()}, fitted)
+    return {k: _jnp(v) for k, v in args.items()}
 
 
 def _rescale_errors(px: _Pixels, windows, names, rest, z0: float, cfg: ErrorsSection) -> list[dict]:
@@ -655,17 +731,20 @@ class LinesModel:
         import numpyro
         import numpyro.distributions as dist
 
-        params = self.prior_fn()
+        params = self.prior_fn(args)
         mu = predict(self.plan, params, args)["total"]
         numpyro.sample("obs", dist.Normal(mu, args["error"]).mask(args["mask"]), obs=args["flux"])
 
-    def prior_fn(self) -> dict:
-        """Sample every parameter from its prior, in dependency order (the model without the likelihood)."""
+    def prior_fn(self, args: dict) -> dict:
+        """Sample every parameter from its prior, in dependency order (the model without the likelihood).
+
+        ``args`` gives the priors' run-time shifts (``args["z0"]``: redshifts are absolute, their priors relative).
+        """
         import numpyro
 
         params: dict = {}
         for name in self.plan.sample_order:
-            params[name] = numpyro.sample(name, self.plan.distribution(name, params))
+            params[name] = numpyro.sample(name, self.plan.distribution(name, params, args))
         return params
 
     def with_flux(self, flux: np.ndarray) -> LinesModel:
@@ -696,7 +775,7 @@ def predict(plan: Plan, params: dict, args: dict) -> dict:
 
     if "kern_w" in args:  # pixel-space kernels: the model on the evaluation grid, then the band matrix
         return convolved(plan, params, args, predict)
-    v = lambda name: plan.value(params, name)
+    v = lambda name: plan.value(params, name, args)
     nspec = len(plan.spectra)
 
     def per_spec(kind, default):
@@ -719,7 +798,7 @@ def predict(plan: Plan, params: dict, args: dict) -> dict:
     prof = _profiles(plan, v, a[:, None], b[:, None], mu, f_int, sig_instr[spec])
     lines = prof * flux
 
-    cont = _continuum(plan, v, a, b, region, args["cont_unit"])
+    cont = _continuum(plan, v, a, b, region, args)
     scale = fscale[spec]
     return {"total": scale * (cont + lines.sum(axis=1)), "continuum": scale * cont, "lines": scale[:, None] * lines}
 
@@ -762,11 +841,13 @@ def _profiles(plan: Plan, v, a, b, mu, f_int, sig_instr):
     return prof[:, np.argsort(order)]
 
 
-def _continuum(plan: Plan, v, a, b, region, cont_unit):
+def _continuum(plan: Plan, v, a, b, region, args: dict):
     """Pixel means of each pixel's region continuum (in the flux unit).
 
     Regions sharing a parameter set (``plan.cont_sets``) share one function: its reference wavelength, unit and
-    span (Chebyshev, B-spline) are those of the set (mean reference, largest unit, union of the windows).
+    span (Chebyshev, B-spline) are those of the set (mean reference, largest unit, union of the windows). The
+    rest-frame windows are placed at ``args["z0"]`` and the units are ``args["cont_unit"]`` (from the data), so
+    one compile serves any spectrum and redshift.
     """
     import jax.numpy as jnp
 
@@ -775,16 +856,16 @@ def _continuum(plan: Plan, v, a, b, region, cont_unit):
     sets = plan.cont_sets or [f"r{r}" for r in range(len(plan.regions))]
     keys = list(dict.fromkeys(sets))
     member = np.asarray([keys.index(k) for k in sets])
-    z1 = 1 + plan.z0
-    span = np.asarray([[min(w0 for (w0, _), k in zip(plan.regions, sets, strict=True) if k == key) * z1,
-                        max(w1 for (_, w1), k in zip(plan.regions, sets, strict=True) if k == key) * z1]
-                       for key in keys])  # fmt: skip
-    ref_k = np.asarray([np.mean(plan.region_ref[member == i]) for i in range(len(keys))])
-    cont_unit = jnp.asarray(cont_unit)  # per region, from the data (model args, so one compile serves any spectrum)
+    rest_span = np.asarray([[min(w0 for (w0, _), k in zip(plan.regions, sets, strict=True) if k == key),
+                             max(w1 for (_, w1), k in zip(plan.regions, sets, strict=True) if k == key)]
+                            for key in keys])  # fmt: skip
+    centres = np.asarray([0.5 * (w0 + w1) for w0, w1 in plan.regions])
+    rest_ref = np.asarray([np.mean(centres[member == i]) for i in range(len(keys))])
+    cont_unit, z1 = jnp.asarray(args["cont_unit"]), 1 + args["z0"]
     unit_k = jnp.stack([jnp.max(cont_unit[np.flatnonzero(member == i)]) for i in range(len(keys))])
     sel = jnp.asarray(member)[region]
-    ref, cu = jnp.asarray(ref_k)[sel], unit_k[sel]
-    lo, hi = jnp.asarray(span[:, 0])[sel], jnp.asarray(span[:, 1])[sel]
+    ref, cu = jnp.asarray(rest_ref)[sel] * z1, unit_k[sel]
+    lo, hi = jnp.asarray(rest_span[:, 0])[sel] * z1, jnp.asarray(rest_span[:, 1])[sel] * z1
 
     def par(name):
         return jnp.stack([jnp.asarray(v(f"cont_{k}_{name}"), float) for k in keys])[sel]
@@ -793,7 +874,8 @@ def _continuum(plan: Plan, v, a, b, region, cont_unit):
         return cu * par("norm") * P.powerlaw_pixel(a, b, ref, par("beta"))
     if plan.form == "blackbody":
         temperature = jnp.stack([jnp.asarray(v(f"Tbb_{k}"), float) for k in keys])[sel]
-        return cu * par("norm") * P.pixel_mean(P.blackbody_ratio, a / z1, b / z1, 0.0, ref / z1, temperature, nodes=4)
+        rest = jnp.asarray(rest_ref)[sel]
+        return cu * par("norm") * P.pixel_mean(P.blackbody_ratio, a / z1, b / z1, 0.0, rest, temperature, nodes=4)
     if plan.form == "bspline":
         basis = P.bspline_basis(a, b, lo, hi, plan.knots)
         ncoef = plan.knots + 4

@@ -33,7 +33,7 @@ def _fits_safe(table: QTable) -> QTable:
     return out
 
 
-def _continuum_at(plan, r: int, wave: np.ndarray, val) -> np.ndarray:
+def _continuum_at(plan, args: dict, r: int, wave: np.ndarray, val) -> np.ndarray:
     """Continuum of region ``r`` (flux unit) at observed wavelengths ``wave`` (one per draw), by the model's code."""
     import jax
     import jax.numpy as jnp
@@ -43,7 +43,7 @@ def _continuum_at(plan, r: int, wave: np.ndarray, val) -> np.ndarray:
     values = {n: jnp.asarray(val(n), float) for n in [*plan.sites, *plan.fixed] if n.startswith(("cont_", "Tbb_"))}
 
     def one(p, w):
-        return _continuum(plan, lambda n: p[n], w[None], w[None], jnp.asarray([r]), plan.cont_unit)[0]
+        return _continuum(plan, lambda n: p[n], w[None], w[None], jnp.asarray([r]), args)[0]
 
     return np.asarray(jax.vmap(one)(values, jnp.asarray(wave, float)))
 
@@ -80,7 +80,7 @@ class LinesResult:
             for r, (w0, w1) in enumerate(plan.regions):
                 if not w0 * (1 + plan.z0) <= mu[0, i] <= w1 * (1 + plan.z0):
                     continue
-                cont[:, i] = _continuum_at(plan, r, mu[:, i], val)
+                cont[:, i] = _continuum_at(plan, self.model.args, r, mu[:, i], val)
         with np.errstate(divide="ignore", invalid="ignore"):
             ew = flux / cont / (1 + z)
         velocity = C_KMS * (z - plan.z0) / (1 + plan.z0)
