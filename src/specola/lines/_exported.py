@@ -25,8 +25,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ._jax import cache_dir
-
 __all__ = ["PersistentJit", "export_dir"]
 
 log = logging.getLogger(__name__)
@@ -36,6 +34,8 @@ _memo: dict[str, str] = {}
 
 def export_dir() -> Path:
     """Folder of the exported functions, beside the compilation cache."""
+    from ._jax import cache_dir  # imports JAX: not at package import
+
     return cache_dir().with_name("export")
 
 
