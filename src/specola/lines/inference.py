@@ -3,7 +3,9 @@
 The log density, its gradient and Hessian are compiled once per model structure
 (:meth:`~specola.lines.model.Plan.structure_key`, cached per process through
 :func:`specola.batch.worker_cache`) and take the data arrays, padded to a length bucket, as arguments: every
-spectrum of a configuration, whatever its pixel grid, reuses the compiled code (:func:`fit_many`).
+spectrum of a configuration, whatever its pixel grid, reuses the compiled code (:func:`fit_many`). Across
+processes, each function's trace is kept in the cache folder (:mod:`specola.lines._exported`) and its executable
+in the persistent compilation cache, so a rerun of a known configuration runs none of their Python.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from scipy.optimize import minimize
 from threadpoolctl import threadpool_limits
 
 from ..errors import SpecolaError
+from ._exported import PersistentJit
 from .model import LinesModel
 
 __all__ = ["Posterior", "compiled", "find_map", "fit", "fit_many"]
@@ -57,21 +60,20 @@ class _Compiled:
         _, self.unravel = ravel_pytree({n: jnp.zeros(()) for n in self.names})
         unravel, fn = self.unravel, model.model_fn
         self._plan = plan
-        self.traces = 0  # how often the potential was traced (compiled): a test hook
+        self.key = plan.structure_key()
         self.extra: dict = {}  # whitened model and samplers, shared by every model of this structure
 
         def potential(u, args):
-            self.traces += 1  # runs at trace time only
             return potential_energy(fn, (args,), {}, unravel(u))
 
         def constrain(u, args):  # supports depend on other parameters (numpyro evaluates them in order) and args
             return constrain_fn(model.prior_fn, (args,), {}, unravel(u))
 
         self.potential = potential
-        self.value_and_grad = jax.jit(jax.value_and_grad(potential))
-        constrain_many = jax.jit(jax.vmap(constrain, in_axes=(0, None)))
+        self.value_and_grad = self.jit(jax.value_and_grad(potential), "value_and_grad")
+        constrain_many = self.jit(jax.vmap(constrain, in_axes=(0, None)), "constrain")
         self.constrain = lambda u, args: constrain_many(u, plan.prior_args(args))  # one compile for any bucket
-        self.predict = jax.jit(lambda p, args: predict(plan, p, args))
+        self.predict = self.jit(lambda p, args: predict(plan, p, args), "predict")
         self.linear = [n for n in self.names if n.startswith("flux_") or n.startswith("cont_")]
         self.linear = [n for n in self.linear if not n.endswith("_beta")]
 
@@ -83,7 +85,16 @@ class _Compiled:
 
             return jax.jacfwd(f)(jnp.zeros(len(self.linear)))
 
-        self.design = jax.jit(design)
+        self.design = self.jit(design, "design")
+
+    def jit(self, fn, name: str) -> PersistentJit:
+        """``jax.jit`` of a function of this structure, traced once per argument signature across processes."""
+        return PersistentJit(fn, name, self.key)
+
+    @property
+    def traces(self) -> int:
+        """Argument signatures (length buckets) of the log density compiled or loaded in this process: a test hook."""
+        return self.value_and_grad.signatures
 
     def unconstrain(self, params: dict, args: dict | None = None) -> np.ndarray:
         """The unconstrained vector of one parameter set (each support given the values it depends on).
@@ -136,10 +147,10 @@ def _initial(model: LinesModel, fns: _Compiled) -> dict[str, float]:
     def solve(q):  # float64 scalars throughout: Python floats (weakly typed) would compile design again
         q = {n: np.float64(x) for n, x in q.items()}
         a = np.asarray(fns.design(q, args))[:npix] / err[:, None]
-        lo, hi = np.transpose([plan.sites[n].bounds(plan.config_values(q)) for n in fns.linear])
+        values = plan.config_values(q)
+        lo, hi = np.transpose([plan.sites[n].bounds(values) for n in fns.linear])
         x = lsq_linear(a, y, bounds=(lo, hi), method="bvls").x
-        chi2 = float(np.sum((a @ x - y) ** 2))
-        return chi2, {n: inside(n, q, x[i]) for i, n in enumerate(fns.linear)}
+        return float(np.sum((a @ x - y) ** 2)), x
 
     def grid(n, points):
         lo, hi = plan.sites[n].bounds(plan.config_values(p))
@@ -160,7 +171,8 @@ def _initial(model: LinesModel, fns: _Compiled) -> dict[str, float]:
                 chi2, _ = solve({**p, n: g})
                 best = min(best, (chi2, g))
             p[n] = float(best[1])
-    p.update(solve(p)[1])
+    x = solve(p)[1]
+    p.update({n: inside(n, p, x[i]) for i, n in enumerate(fns.linear)})
     for n in plan.sample_order:  # dependent bounds: move each value inside its support given the others
         p[n] = inside(n, p, p[n])
     return p
@@ -435,11 +447,13 @@ _CHUNK = 50  # NUTS steps per compiled call: progress is reported between calls
 
 
 def _nuts_kernels(fns: _Compiled, num_warmup: int) -> tuple[Any, Any]:
-    """Jitted ``init(w0, key, wargs)`` and ``advance(state, wargs)`` (``_CHUNK`` NUTS steps) of one structure.
+    """``init(w0, key, wargs)`` and ``advance(state, wargs)`` (``_CHUNK`` NUTS steps) of one structure.
 
     The potential is generated from the model arguments (data, MAP and whitening), so nothing but the model
     structure and ``num_warmup`` is compiled in: reruns and other spectra of the configuration load the same
-    executables from the persistent cache. No host callbacks (progress bars) live inside the compiled code.
+    functions from the cache folder without tracing (:class:`~specola.lines._exported.PersistentJit`). The
+    sampler state travels as the flat list of its arrays (an exported function's outputs are plain pytrees).
+    No host callbacks (progress bars) live inside the compiled code.
     """
     key = ("nuts", num_warmup)
     if key in fns.extra:
@@ -459,18 +473,23 @@ def _nuts_kernels(fns: _Compiled, num_warmup: int) -> tuple[Any, Any]:
         return state, sample_kernel
 
     def init(w0, rng, wargs):
-        return kernels(w0, rng, wargs)[0]
+        return jax.tree.leaves(kernels(w0, rng, wargs)[0])
 
-    def advance(state, wargs):
+    def advance(leaves, wargs):
+        like = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), (wargs["u_map"], wargs))
+        rng = jax.eval_shape(jax.random.PRNGKey, 0)
+        tree = jax.tree.structure(jax.eval_shape(lambda w, r, a: kernels(w, r, a)[0], like[0], rng, like[1]))
+        state = jax.tree.unflatten(tree, leaves)
         _, sample_kernel = kernels(state.z, state.rng_key, wargs)  # sets the warm-up schedule (dead code else)
 
         def body(s, _):
             s = sample_kernel(s, model_args=(wargs,))
             return s, (s.z, s.diverging)
 
-        return jax.lax.scan(body, state, None, length=_CHUNK)
+        state, out = jax.lax.scan(body, state, None, length=_CHUNK)
+        return jax.tree.leaves(state), out
 
-    fns.extra[key] = (jax.jit(init), jax.jit(advance))
+    fns.extra[key] = (fns.jit(init, f"nuts_init_{num_warmup}"), fns.jit(advance, f"nuts_advance_{num_warmup}"))
     return fns.extra[key]
 
 
@@ -497,14 +516,17 @@ def _nuts(model, params, u_map, num_warmup, num_samples, num_chains, seed, progr
     t0 = time.perf_counter()
     for c in range(num_chains):
         state = init(jnp.asarray(w0[c]), keys[c], wargs)
+        if c == 0:
+            advance.prepare(state, wargs)
+            t1 = time.perf_counter()
+            log.info("NUTS: sampling starts, %.2f s after the MAP (sampler set up)", t1 - t0)
         zs, ds = [], []
         for k in tqdm(range(nchunks), desc=f"NUTS chain {c + 1}/{num_chains}", disable=disable, unit="chunk"):
             state, (z, d) = advance(state, wargs)
             zs.append(np.asarray(z))
             ds.append(np.asarray(d))
             if c == 0 and k == 0:
-                log.info("NUTS: first %d steps done %.2f s after the sampler was set up", _CHUNK,
-                         time.perf_counter() - t0)  # fmt: skip
+                log.info("NUTS: first %d steps done %.2f s after sampling started", _CHUNK, time.perf_counter() - t1)
         draws.append(np.concatenate(zs)[num_warmup:total])
         div += int(np.concatenate(ds)[num_warmup:total].sum())
     samples = _from_whitened(model, np.stack(draws), wargs)

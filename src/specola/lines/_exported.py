@@ -1,0 +1,163 @@
+"""Functions traced once per configuration, not once per process: ``jax.export`` artifacts in the cache folder.
+
+The persistent compilation cache (:mod:`specola.lines._jax`) skips XLA compilation on a rerun, but its key is
+computed from the traced module, so every new process still traces and lowers each jitted function: for a
+NUTS run (log density and gradient, the sampler's set-up and its steps) that is ~3 s of Python before the
+first sample, most of it JAX's own per-process warm-up. :class:`PersistentJit` exports a function once per
+argument signature (``jax.export``: StableHLO plus the pytree structure, serialized as flatbuffers, never
+pickled), stores it beside the compilation cache (``<cache>/export``) and, in a later process, deserializes it
+and compiles it from the persistent cache without running any of its Python.
+
+An artifact's file name hashes everything the traced code depends on: the caller's key (the model
+structure), the argument shapes and dtypes, the versions of jax, jaxlib and numpyro, the backend, and the
+source of the whole specola package, so an edited model never loads a stale artifact. An unreadable or
+incompatible file is traced and written again. Without the ``flatbuffers`` package (which jax needs to
+serialize) or a writable cache folder the function is a plain :func:`jax.jit`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["PersistentJit", "export_dir"]
+
+log = logging.getLogger(__name__)
+
+_memo: dict[str, str] = {}
+
+
+def export_dir() -> Path:
+    """Folder of the exported functions, beside the compilation cache."""
+    from ._jax import cache_dir  # imports JAX: not at package import
+
+    return cache_dir().with_name("export")
+
+
+def _environment() -> str:
+    """Versions, backend and a hash of specola's source: what an artifact is valid for (once per process)."""
+    if "env" not in _memo:
+        import jax
+
+        h = hashlib.sha256()
+        root = Path(__file__).parents[1]
+        for path in sorted(root.rglob("*.py")):
+            h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+        versions = [f"{p}={importlib.metadata.version(p)}" for p in ("jax", "jaxlib", "numpyro", "flatbuffers")]
+        _memo["env"] = repr((versions, jax.default_backend(), jax.config.jax_enable_x64, h.hexdigest()))
+    return _memo["env"]
+
+
+def _signature(args: tuple) -> tuple | None:
+    """Pytree structure, shapes, dtypes and weak types of concrete arguments (what an export is specialised to).
+
+    None when an argument is being traced. Cheap (~10 us): it is computed on every call.
+    """
+    import jax
+
+    leaves, tree = jax.tree.flatten(args)
+    sig = [tree]
+    for x in leaves:
+        if isinstance(x, jax.core.Tracer):
+            return None
+        sig.append(_leaf(x))
+    return tuple(sig)
+
+
+def _describe(args: tuple) -> str:
+    """A stable text of the signature, for the artifact's file name."""
+    import jax
+
+    leaves, tree = jax.tree.flatten(args)
+    return repr((str(tree), *(_leaf(x) for x in leaves)))
+
+
+def _leaf(x: Any) -> tuple | str:
+    if not hasattr(x, "dtype"):
+        return type(x).__name__  # a Python scalar: weakly typed
+    return tuple(x.shape), str(x.dtype), bool(getattr(x, "weak_type", False))
+
+
+def _can_export() -> bool:
+    try:
+        importlib.metadata.version("flatbuffers")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+class PersistentJit:
+    """``jax.jit(fn)`` whose trace is kept on disk per argument signature (see the module docstring).
+
+    Parameters
+    ----------
+    fn : callable
+        A function of JAX arrays (pytrees of lists, tuples, dicts and arrays in and out).
+    name : str
+        Its name in the cache folder.
+    key : str
+        Everything ``fn`` bakes in that its arguments do not carry (e.g. a model's structure key).
+    """
+
+    def __init__(self, fn: Callable, name: str, key: str) -> None:
+        import jax
+
+        self._jit = jax.jit(fn)
+        self._name, self._key = name, key
+        self._calls: dict[tuple, Callable] = {}
+        self.signatures = 0  # argument signatures set up in this process (traced or loaded): a test hook
+
+    def __call__(self, *args: Any) -> Any:
+        sig = _signature(args)
+        if sig is None:  # called inside another transformation (vmap, grad, jit): the plain jit composes
+            return self._jit(*args)
+        call = self._calls.get(sig) or self._setup(sig, args)
+        return call(*args)
+
+    def prepare(self, *args: Any) -> None:
+        """Trace or load, and compile, for these arguments now (the next call with their signature runs at once)."""
+        sig = _signature(args)
+        if sig is not None and sig not in self._calls:
+            self._setup(sig, args)
+
+    def _setup(self, sig: tuple, args: tuple) -> Callable:
+        self._calls[sig] = call = self._lower(args).compile()
+        self.signatures += 1
+        return call
+
+    def _lower(self, args: tuple) -> Any:
+        import jax
+        from jax import export
+
+        if not _can_export():
+            return self._jit.lower(*args)
+        text = repr((self._name, self._key, _describe(args), _environment()))
+        path = export_dir() / f"{self._name}-{hashlib.sha256(text.encode()).hexdigest()[:32]}.jaxexport"
+        try:
+            exported = export.deserialize(bytearray(path.read_bytes()))
+        except FileNotFoundError:
+            exported = None
+        except Exception as exc:  # truncated, or written by an incompatible jax: trace again, replace it
+            log.info("exported %s unreadable (%s); tracing it again", path.name, exc)
+            exported = None
+        if exported is None:
+            exported = export.export(self._jit)(*args)
+            _write(path, exported.serialize())
+        return jax.jit(exported.call).lower(*args)
+
+
+def _write(path: Path, data: bytearray) -> None:
+    """Write atomically (another process may be reading or writing the same artifact); a read-only cache is fine."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(bytes(data))
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.info("cannot store exported %s (%s); it will be traced again next time", path.name, exc)
+        tmp.unlink(missing_ok=True)

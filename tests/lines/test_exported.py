@@ -1,0 +1,63 @@
+"""Functions traced once per configuration: a new process loads the exported trace instead of running Python."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from specola.lines._exported import PersistentJit, export_dir
+from specola.lines._jax import configure
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    configure()
+    monkeypatch.setenv("SPECOLA_CACHE_DIR", str(tmp_path))
+    return tmp_path
+
+
+def _counted(calls):
+    def fn(x, args):
+        calls.append(1)  # runs only while tracing
+        return {"y": jnp.sin(x) * args["a"], "s": jnp.sum(x**2)}
+
+    return fn
+
+
+def test_a_second_instance_loads_the_trace_and_gives_the_same_result(cache):
+    x, args = np.linspace(0.0, 1.0, 5), {"a": jnp.asarray(2.0)}
+    calls = []
+    first = PersistentJit(_counted(calls), "f", "key")(x, args)
+    assert len(calls) == 1 and len(list(export_dir().glob("f-*.jaxexport"))) == 1
+    again = PersistentJit(_counted(calls), "f", "key")  # as in a new process: nothing in memory
+    second = again(x, args)
+    assert len(calls) == 1 and again.signatures == 1  # loaded, not traced
+    np.testing.assert_array_equal(np.asarray(second["y"]), np.asarray(first["y"]))
+    np.testing.assert_allclose(np.asarray(second["y"]), 2.0 * np.sin(x), rtol=1e-15)
+    other = PersistentJit(_counted(calls), "f", "another structure")(x, args)  # another key: traced again
+    assert len(calls) == 2 and float(other["s"]) == pytest.approx(float(np.sum(x**2)), rel=1e-15)
+    PersistentJit(_counted(calls), "f", "key")(np.zeros(7), args)  # another shape: another export
+    assert len(calls) == 3 and len(list(export_dir().glob("f-*.jaxexport"))) == 3
+
+
+def test_a_damaged_artifact_is_traced_again_and_replaced(cache):
+    x, args = np.arange(3.0), {"a": jnp.asarray(1.5)}
+    calls = []
+    PersistentJit(_counted(calls), "g", "key")(x, args)
+    (path,) = export_dir().glob("g-*.jaxexport")
+    path.write_bytes(path.read_bytes()[:40])
+    out = PersistentJit(_counted(calls), "g", "key")(x, args)
+    assert len(calls) == 2
+    np.testing.assert_allclose(np.asarray(out["y"]), 1.5 * np.sin(x), rtol=1e-15)
+    calls.clear()
+    PersistentJit(_counted(calls), "g", "key")(x, args)  # the rewritten file loads
+    assert calls == []
+
+
+def test_inside_a_transformation_it_is_the_plain_jit(cache):
+    f = PersistentJit(lambda x, args: jnp.sum(jnp.sin(x) * args["a"]), "h", "key")
+    args = {"a": jnp.asarray(3.0)}
+    x = np.stack([np.linspace(0.0, 1.0, 4), np.linspace(1.0, 2.0, 4)])
+    grad = jax.vmap(jax.grad(f), in_axes=(0, None))(x, args)
+    np.testing.assert_allclose(np.asarray(grad), 3.0 * np.cos(x), rtol=1e-14)
+    assert f.signatures == 0 and not list(export_dir().glob("h-*.jaxexport"))
