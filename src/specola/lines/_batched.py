@@ -5,10 +5,9 @@ Models are grouped by structure and padded argument shapes; each group is fitted
 model), so a structure compiles a few batched functions whatever the number of spectra. Each step follows the
 single-spectrum path:
 
-* start (as ``inference._initial``): prior centres, a joint 39 x 6 scan of the first redshift and width, two
-  rounds of 1-D scans of every redshift and width, bounded linear least squares for fluxes and continua at every
-  scan point; the points of a batch of spectra go through one compiled call per ``_BLOCK`` points, the bounded
-  solve an exact active-set method (:func:`_box_lsq`);
+* start (:mod:`specola.lines._start`, the algorithm of :func:`fit`): the points of a batch of spectra go
+  through one compiled call per ``_BLOCK`` points, the bounded solve an exact active-set method
+  (:func:`_box_lsq`);
 * MAP: Newton in unconstrained space with the exact Hessian and step halving (``_Kernels.newton``) instead
   of L-BFGS-B: the same optimum, to a Newton decrement of ``_DECREMENT``; ``slots`` models are optimised at a
   time and a slot whose model has converged takes the next one, so a batch does not wait for its slowest model;
@@ -23,6 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import SpecolaError
+from ._start import best_point, starts
 from .model import LinesModel
 
 log = logging.getLogger(__name__)
@@ -118,47 +118,9 @@ def _stack(padded: list[dict]) -> dict:
 
 
 def _starts(chunk: list[LinesModel], fns, kern, args) -> list[dict[str, float]]:
-    """``inference._initial`` for every model of the chunk, each scan one batched call (see the module docstring)."""
+    """The start (:mod:`specola.lines._start`) of every model of the chunk, each scan one batched call."""
     plans = [m.plan for m in chunk]
-    ps = [{} for _ in chunk]
-    for plan, p in zip(plans, ps, strict=True):
-        for n in plan.sample_order:
-            p[n] = plan.sites[n].centre(plan.config_values(p))
-    scans = [n for n in plans[0].sample_order if n.startswith(("z_", "fwhm_"))]
-    zs, ws = [n for n in scans if n.startswith("z_")], [n for n in scans if n.startswith("fwhm_")]
-    if zs and ws:
-        pts = [[(gz, gw) for gw in _grid(pl, p, ws[0], 6) for gz in _grid(pl, p, zs[0], 39)]
-               for pl, p in zip(plans, ps, strict=True)]  # fmt: skip
-        best = _scan(kern, fns, plans, ps, (zs[0], ws[0]), np.asarray(pts), args)[0]
-        for p, pt, k in zip(ps, pts, best, strict=True):
-            p[zs[0]], p[ws[0]] = (float(x) for x in pt[k])
-    for _ in range(2):
-        for n in scans:
-            points = 39 if n.startswith("z_") else 10
-            pts = np.asarray([_grid(pl, p, n, points) for pl, p in zip(plans, ps, strict=True)])
-            best = _scan(kern, fns, plans, ps, (n,), pts[:, :, None], args)[0]
-            for p, g, k in zip(ps, pts, best, strict=True):
-                p[n] = float(g[k])
-    x = _scan(kern, fns, plans, ps, (), np.zeros((len(ps), 1, 0)), args)[1][:, 0]
-    for plan, p, xk in zip(plans, ps, x, strict=True):
-        p.update({n: _inside(plan, n, p, xk[i]) for i, n in enumerate(fns.linear)})
-        for n in plan.sample_order:  # dependent bounds: move each value inside its support given the others
-            p[n] = _inside(plan, n, p, p[n])
-    return ps
-
-
-def _grid(plan, p: dict, n: str, points: int) -> np.ndarray:
-    lo, hi = plan.sites[n].bounds(plan.config_values(p))
-    if not np.isfinite(hi - lo):
-        c, s = plan.sites[n].centre(plan.config_values(p)), plan.sites[n].scale * plan.sites[n].factor
-        lo, hi = c - 3 * s, c + 3 * s
-    return np.linspace(lo, hi, points + 2)[1:-1]
-
-
-def _inside(plan, name: str, q: dict, x: float) -> float:
-    lo, hi = plan.sites[name].bounds(plan.config_values(q))
-    pad = 1e-3 * (hi - lo) if np.isfinite(hi - lo) else 0.0
-    return float(np.clip(x, lo + pad, hi - pad))
+    return starts(plans, fns.linear, lambda ps, names, pts: _scan(kern, fns, plans, ps, names, pts, args))
 
 
 def _scan(kern, fns, plans, ps, names: tuple, pts: np.ndarray, args) -> tuple[np.ndarray, np.ndarray]:
@@ -179,7 +141,7 @@ def _scan(kern, fns, plans, ps, names: tuple, pts: np.ndarray, args) -> tuple[np
     blocks = [kern.scan({k: cut(v, j) for k, v in q.items()}, args, cut(lo, j), cut(hi, j))
               for j in range(0, npts + pad, _BLOCK)]  # fmt: skip
     chi2, x = (np.concatenate([np.asarray(b[i]) for b in blocks], axis=1)[:, :npts] for i in (0, 1))
-    return np.argmin(np.where(np.isfinite(chi2), chi2, np.inf), axis=1), x
+    return best_point(chi2), x
 
 
 def _pad(x: np.ndarray, n: int) -> np.ndarray:

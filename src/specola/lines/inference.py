@@ -122,27 +122,14 @@ def compiled(model: LinesModel) -> _Compiled:
 
 
 def _initial(model: LinesModel, fns: _Compiled) -> dict[str, float]:
-    """Starting point: prior centres, scans of redshift and width, bounded least squares for the rest.
-
-    The first redshift group and the first width group are first scanned jointly on a coarse grid (39 x 6),
-    so a start at a wide prior centre cannot fit a doublet as one line at the blend's centroid.
-
-    Fluxes and continua are solved by bounded linear least squares at each scan point, so narrow and broad
-    components cannot start by cancelling each other.
-    """
+    """Starting point (:mod:`specola.lines._start`), each scan point solved by scipy's bounded least squares."""
     from scipy.optimize import lsq_linear
 
+    from ._start import best_point, starts
+
     plan, args, npix = model.plan, model.padded, model.npix
-    p: dict[str, float] = {}
-    for n in plan.sample_order:
-        p[n] = plan.sites[n].centre(plan.config_values(p))
     err = np.asarray(model.args["error"])
     y = np.asarray(model.args["flux"]) / err
-
-    def inside(name, q, x):
-        lo, hi = plan.sites[name].bounds(plan.config_values(q))
-        pad = 1e-3 * (hi - lo) if np.isfinite(hi - lo) else 0.0
-        return float(np.clip(x, lo + pad, hi - pad))
 
     def solve(q):  # float64 scalars throughout: Python floats (weakly typed) would compile design again
         q = {n: np.float64(x) for n, x in q.items()}
@@ -152,30 +139,11 @@ def _initial(model: LinesModel, fns: _Compiled) -> dict[str, float]:
         x = lsq_linear(a, y, bounds=(lo, hi), method="bvls").x
         return float(np.sum((a @ x - y) ** 2)), x
 
-    def grid(n, points):
-        lo, hi = plan.sites[n].bounds(plan.config_values(p))
-        if not np.isfinite(hi - lo):
-            c, s = plan.sites[n].centre(plan.config_values(p)), plan.sites[n].scale * plan.sites[n].factor
-            lo, hi = c - 3 * s, c + 3 * s
-        return np.linspace(lo, hi, points + 2)[1:-1]
+    def scan(ps, names, points):
+        chi2, x = zip(*(solve({**ps[0], **dict(zip(names, pt, strict=True))}) for pt in points[0]), strict=True)
+        return best_point(np.asarray(chi2))[None], np.asarray(x)[None]
 
-    scans = [n for n in plan.sample_order if n.startswith(("z_", "fwhm_"))]
-    zs, ws = [n for n in scans if n.startswith("z_")], [n for n in scans if n.startswith("fwhm_")]
-    if zs and ws:  # the first redshift and width jointly: a wide start cannot merge a doublet into one line
-        joint = [(solve({**p, zs[0]: gz, ws[0]: gw})[0], gz, gw) for gw in grid(ws[0], 6) for gz in grid(zs[0], 39)]
-        _, p[zs[0]], p[ws[0]] = (float(x) for x in min(joint))
-    for _ in range(2):
-        for n in scans:
-            best = (np.inf, p[n])
-            for g in grid(n, 39 if n.startswith("z_") else 10):
-                chi2, _ = solve({**p, n: g})
-                best = min(best, (chi2, g))
-            p[n] = float(best[1])
-    x = solve(p)[1]
-    p.update({n: inside(n, p, x[i]) for i, n in enumerate(fns.linear)})
-    for n in plan.sample_order:  # dependent bounds: move each value inside its support given the others
-        p[n] = inside(n, p, p[n])
-    return p
+    return starts([plan], fns.linear, scan)[0]
 
 
 def find_map(model: LinesModel, init: dict[str, float] | None = None) -> tuple[dict[str, float], np.ndarray]:
