@@ -5,7 +5,7 @@ import numpy as np
 from scipy.special import erf
 
 from specola.instruments import Constant
-from specola.lines import ContinuumSection, LineSpec, build_model, compiled, fit_many
+from specola.lines import ContinuumSection, LineSpec, build_model, compiled, fit
 from specola.lines.inference import _Compiled, find_map
 from specola.lines.model import bucket
 from specola.spectrum import Spectrum
@@ -50,11 +50,11 @@ def test_other_pixel_grids_reuse_one_compile_and_give_the_same_fit():
     ma, mb, mc = _build(a), _build(b), _build(c)
     assert ma.npix != mb.npix and bucket(ma.npix) == bucket(mb.npix) and bucket(mc.npix) > bucket(mb.npix)
     fns = compiled(ma)
-    post_a = fit_many([ma], num_samples=2000, seed=1)[0]
+    post_a = fit(ma, "laplace", num_samples=2000, seed=1)
     traces = fns.traces
-    post_b = fit_many([mb], num_samples=2000, seed=1)[0]
+    post_b = fit(mb, "laplace", num_samples=2000, seed=1)
     assert compiled(mb) is fns and fns.traces == traces  # b compiled nothing
-    post_c = fit_many([mc], num_samples=2000, seed=1)[0]
+    post_c = fit(mc, "laplace", num_samples=2000, seed=1)
     assert compiled(mc) is fns and fns.traces > traces  # c (a larger bucket) compiled
     alone = _build(b)
     alone.plan.compiled["fns"] = _Compiled(alone)  # a separate build with its own compiled functions

@@ -98,12 +98,9 @@ def _fit_segment(models: list[LinesModel], fns, slots: int, method: str, num_sam
 
 def _laplace(fns, models, u: np.ndarray, hess: np.ndarray, num_samples: int, seed: int) -> tuple[dict, np.ndarray]:
     """Draws ``(spectra, num_samples)`` per parameter and the count of non-positive Hessian eigenvalues."""
-    h = 0.5 * (hess + np.swapaxes(hess, 1, 2))
-    w, v = np.linalg.eigh(h)
-    bad = np.sum(w <= 0, axis=1)
-    w = np.where(w > 0, w, np.max(np.abs(w), axis=1, keepdims=True) * 1e-12 + 1e-300)
-    z = np.random.default_rng(seed).standard_normal((num_samples, u.shape[1]))  # as fit: the same deviates
-    draws = u[:, None, :] + np.einsum("sj,kj,kij->ksi", z, 1 / np.sqrt(w), v)
+    from .inference import laplace_draws
+
+    draws, bad = laplace_draws(u, hess, num_samples, seed)
     out = [fns.constrain(d, m.padded) for d, m in zip(draws, models, strict=True)]
     return {n: np.stack([np.asarray(o[n], float) for o in out]) for n in fns.names}, bad
 

@@ -195,19 +195,27 @@ def hessian(model: LinesModel, u: np.ndarray) -> np.ndarray:
     return 0.5 * (h + h.T)
 
 
+def laplace_draws(u: np.ndarray, h: np.ndarray, num_samples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Draws of the Gaussian with mean ``u`` and precision ``h`` (both with any leading batch axes).
+
+    Returns the draws ``(..., num_samples, n)`` and the count of non-positive eigenvalues of ``h`` per batch
+    entry (replaced by a tiny positive value: a very wide direction). Every batch entry uses the same normal
+    deviates of ``seed``, so one spectrum gets the same draws alone (:func:`fit`) as in a batch (:func:`fit_many`).
+    """
+    w, v = np.linalg.eigh(0.5 * (h + np.swapaxes(h, -1, -2)))
+    bad = np.sum(w <= 0, axis=-1)
+    w = np.where(w > 0, w, np.max(np.abs(w), axis=-1, keepdims=True) * 1e-12 + 1e-300)
+    z = np.random.default_rng(seed).standard_normal((num_samples, u.shape[-1]))
+    return u[..., None, :] + np.einsum("sj,...j,...ij->...si", z, 1 / np.sqrt(w), v), bad
+
+
 def _laplace(model: LinesModel, u_map: np.ndarray, num_samples: int, seed: int) -> tuple[dict, dict]:
     fns = compiled(model)
-    h = hessian(model, u_map)
-    w, v = np.linalg.eigh(h)
-    bad = int(np.sum(w <= 0))
+    draws, bad = laplace_draws(u_map, hessian(model, u_map), num_samples, seed)
     if bad:
         log.warning("Laplace: Hessian has %d non-positive eigenvalue(s) at the MAP (a parameter at a bound?)", bad)
-    w = np.where(w > 0, w, np.max(np.abs(w)) * 1e-12 + 1e-300)
-    rng = np.random.default_rng(seed)
-    z = rng.standard_normal((num_samples, len(u_map)))
-    draws = u_map + (z / np.sqrt(w)) @ v.T
     out = fns.constrain(draws, model.padded)
-    return {n: np.asarray(out[n], float)[None, :] for n in fns.names}, {"hessian_nonpositive": bad}
+    return {n: np.asarray(out[n], float)[None, :] for n in fns.names}, {"hessian_nonpositive": int(bad)}
 
 
 _METHODS = ("nuts", "laplace", "svi", "map")
