@@ -10,6 +10,8 @@ from .style import PALETTE
 
 __all__ = ["binned_mean", "mark_bounds", "piled_at_edge", "residual_panel"]
 
+_LABEL_BOX = {"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.8}  # text over data
+
 
 def binned_mean(x: Any, y: Any, nbins: int = 30) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean of ``y`` in ``nbins`` bins of equal count along ``x``, with the error of each mean.
@@ -83,7 +85,9 @@ def residual_panel(
         ax.set_xlabel(xlabel)
     if finite.size:
         chi2 = float(np.mean(finite**2))
-        ax.text(0.01, 0.95, rf"$\chi^2_\nu$ = {chi2:.2f}", transform=ax.transAxes, va="top", fontsize=8)
+        ax.text(
+            0.02, 0.95, rf"$\chi^2_\nu$ = {chi2:.2f}", transform=ax.transAxes, va="top", fontsize=8, bbox=_LABEL_BOX
+        )
     ax.legend(loc="upper right", ncols=2, fontsize=7)
     return ax
 
@@ -170,5 +174,7 @@ def mark_bounds(
             va="top",
             fontsize=7,
             color=PALETTE[1],
+            bbox=_LABEL_BOX,
+            zorder=6,
         )
     return piled
