@@ -74,6 +74,8 @@ class _Compiled:
         constrain_many = self.jit(jax.vmap(constrain, in_axes=(0, None)), "constrain")
         self.constrain = lambda u, args: constrain_many(u, plan.prior_args(args))  # one compile for any bucket
         self.predict = self.jit(lambda p, args: predict(plan, p, args), "predict")
+        total = lambda p, args: predict(plan, p, args)["total"]
+        self.total_many = self.jit(jax.vmap(total, in_axes=(0, None)), "total_many")  # draws (n, ...) at once
         self.linear = [n for n in self.names if n.startswith("flux_") or n.startswith("cont_")]
         self.linear = [n for n in self.linear if not n.endswith("_beta")]
 

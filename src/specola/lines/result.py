@@ -55,7 +55,7 @@ class LinesResult:
     model: LinesModel
     posterior: Posterior
     config: Any = None
-    extra: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # computed once: draws, diagnostics, pointwise log-likelihood
 
     # ------------------------------------------------------------------ per-draw quantities
     def draws(self) -> dict[str, np.ndarray]:
@@ -65,6 +65,11 @@ class LinesResult:
         continuum at the line's centre, divided by 1 + z); ``fwhm`` the intrinsic (deconvolved) FWHM in km/s;
         ``velocity`` the offset from the systemic redshift in km/s.
         """
+        if "draws" not in self.extra:
+            self.extra["draws"] = self._draws()
+        return self.extra["draws"]
+
+    def _draws(self) -> dict[str, np.ndarray]:
         plan, post = self.model.plan, self.posterior
         n = post.flat(next(iter(post.samples))).size
 
@@ -160,19 +165,16 @@ class LinesResult:
 
     def log_likelihood(self, max_draws: int = 400) -> np.ndarray:
         """Pointwise Gaussian log-likelihood ``(draws, pixels)`` for up to ``max_draws`` posterior draws."""
-        import jax
-        import jax.numpy as jnp
-
-        from .inference import compiled
-
-        fns, post, args = compiled(self.model), self.posterior, self.model.args
-        pick = self._picked(max_draws)
-        params = {k: jnp.asarray(post.flat(k)[pick]) for k in post.samples}
-        padded = self.model.padded
-        total = np.asarray(jax.vmap(lambda p: fns.predict(p, padded)["total"])(params))[:, : self.model.npix]
-        err = np.asarray(args["error"])
-        r = (np.asarray(args["flux"]) - total) / err
-        return -0.5 * r**2 - np.log(err) - 0.5 * np.log(2 * np.pi)
+        key = ("log_likelihood", max_draws)
+        if key not in self.extra:
+            post, args = self.posterior, self.model.args
+            pick = self._picked(max_draws)
+            params = {k: np.asarray(post.flat(k)[pick], float) for k in post.samples}
+            total = np.asarray(self._compiled().total_many(params, self.model.padded))[:, : self.model.npix]
+            err = np.asarray(args["error"])
+            r = (np.asarray(args["flux"]) - total) / err
+            self.extra[key] = -0.5 * r**2 - np.log(err) - 0.5 * np.log(2 * np.pi)
+        return self.extra[key]
 
     def log_joint(self, max_draws: int = 400) -> np.ndarray:
         """Unnormalised log posterior ``log p(data | theta) + log p(theta)`` of up to ``max_draws`` draws.
@@ -253,7 +255,8 @@ class LinesResult:
         """
         err = np.asarray(self.model.args["error"])
         chi2 = -2.0 * np.sum(self.log_likelihood() + np.log(err) + 0.5 * np.log(2 * np.pi), axis=1)
-        resid = (np.asarray(self.model.args["flux"]) - self.model.predict(self.posterior.map)["total"]) / err
+        at_map = self._compiled().predict({k: np.float64(v) for k, v in self.posterior.map.items()}, self.model.padded)
+        resid = (np.asarray(self.model.args["flux"]) - np.asarray(at_map["total"])[: self.model.npix]) / err
         excess = float(np.mean(chi2) - np.sum(resid**2))
         k = len(self.model.plan.sites)
         out: dict[str, Any] = {"draw_chi2_excess": excess, "approximation_warnings": []}
