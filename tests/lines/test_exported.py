@@ -61,3 +61,11 @@ def test_inside_a_transformation_it_is_the_plain_jit(cache):
     grad = jax.vmap(jax.grad(f), in_axes=(0, None))(x, args)
     np.testing.assert_allclose(np.asarray(grad), 3.0 * np.cos(x), rtol=1e-14)
     assert f.signatures == 0 and not list(export_dir().glob("h-*.jaxexport"))
+
+
+def test_compiler_options_reach_xla(cache):
+    x, args = np.linspace(0.0, 1.0, 5), {"a": jnp.asarray(2.0)}
+    quick = PersistentJit(_counted([]), "f", "key", {"xla_backend_optimization_level": 0})(x, args)
+    np.testing.assert_allclose(np.asarray(quick["y"]), 2.0 * np.sin(x), rtol=1e-15)
+    with pytest.raises(Exception, match="no_such_option"):  # an option XLA does not know is refused, so it was passed
+        PersistentJit(_counted([]), "f", "key", {"no_such_option": 1})(x, args)

@@ -102,13 +102,16 @@ class PersistentJit:
         Its name in the cache folder.
     key : str
         Everything ``fn`` bakes in that its arguments do not carry (e.g. a model's structure key).
+    compiler_options : dict, optional
+        XLA options of its compilation (e.g. ``{"xla_backend_optimization_level": 0}`` for a function called a
+        few times, which compiles faster and runs slower); part of the persistent cache's key.
     """
 
-    def __init__(self, fn: Callable, name: str, key: str) -> None:
+    def __init__(self, fn: Callable, name: str, key: str, compiler_options: dict | None = None) -> None:
         import jax
 
         self._jit = jax.jit(fn)
-        self._name, self._key = name, key
+        self._name, self._key, self._options = name, key, compiler_options
         self._calls: dict[tuple, Callable] = {}
         self.signatures = 0  # argument signatures set up in this process (traced or loaded): a test hook
 
@@ -126,7 +129,7 @@ class PersistentJit:
             self._setup(sig, args)
 
     def _setup(self, sig: tuple, args: tuple) -> Callable:
-        self._calls[sig] = call = self._lower(args).compile()
+        self._calls[sig] = call = self._lower(args).compile(compiler_options=self._options)
         self.signatures += 1
         return call
 

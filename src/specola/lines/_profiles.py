@@ -22,7 +22,13 @@ _SQRT2 = 1.4142135623730951
 def gaussian_pixel(a, b, mu, sigma):
     """Mean over ``[a, b]`` of a unit-area Gaussian (centre ``mu``, width ``sigma``); broadcasts."""
     s = _SQRT2 * sigma
-    return 0.5 * (erf((b - mu) / s) - erf((a - mu) / s)) / (b - a)
+    e = erf(_edges(a, b, mu) / s)  # one erf over both edges: half the compiled graph of two calls
+    return 0.5 * (e[1] - e[0]) / (b - a)
+
+
+def _edges(a, b, mu):
+    """``a - mu`` and ``b - mu`` broadcast and stacked on a new first axis (one special-function call for both)."""
+    return jnp.stack(jnp.broadcast_arrays(a - mu, b - mu))
 
 
 def _laplace_tail(t, s):
@@ -45,7 +51,8 @@ def laplace_gauss_cdf(x, scale, sigma):
     ``A(t) = exp(s^2/2 - s t) Phi(t - s)``, evaluated in a form that neither overflows nor loses the tails.
     """
     t, s = x / sigma, sigma / scale
-    return ndtr(t) - 0.5 * (_laplace_tail(t, s) - _laplace_tail(-t, s))
+    tails = _laplace_tail(jnp.stack(jnp.broadcast_arrays(t, -t)), s)  # both tails in one call (a smaller graph)
+    return ndtr(t) - 0.5 * (tails[0] - tails[1])
 
 
 def laplace_pixel(a, b, mu, fwhm, sigma):
@@ -55,7 +62,8 @@ def laplace_pixel(a, b, mu, fwhm, sigma):
     instrumental Gaussian width. Exact pixel integral (difference of the convolved CDF at the edges).
     """
     h = fwhm / (2.0 * jnp.log(2.0))
-    return (laplace_gauss_cdf(b - mu, h, sigma) - laplace_gauss_cdf(a - mu, h, sigma)) / (b - a)
+    cdf = laplace_gauss_cdf(_edges(a, b, mu), h, sigma)  # both edges in one call (a smaller graph)
+    return (cdf[1] - cdf[0]) / (b - a)
 
 
 def chebyshev_basis(a, b, lo, hi, order: int):

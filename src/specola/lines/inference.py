@@ -29,6 +29,8 @@ __all__ = ["Posterior", "compiled", "find_map", "fit", "fit_many"]
 
 log = logging.getLogger(__name__)
 
+_ONE_OFF = {"xla_backend_optimization_level": 0}  # XLA options of the functions called a few times per fit
+
 
 @dataclass
 class Posterior:
@@ -71,11 +73,11 @@ class _Compiled:
 
         self.potential = potential
         self.value_and_grad = self.jit(jax.value_and_grad(potential), "value_and_grad")
-        constrain_many = self.jit(jax.vmap(constrain, in_axes=(0, None)), "constrain")
+        constrain_many = self.jit(jax.vmap(constrain, in_axes=(0, None)), "constrain", one_off=True)
         self.constrain = lambda u, args: constrain_many(u, plan.prior_args(args))  # one compile for any bucket
-        self.predict = self.jit(lambda p, args: predict(plan, p, args), "predict")
+        self.predict = self.jit(lambda p, args: predict(plan, p, args), "predict", one_off=True)
         total = lambda p, args: predict(plan, p, args)["total"]
-        self.total_many = self.jit(jax.vmap(total, in_axes=(0, None)), "total_many")  # draws (n, ...) at once
+        self.total_many = self.jit(jax.vmap(total, in_axes=(0, None)), "total_many", one_off=True)  # draws at once
         self.linear = [n for n in self.names if n.startswith("flux_") or n.startswith("cont_")]
         self.linear = [n for n in self.linear if not n.endswith("_beta")]
 
@@ -87,11 +89,15 @@ class _Compiled:
 
             return jax.jacfwd(f)(jnp.zeros(len(self.linear)))
 
-        self.design = self.jit(design, "design")
+        self.design = self.jit(design, "design", one_off=True)
 
-    def jit(self, fn, name: str) -> PersistentJit:
-        """``jax.jit`` of a function of this structure, traced once per argument signature across processes."""
-        return PersistentJit(fn, name, self.key)
+    def jit(self, fn, name: str, *, one_off: bool = False) -> PersistentJit:
+        """``jax.jit`` of a function of this structure, traced once per argument signature across processes.
+
+        ``one_off``: a function called a few (hundred) times per fit, whose run time is negligible: compiled
+        without XLA's backend optimisations (~25% less compile time on CPU; each call ~1.5-2x slower).
+        """
+        return PersistentJit(fn, name, self.key, _ONE_OFF if one_off else None)
 
     @property
     def traces(self) -> int:
@@ -467,7 +473,10 @@ def _nuts_kernels(fns: _Compiled, num_warmup: int) -> tuple[Any, Any]:
         state, out = jax.lax.scan(body, state, None, length=_CHUNK)
         return jax.tree.leaves(state), out
 
-    fns.extra[key] = (fns.jit(init, f"nuts_init_{num_warmup}"), fns.jit(advance, f"nuts_advance_{num_warmup}"))
+    fns.extra[key] = (
+        fns.jit(init, f"nuts_init_{num_warmup}", one_off=True),
+        fns.jit(advance, f"nuts_advance_{num_warmup}"),
+    )
     return fns.extra[key]
 
 

@@ -255,8 +255,9 @@ class LinesResult:
         """
         err = np.asarray(self.model.args["error"])
         chi2 = -2.0 * np.sum(self.log_likelihood() + np.log(err) + 0.5 * np.log(2 * np.pi), axis=1)
-        at_map = self._compiled().predict({k: np.float64(v) for k, v in self.posterior.map.items()}, self.model.padded)
-        resid = (np.asarray(self.model.args["flux"]) - np.asarray(at_map["total"])[: self.model.npix]) / err
+        best = {k: np.float64(v) for k, v in self.posterior.map.items()}  # the signature of the draws in summary
+        total = np.asarray(self._compiled().predict(best, self.model.padded)["total"])[: self.model.npix]
+        resid = (np.asarray(self.model.args["flux"]) - total) / err
         excess = float(np.mean(chi2) - np.sum(resid**2))
         k = len(self.model.plan.sites)
         out: dict[str, Any] = {"draw_chi2_excess": excess, "approximation_warnings": []}
