@@ -33,19 +33,26 @@ def _fits_safe(table: QTable) -> QTable:
     return out
 
 
-def _continuum_at(plan, args: dict, r: int, wave: np.ndarray, val) -> np.ndarray:
-    """Continuum of region ``r`` (flux unit) at observed wavelengths ``wave`` (one per draw), by the model's code."""
-    import jax
-    import jax.numpy as jnp
+def _continuum_at(model: LinesModel, r: int, wave: np.ndarray, val) -> np.ndarray:
+    """Continuum of region ``r`` (flux unit) at observed wavelengths ``wave`` (one per draw), by the model's code.
 
-    from .model import _continuum
+    One compiled (exported) function per structure, whatever the region, draws or spectrum.
+    """
+    from .inference import compiled
 
-    values = {n: jnp.asarray(val(n), float) for n in [*plan.sites, *plan.fixed] if n.startswith(("cont_", "Tbb_"))}
+    plan, fns = model.plan, compiled(model)
+    if "continuum_at" not in fns.extra:
+        import jax
 
-    def one(p, w):
-        return _continuum(plan, lambda n: p[n], w[None], w[None], jnp.asarray([r]), args)[0]
+        from .model import _continuum
 
-    return np.asarray(jax.vmap(one)(values, jnp.asarray(wave, float)))
+        def one(p, w, r, args):
+            return _continuum(plan, lambda n: p[n], w[None], w[None], r[None], args)[0]
+
+        fns.extra["continuum_at"] = fns.jit(jax.vmap(one, in_axes=(0, 0, None, None)), "continuum_at", one_off=True)
+    values = {n: np.asarray(val(n), float) for n in [*plan.sites, *plan.fixed] if n.startswith(("cont_", "Tbb_"))}
+    args = {k: np.asarray(model.args[k]) for k in ("z0", "cont_unit")}  # all the continuum reads: any bucket
+    return np.asarray(fns.extra["continuum_at"](values, np.asarray(wave, float), np.asarray(r), args))
 
 
 @dataclass
@@ -85,7 +92,7 @@ class LinesResult:
             for r, (w0, w1) in enumerate(plan.regions):
                 if not w0 * (1 + plan.z0) <= mu[0, i] <= w1 * (1 + plan.z0):
                     continue
-                cont[:, i] = _continuum_at(plan, self.model.args, r, mu[:, i], val)
+                cont[:, i] = _continuum_at(self.model, r, mu[:, i], val)
         with np.errstate(divide="ignore", invalid="ignore"):
             ew = flux / cont / (1 + z)
         velocity = C_KMS * (z - plan.z0) / (1 + plan.z0)
