@@ -47,3 +47,30 @@ def test_a_rerun_loads_every_executable_from_the_cache(tmp_path):
     assert first["miss"] > 0 and any((cache / "jax").iterdir())  # SPECOLA_CACHE_DIR/jax holds the executables
     second = _run(cache)
     assert second["miss"] == 0 and second["hit"] >= first["miss"]
+
+
+def test_the_nuts_kernels_compile_in_a_thread_beside_the_map_once(caplog):
+    import logging
+
+    import astropy.units as u
+    import numpy as np
+
+    from specola.lines import LineSpec, build_model, fit
+    from specola.lines.inference import _nuts_kernels, compiled
+    from specola.spectrum import Spectrum
+
+    unit = u.Unit("1e-17 erg / (s cm2 Angstrom)")
+    edges = np.arange(6450.0, 6680.0, 1.0)
+    flux = 10 + 80 * np.exp(-0.5 * ((edges[:-1] - 6564.6) / 2.0) ** 2)
+    noise = 0.5 * np.random.default_rng(5).standard_normal(flux.size)
+    s = Spectrum(edges[:-1] * u.AA, edges[1:] * u.AA, (flux + noise) * unit, np.full(flux.size, 0.5) * unit)
+    model = build_model([s], [LineSpec("Halpha")], 0.0)
+    with caplog.at_level(logging.DEBUG, logger="specola.lines._exported"):
+        post = fit(model, "nuts", num_warmup=37, num_samples=40, seed=2)
+    setups = [r.getMessage() for r in caplog.records if "set up in" in r.getMessage()]
+    for name in ("nuts_init_37", "nuts_advance_37"):
+        mine = [m for m in setups if m.startswith(name)]
+        assert len(mine) == 1 and mine[0].endswith("(specola-nuts-compile)"), setups
+    init, advance = _nuts_kernels(compiled(model), 37)
+    assert init.signatures == 1 and advance.signatures == 1  # the placeholders' signature is the real one
+    assert post.samples["flux_Halpha"].shape[1] == 40

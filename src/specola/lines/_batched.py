@@ -80,8 +80,7 @@ def _fit_segment(models: list[LinesModel], fns, slots: int, method: str, num_sam
     if not np.all(converged):
         log.warning("MAP: %d of %d spectra did not converge (Newton decrement > %g after %d steps)",
                     int(np.sum(~converged)), len(models), _DECREMENT_OK, int(steps.max()))  # fmt: skip
-    const = [fns.constrain(u[k : k + 1], m.padded) for k, m in enumerate(models)]  # supports: each model's z0
-    maps = [{n: float(np.asarray(c[n])[0]) for n in fns.names} for c in const]
+    maps = [fns.constrain_point(u[k], m.padded) for k, m in enumerate(models)]  # supports: each model's z0
     if method == "map":
         return [Posterior({n: np.full((1, 1), v) for n, v in p.items()}, "map", p, {"seed": seed}) for p in maps]
     posts = []

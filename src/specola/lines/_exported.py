@@ -21,6 +21,8 @@ import hashlib
 import importlib.metadata
 import logging
 import os
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -113,6 +115,7 @@ class PersistentJit:
         self._jit = jax.jit(fn)
         self._name, self._key, self._options = name, key, compiler_options
         self._calls: dict[tuple, Callable] = {}
+        self._lock = threading.Lock()  # one set-up per signature, when threads prepare ahead (see prepare)
         self.signatures = 0  # argument signatures set up in this process (traced or loaded): a test hook
 
     def __call__(self, *args: Any) -> Any:
@@ -123,15 +126,30 @@ class PersistentJit:
         return call(*args)
 
     def prepare(self, *args: Any) -> None:
-        """Trace or load, and compile, for these arguments now (the next call with their signature runs at once)."""
+        """Trace or load, and compile, for these arguments now (the next call with their signature runs at once).
+
+        ``args`` may be ``jax.ShapeDtypeStruct`` placeholders of the arrays; thread-safe, so a thread can
+        prepare a function while the caller does other work (a call meanwhile waits for it).
+        """
         sig = _signature(args)
         if sig is not None and sig not in self._calls:
             self._setup(sig, args)
 
+    def eval_shape(self, *args: Any) -> Any:
+        """The output shapes and dtypes (``jax.ShapeDtypeStruct``) for these arguments, without compiling."""
+        import jax
+
+        return jax.eval_shape(self._jit, *args)
+
     def _setup(self, sig: tuple, args: tuple) -> Callable:
-        self._calls[sig] = call = self._lower(args).compile(compiler_options=self._options)
-        self.signatures += 1
-        return call
+        with self._lock:
+            if sig not in self._calls:
+                t0 = time.perf_counter()
+                self._calls[sig] = self._lower(args).compile(compiler_options=self._options)
+                self.signatures += 1
+                log.debug("%s set up in %.2f s (%s)", self._name, time.perf_counter() - t0,
+                          threading.current_thread().name)  # fmt: skip
+        return self._calls[sig]
 
     def _lower(self, args: tuple) -> Any:
         import jax

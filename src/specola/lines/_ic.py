@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import threading
 import warnings
 from typing import Any
 
 import numpy as np
 
-__all__ = ["information_criteria"]
+__all__ = ["import_ahead", "information_criteria"]
 
 #: Pareto k above which a pixel's PSIS-LOO estimate is unreliable (Vehtari et al. 2017).
 PARETO_K_BAD = 0.7
+
+
+def _import_arviz():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # ArviZ announces its 1.0 refactor on import
+        import arviz
+
+    return arviz
+
+
+def import_ahead() -> None:
+    """Import ArviZ (~2 s: xarray, pandas) in a thread while the caller fits, for :func:`information_criteria`.
+
+    Most of a fit runs in compiled code, which leaves the interpreter free for the import.
+    """
+    threading.Thread(target=_import_arviz, name="specola-import-arviz", daemon=True).start()
 
 
 def information_criteria(log_lik: np.ndarray, posterior: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -29,10 +46,7 @@ def information_criteria(log_lik: np.ndarray, posterior: dict[str, np.ndarray]) 
         ``waic``, ``elpd_waic``, ``p_waic``, ``waic_se``, ``loo``, ``elpd_loo``, ``p_loo``, ``loo_se``,
         ``pareto_k_max``, ``pareto_k_bad`` (pixels with k > 0.7) and ``ic_warnings`` (ArviZ's, as text).
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # ArviZ announces its 1.0 refactor on import
-        import arviz as az
-
+    az = _import_arviz()
     ll = np.asarray(log_lik, float)[None]  # one chain: the draws are a subset, in no chain order
     idata = az.from_dict(
         posterior={k: np.asarray(v, float)[None] for k, v in posterior.items()}, log_likelihood={"obs": ll}

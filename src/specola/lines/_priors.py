@@ -95,9 +95,11 @@ class Prior:
     :meth:`distribution` evaluates them with the values of those parameters.
 
     ``origin`` names the model argument that holds the shift at run time (``"z0"``, the systemic redshift, for
-    redshift priors): compiled code takes it from ``args[origin]`` (:meth:`at`), so it is not compiled in and
-    models at other redshifts share one compile (:meth:`structure`); ``shift`` keeps this model's value, for
-    bounds, starting points and tables on the host.
+    redshift priors) and ``unit`` the one in whose units the parameter is (``"line_unit"``, the data's flux
+    scale, for flux priors in physical units: ``factor = 1 / args[unit]``). Compiled code takes both from the
+    arguments (:meth:`bind`), so they are not compiled in and models of other spectra and redshifts share one
+    compile (:meth:`structure`); ``shift`` and ``factor`` keep this model's values, for bounds, starting
+    points and tables on the host.
     """
 
     kind: str
@@ -108,14 +110,23 @@ class Prior:
     shift: float = 0.0
     factor: float = 1.0
     origin: str = ""
+    unit: str = ""
 
-    def at(self, shift) -> Prior:
-        """The same prior with another shift (a number, or a traced array such as ``args["z0"]``)."""
-        return replace(self, shift=shift)
+    @property
+    def runtime(self) -> bool:
+        """Whether the shift or factor comes from the model arguments at run time."""
+        return bool(self.origin or self.unit)
+
+    def bind(self, args: Mapping | None) -> Prior:
+        """The prior with the shift and factor of these model arguments (numbers or traced arrays; None: as is)."""
+        if args is None or not self.runtime:
+            return self
+        shift = args[self.origin] if self.origin else self.shift
+        return replace(self, shift=shift, factor=1.0 / args[self.unit] if self.unit else self.factor)
 
     def structure(self) -> str:
-        """What compiled code bakes in of this prior: its repr, less a shift that comes from the arguments."""
-        return repr(self.at(0.0) if self.origin else self)
+        """What compiled code bakes in of this prior: its repr, less the shift and factor from the arguments."""
+        return repr(replace(self, shift=0.0 if self.origin else self.shift, factor=1.0 if self.unit else self.factor))
 
     @property
     def names(self) -> frozenset[str]:
@@ -140,6 +151,10 @@ class Prior:
             return v, v
         return -math.inf, math.inf
 
+    def location(self, values: Mapping[str, float] | None = None) -> float:
+        """The location in model units: the mean of a (truncated) normal prior, the value of a fixed one."""
+        return self._eval(self.loc, values)
+
     def distribution(self, values: Mapping[str, float] | None = None):
         """The NumPyro distribution (JAX-traceable in ``values``)."""
         import numpyro.distributions as dist
@@ -149,7 +164,7 @@ class Prior:
             return dist.Uniform(lo, hi)
         if self.kind == "loguniform":
             return dist.LogUniform(lo, hi)
-        loc, scale = self._eval(self.loc, values), self.factor * self.scale
+        loc, scale = self.location(values), self.factor * self.scale
         if self.kind == "normal":
             return dist.Normal(loc, scale)
         return dist.TruncatedNormal(loc, scale, low=lo, high=hi)
@@ -160,8 +175,7 @@ class Prior:
         if self.kind == "loguniform":
             return math.sqrt(lo * hi)
         if self.kind in ("normal", "truncnormal", "fixed"):
-            loc = self._eval(self.loc, values)
-            return min(max(loc, lo), hi)
+            return min(max(self.location(values), lo), hi)
         return 0.5 * (lo + hi)
 
     def describe(self) -> str:
@@ -181,11 +195,17 @@ class Prior:
 
 
 def make_prior(
-    spec: PriorSpec, shift: float = 0.0, factor: float = 1.0, what: str = "parameter", origin: str = ""
+    spec: PriorSpec,
+    shift: float = 0.0,
+    factor: float = 1.0,
+    what: str = "parameter",
+    origin: str = "",
+    unit: str = "",
 ) -> Prior:
     """A :class:`Prior` from a config table (``kind = "auto"`` must be resolved by the caller).
 
-    ``origin`` names the model argument that holds ``shift`` at run time (see :class:`Prior`).
+    ``origin`` and ``unit`` name the model arguments that hold ``shift`` and ``1 / factor`` at run time (see
+    :class:`Prior`).
     """
     if spec.kind == "auto":
         raise ConfigError(f"{what}: prior kind 'auto' has no default here; give uniform, normal or truncnormal")
@@ -197,7 +217,7 @@ def make_prior(
         raise ConfigError(f"{what}: a fixed prior needs a number as loc, got {spec.loc!r}")
     if spec.kind == "loguniform" and isinstance(low, float) and not low > 0:
         raise ConfigError(f"{what}: loguniform prior needs low > 0, got {spec.low}")
-    return Prior(spec.kind, low, high, loc, float(spec.scale), shift, factor, origin)
+    return Prior(spec.kind, low, high, loc, float(spec.scale), shift, factor, origin, unit)
 
 
 def order_sites(priors: Mapping[str, Prior], fixed: Mapping[str, float]) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from scipy.optimize import minimize
 from threadpoolctl import threadpool_limits
 
 from ..errors import SpecolaError
+from ._density import constrain_point, unconstrain_point
 from ._exported import PersistentJit
 from .model import LinesModel
 
@@ -52,25 +54,17 @@ class _Compiled:
     def __init__(self, model: LinesModel) -> None:
         import jax
         import jax.numpy as jnp
-        from jax.flatten_util import ravel_pytree
-        from numpyro.infer.util import constrain_fn, potential_energy
 
+        from ._density import density_functions
         from .model import predict
 
         plan = model.plan
-        self.names = sorted(plan.sites)  # ravel_pytree's order
-        _, self.unravel = ravel_pytree({n: jnp.zeros(()) for n in self.names})
-        unravel, fn = self.unravel, model.model_fn
+        self.names = sorted(plan.sites)  # the order of the unconstrained vector
         self._plan = plan
         self.key = plan.structure_key()
         self.extra: dict = {}  # whitened model and samplers, shared by every model of this structure
-
-        def potential(u, args):
-            return potential_energy(fn, (args,), {}, unravel(u))
-
-        def constrain(u, args):  # supports depend on other parameters (numpyro evaluates them in order) and args
-            return constrain_fn(model.prior_fn, (args,), {}, unravel(u))
-
+        # NumPyro's potential_energy of model.model_fn, vectorised over the parameters (a 2x smaller graph)
+        potential, constrain = density_functions(plan, self.names)
         self.potential = potential
         self.value_and_grad = self.jit(jax.value_and_grad(potential), "value_and_grad")
         constrain_many = self.jit(jax.vmap(constrain, in_axes=(0, None)), "constrain", one_off=True)
@@ -109,11 +103,11 @@ class _Compiled:
 
         ``args``: the model's arguments (their ``z0`` shifts the redshift supports); default: the plan's own.
         """
-        from numpyro.distributions.transforms import biject_to
+        return unconstrain_point(self._plan, self.names, params, args)
 
-        plan = self._plan
-        d = {n: float(biject_to(plan.distribution(n, params, args).support).inv(params[n])) for n in plan.sample_order}
-        return np.asarray([d[n] for n in self.names])
+    def constrain_point(self, u: np.ndarray, args: dict | None = None) -> dict[str, float]:
+        """The parameters of one unconstrained vector (e.g. the MAP), on the host: nothing to compile."""
+        return constrain_point(self._plan, self.names, u, args)
 
 
 def compiled(model: LinesModel) -> _Compiled:
@@ -181,7 +175,7 @@ def find_map(model: LinesModel, init: dict[str, float] | None = None) -> tuple[d
     res = minimize(f, u0, jac=True, method="L-BFGS-B", options={"maxiter": 5000, "ftol": 1e-13, "gtol": 1e-8})
     if not np.all(np.isfinite(res.x)):
         raise SpecolaError("MAP optimisation failed (non-finite parameters); check priors and data")
-    params = {n: float(np.asarray(fns.constrain(res.x[None], args)[n])[0]) for n in fns.names}
+    params = fns.constrain_point(res.x, args)
     return params, res.x
 
 
@@ -271,6 +265,8 @@ def fit(
     d = FitSection()
     pick = lambda x, default: default if x is None else x
     num_samples, seed = pick(num_samples, d.num_samples), pick(seed, d.seed)
+    warmup, chains = pick(num_warmup, d.num_warmup), pick(num_chains, d.num_chains)
+    ahead = _prepare_nuts(model, warmup) if method == "nuts" else None
     with threadpool_limits(limits=1, user_api="blas"):  # tiny matrices: BLAS threads only contend (10x slower)
         params, u_map = find_map(model)
         if method == "laplace":
@@ -282,7 +278,7 @@ def fit(
         guide, steps = pick(svi_guide, d.svi_guide), pick(svi_steps, d.svi_steps)
         lr = pick(svi_learning_rate, d.svi_learning_rate)
         return _svi(model, params, u_map, guide, steps, lr, num_samples, seed)
-    warmup, chains = pick(num_warmup, d.num_warmup), pick(num_chains, d.num_chains)
+    ahead.join()
     return _nuts(model, params, u_map, warmup, num_samples, chains, seed, progress)
 
 
@@ -341,19 +337,15 @@ def _whitened(model: LinesModel, u_map: np.ndarray) -> tuple[Any, dict]:
     import jax.numpy as jnp
     import numpyro
     import numpyro.distributions as dist
-    from numpyro.infer.util import potential_energy
 
     fns = compiled(model)
     n = len(u_map)
     if "whitened" not in fns.extra:
-        fn, unravel = model.model_fn, fns.unravel
+        potential = fns.potential
 
         def whitened(wargs):
             w = numpyro.sample("w", dist.ImproperUniform(dist.constraints.real_vector, (), (n,)))
-            u = wargs["u_map"] + wargs["chol"] @ w
-            with numpyro.handlers.block():  # the inner model's sites stay out of this trace
-                pe = potential_energy(fn, (wargs["data"],), {}, unravel(u))
-            numpyro.factor("log_density", -pe)
+            numpyro.factor("log_density", -potential(wargs["u_map"] + wargs["chol"] @ w, wargs["data"]))
 
         fns.extra["whitened"] = whitened
     h = hessian(model, u_map)
@@ -478,6 +470,34 @@ def _nuts_kernels(fns: _Compiled, num_warmup: int) -> tuple[Any, Any]:
         fns.jit(advance, f"nuts_advance_{num_warmup}"),
     )
     return fns.extra[key]
+
+
+def _prepare_nuts(model: LinesModel, num_warmup: int) -> threading.Thread:
+    """Compile (or load) the NUTS kernels of this model in a thread, while the caller finds the MAP.
+
+    XLA compiles without holding the GIL, so on two cores the sampler's set-up and steps compile beside the
+    MAP's own functions. Their arguments are known before the MAP: only its shapes enter them. A failure here
+    is only logged; :func:`_nuts` then compiles them itself.
+    """
+    import jax
+
+    fns = compiled(model)
+    init, advance = _nuts_kernels(fns, num_warmup)
+
+    def work():
+        try:
+            n = len(fns.names)
+            vec = jax.ShapeDtypeStruct((n,), np.float64)
+            wargs = {"u_map": vec, "chol": jax.ShapeDtypeStruct((n, n), np.float64), "data": model.padded}
+            rng = jax.random.PRNGKey(0)
+            init.prepare(vec, rng, wargs)
+            advance.prepare(init.eval_shape(vec, rng, wargs), wargs)
+        except Exception as exc:  # the sampler compiles in the caller's thread instead
+            log.debug("NUTS kernels not prepared ahead: %s", exc)
+
+    thread = threading.Thread(target=work, name="specola-nuts-compile", daemon=True)
+    thread.start()
+    return thread
 
 
 def _nuts(model, params, u_map, num_warmup, num_samples, num_chains, seed, progress) -> Posterior:
