@@ -32,6 +32,8 @@ __all__ = ["Posterior", "compiled", "find_map", "fit", "fit_many"]
 log = logging.getLogger(__name__)
 
 _ONE_OFF = {"xla_backend_optimization_level": 0}  # XLA options of the functions called a few times per fit
+#: Posterior draws a result evaluates its pointwise log-likelihood on (WAIC, PSIS-LOO).
+LOG_LIKELIHOOD_DRAWS = 400
 
 
 @dataclass
@@ -67,8 +69,7 @@ class _Compiled:
         potential, constrain = density_functions(plan, self.names)
         self.potential = potential
         self.value_and_grad = self.jit(jax.value_and_grad(potential), "value_and_grad")
-        constrain_many = self.jit(jax.vmap(constrain, in_axes=(0, None)), "constrain", one_off=True)
-        self.constrain = lambda u, args: constrain_many(u, plan.prior_args(args))  # one compile for any bucket
+        self.constrain_many = self.jit(jax.vmap(constrain, in_axes=(0, None)), "constrain", one_off=True)
         self.predict = self.jit(lambda p, args: predict(plan, p, args), "predict", one_off=True)
         total = lambda p, args: predict(plan, p, args)["total"]
         self.total_many = self.jit(jax.vmap(total, in_axes=(0, None)), "total_many", one_off=True)  # draws at once
@@ -104,6 +105,23 @@ class _Compiled:
         ``args``: the model's arguments (their ``z0`` shifts the redshift supports); default: the plan's own.
         """
         return unconstrain_point(self._plan, self.names, params, args)
+
+    def constrain(self, u, args: dict) -> dict:
+        """The parameters of many unconstrained vectors ``(draws, n)`` (compiled; one compile for any bucket)."""
+        return self.constrain_many(u, self._plan.prior_args(args))
+
+    def prepare_results(self, num_draws: int, args: dict) -> None:
+        """Compile (or load) the functions a result of ``num_draws`` draws evaluates.
+
+        The draws' parameters, the model of one parameter set, and the models of the draws of its pointwise
+        log-likelihood (``LOG_LIKELIHOOD_DRAWS``).
+        """
+        import jax
+
+        f64 = lambda *shape: jax.ShapeDtypeStruct(shape, np.float64)
+        self.constrain_many.prepare(f64(num_draws, len(self.names)), self._plan.prior_args(args))
+        self.predict.prepare({k: f64() for k in self.names}, args)
+        self.total_many.prepare({k: f64(min(num_draws, LOG_LIKELIHOOD_DRAWS)) for k in self.names}, args)
 
     def constrain_point(self, u: np.ndarray, args: dict | None = None) -> dict[str, float]:
         """The parameters of one unconstrained vector (e.g. the MAP), on the host: nothing to compile."""
@@ -266,7 +284,8 @@ def fit(
     pick = lambda x, default: default if x is None else x
     num_samples, seed = pick(num_samples, d.num_samples), pick(seed, d.seed)
     warmup, chains = pick(num_warmup, d.num_warmup), pick(num_chains, d.num_chains)
-    ahead = _prepare_nuts(model, warmup) if method == "nuts" else None
+    if method == "nuts":
+        _prepare_nuts(model, warmup, chains * num_samples)
     with threadpool_limits(limits=1, user_api="blas"):  # tiny matrices: BLAS threads only contend (10x slower)
         params, u_map = find_map(model)
         if method == "laplace":
@@ -278,7 +297,6 @@ def fit(
         guide, steps = pick(svi_guide, d.svi_guide), pick(svi_steps, d.svi_steps)
         lr = pick(svi_learning_rate, d.svi_learning_rate)
         return _svi(model, params, u_map, guide, steps, lr, num_samples, seed)
-    ahead.join()
     return _nuts(model, params, u_map, warmup, num_samples, chains, seed, progress)
 
 
@@ -472,12 +490,13 @@ def _nuts_kernels(fns: _Compiled, num_warmup: int) -> tuple[Any, Any]:
     return fns.extra[key]
 
 
-def _prepare_nuts(model: LinesModel, num_warmup: int) -> threading.Thread:
+def _prepare_nuts(model: LinesModel, num_warmup: int, num_draws: int) -> None:
     """Compile (or load) the NUTS kernels of this model in a thread, while the caller finds the MAP.
 
     XLA compiles without holding the GIL, so on two cores the sampler's set-up and steps compile beside the
-    MAP's own functions. Their arguments are known before the MAP: only its shapes enter them. A failure here
-    is only logged; :func:`_nuts` then compiles them itself.
+    MAP's own functions, and the result's functions (:meth:`_Compiled.prepare_results`) beside the sampling.
+    Their arguments are known before the MAP: only its shapes enter them. A call of a function being prepared
+    waits for it; a failure here is only logged (the caller's thread then compiles what is missing).
     """
     import jax
 
@@ -492,12 +511,11 @@ def _prepare_nuts(model: LinesModel, num_warmup: int) -> threading.Thread:
             rng = jax.random.PRNGKey(0)
             init.prepare(vec, rng, wargs)
             advance.prepare(init.eval_shape(vec, rng, wargs), wargs)
+            fns.prepare_results(num_draws, model.padded)
         except Exception as exc:  # the sampler compiles in the caller's thread instead
             log.debug("NUTS kernels not prepared ahead: %s", exc)
 
-    thread = threading.Thread(target=work, name="specola-nuts-compile", daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=work, name="specola-nuts-compile", daemon=True).start()
 
 
 def _nuts(model, params, u_map, num_warmup, num_samples, num_chains, seed, progress) -> Posterior:

@@ -14,7 +14,7 @@ from astropy.table import QTable
 
 from ..errors import SpecolaError
 from ..runs import RunFolder
-from .inference import Posterior
+from .inference import LOG_LIKELIHOOD_DRAWS, Posterior
 from .model import C_KMS, LinesModel
 
 __all__ = ["PERCENTILES", "LinesResult"]
@@ -170,7 +170,7 @@ class LinesResult:
         n = self.posterior.flat(next(iter(self.posterior.samples))).size
         return np.random.default_rng(0).choice(n, min(n, max_draws), replace=False)
 
-    def log_likelihood(self, max_draws: int = 400) -> np.ndarray:
+    def log_likelihood(self, max_draws: int = LOG_LIKELIHOOD_DRAWS) -> np.ndarray:
         """Pointwise Gaussian log-likelihood ``(draws, pixels)`` for up to ``max_draws`` posterior draws."""
         key = ("log_likelihood", max_draws)
         if key not in self.extra:
@@ -183,7 +183,7 @@ class LinesResult:
             self.extra[key] = -0.5 * r**2 - np.log(err) - 0.5 * np.log(2 * np.pi)
         return self.extra[key]
 
-    def log_joint(self, max_draws: int = 400) -> np.ndarray:
+    def log_joint(self, max_draws: int = LOG_LIKELIHOOD_DRAWS) -> np.ndarray:
         """Unnormalised log posterior ``log p(data | theta) + log p(theta)`` of up to ``max_draws`` draws.
 
         In the model's parameters (no Jacobian of the unconstrained transform); the draws are those of
@@ -207,7 +207,7 @@ class LinesResult:
 
         return compiled(self.model)
 
-    def information_criteria(self, max_draws: int = 400) -> dict[str, Any]:
+    def information_criteria(self, max_draws: int = LOG_LIKELIHOOD_DRAWS) -> dict[str, Any]:
         """WAIC and PSIS-LOO (ArviZ) from the pointwise log-likelihood of up to ``max_draws`` draws.
 
         Deviance scale (``waic``, ``loo``: -2 elpd, lower is better) and elpd, effective parameters, standard
