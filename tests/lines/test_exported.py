@@ -69,3 +69,39 @@ def test_compiler_options_reach_xla(cache):
     np.testing.assert_allclose(np.asarray(quick["y"]), 2.0 * np.sin(x), rtol=1e-15)
     with pytest.raises(Exception, match="no_such_option"):  # an option XLA does not know is refused, so it was passed
         PersistentJit(_counted([]), "f", "key", {"no_such_option": 1})(x, args)
+
+
+def test_the_folder_is_kept_under_its_limit_least_recently_used_first(cache, monkeypatch):
+    import os
+
+    from specola.lines import _exported
+
+    x, args = np.arange(3.0), {"a": jnp.asarray(1.0)}
+    PersistentJit(_counted([]), "g", "key")(x, args)
+    folder = export_dir()
+    size = next(folder.glob("g-*.jaxexport")).stat().st_size
+    for k, age in enumerate((300, 200, 100)):  # three old artifacts of 1 kB, the first the least recently used
+        f = folder / f"old{k}-0.jaxexport"
+        f.write_bytes(b"x" * 1000)
+        os.utime(f, (f.stat().st_atime - age, f.stat().st_mtime - age))
+    monkeypatch.setattr(_exported, "EXPORT_BYTES", 2 * size + 1500)
+    PersistentJit(_counted([]), "g", "key")(np.zeros(4), args)  # another shape: a second artifact, then pruning
+    assert sorted(f.name for f in folder.glob("old*")) == ["old2-0.jaxexport"]
+    assert len(list(folder.glob("g-*.jaxexport"))) == 2
+
+
+def test_the_compilation_cache_is_pruned_oldest_first_when_a_function_is_exported(cache, monkeypatch):
+    import os
+
+    from specola.lines import _jax
+    from specola.lines._jax import cache_dir
+
+    folder = cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    for k, age in enumerate((300, 200)):
+        f = folder / f"jit_old{k}-cache"
+        f.write_bytes(b"x" * 1000)
+        os.utime(f, (f.stat().st_atime - age, f.stat().st_mtime - age))
+    monkeypatch.setattr(_jax, "CACHE_BYTES", 1500)
+    PersistentJit(_counted([]), "h", "key")(np.arange(2.0), {"a": jnp.asarray(1.0)})
+    assert sorted(f.name for f in folder.glob("jit_old*")) == ["jit_old1-cache"]

@@ -13,6 +13,10 @@ structure), the argument shapes and dtypes, the versions of jax, jaxlib and nump
 source of the whole specola package, so an edited model never loads a stale artifact. An unreadable or
 incompatible file is traced and written again. Without the ``flatbuffers`` package (which jax needs to
 serialize) or a writable cache folder the function is a plain :func:`jax.jit`.
+
+The folder is kept under ``EXPORT_BYTES``: each write removes the least recently used artifacts beyond it
+(every load touches its file), so the artifacts of earlier specola versions and old configurations go; the
+compilation cache is pruned at the same time (``specola.lines._jax.CACHE_BYTES``, oldest entries first).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import hashlib
 import importlib.metadata
 import logging
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +37,9 @@ __all__ = ["PersistentJit", "export_dir"]
 log = logging.getLogger(__name__)
 
 _memo: dict[str, str] = {}
+
+#: Size limit of the folder of exported functions (a DJA PRISM NUTS fit writes ~0.3 MB).
+EXPORT_BYTES = 128 * 2**20
 
 
 def export_dir() -> Path:
@@ -161,6 +169,7 @@ class PersistentJit:
         path = export_dir() / f"{self._name}-{hashlib.sha256(text.encode()).hexdigest()[:32]}.jaxexport"
         try:
             exported = export.deserialize(bytearray(path.read_bytes()))
+            os.utime(path)  # recently used: the last to be pruned
         except FileNotFoundError:
             exported = None
         except Exception as exc:  # truncated, or written by an incompatible jax: trace again, replace it
@@ -182,3 +191,29 @@ def _write(path: Path, data: bytearray) -> None:
     except OSError as exc:
         log.info("cannot store exported %s (%s); it will be traced again next time", path.name, exc)
         tmp.unlink(missing_ok=True)
+        return
+    from ._jax import CACHE_BYTES, cache_dir
+
+    _prune(path.parent, "*.jaxexport", EXPORT_BYTES, keep=path)
+    _prune(cache_dir(), "*", CACHE_BYTES)
+
+
+def _prune(folder: Path, pattern: str, limit: int, keep: Path | None = None) -> None:
+    """Remove the files of ``folder`` least recently modified until those matching hold at most ``limit`` bytes."""
+    entries = []
+    for f in folder.glob(pattern):
+        try:
+            st = f.stat()
+        except OSError:  # removed by another process meanwhile
+            continue
+        if stat.S_ISREG(st.st_mode):
+            entries.append((st.st_mtime, st.st_size, f))
+    total = sum(size for _, size, _ in entries)
+    for _, size, f in sorted(entries, key=lambda e: e[0]):
+        if total <= limit:
+            break
+        if f == keep:
+            continue
+        f.unlink(missing_ok=True)
+        total -= size
+        log.info("%s removed from %s (kept under %d MB)", f.name, folder, limit // 2**20)

@@ -22,7 +22,10 @@ The compilation cache lives in the user's cache folder (``$SPECOLA_CACHE_DIR`` o
 a folder the user gave JAX is kept), so a rerun of the same configuration loads its compiled model instead of
 recompiling it. Every entry is cached, however quick to compile: a NUTS run also compiles ~500 small functions
 (NumPyro's initialisation, eager ops), each under 0.5 s but ~17 s together on a 2-core machine; with a 0.5 s
-threshold a rerun recompiled all of them.
+threshold a rerun recompiled all of them. The folder is kept under ``CACHE_BYTES`` (1 GiB; a DJA PRISM NUTS
+fit writes ~1 MB): whenever a new function is exported (:mod:`specola.lines._exported`), the entries written
+longest ago beyond it are removed. JAX's own size limit is not used: it needs access-time files that a
+folder written without it lacks, and fails on every write there.
 """
 
 from __future__ import annotations
@@ -49,6 +52,9 @@ __all__ = ["cache_dir", "configure", "require_float64"]
 log = logging.getLogger(__name__)
 
 _state = {"configured": False}
+
+#: Size limit of specola's compilation cache folder (JAX removes the least recently used entries beyond it).
+CACHE_BYTES = 2**30
 
 
 def cache_dir() -> Path:
