@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import warnings
 from typing import Any
@@ -9,6 +10,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["import_ahead", "information_criteria"]
+
+log = logging.getLogger(__name__)
 
 #: Pareto k above which a pixel's PSIS-LOO estimate is unreliable (Vehtari et al. 2017).
 PARETO_K_BAD = 0.7
@@ -22,12 +25,26 @@ def _import_arviz():
     return arviz
 
 
+def _import_in_thread() -> None:
+    """Import ArviZ and run ``from_dict`` once (its first call imports parts of xarray and dask, ~0.5 s).
+
+    No ``warnings.catch_warnings`` here: it is not thread-safe. A failure (a warning made an error) only
+    leaves the import to :func:`information_criteria`.
+    """
+    try:
+        import arviz
+
+        arviz.from_dict(posterior={"x": np.zeros((1, 2))}, log_likelihood={"obs": np.zeros((1, 2, 1))})
+    except Exception as exc:  # the caller's thread imports it again, warnings handled
+        log.debug("ArviZ not imported ahead: %s", exc)
+
+
 def import_ahead() -> None:
     """Import ArviZ (~2 s: xarray, pandas) in a thread while the caller fits, for :func:`information_criteria`.
 
     Most of a fit runs in compiled code, which leaves the interpreter free for the import.
     """
-    threading.Thread(target=_import_arviz, name="specola-import-arviz", daemon=True).start()
+    threading.Thread(target=_import_in_thread, name="specola-import-arviz", daemon=True).start()
 
 
 def information_criteria(log_lik: np.ndarray, posterior: dict[str, np.ndarray]) -> dict[str, Any]:

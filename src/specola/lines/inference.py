@@ -32,6 +32,7 @@ __all__ = ["Posterior", "compiled", "find_map", "fit", "fit_many"]
 log = logging.getLogger(__name__)
 
 _ONE_OFF = {"xla_backend_optimization_level": 0}  # XLA options of the functions called a few times per fit
+_SCAN_CHUNK = 64  # starting-scan points per call of the compiled design matrix
 #: Posterior draws a result evaluates its pointwise log-likelihood on (WAIC, PSIS-LOO).
 LOG_LIKELIHOOD_DRAWS = 400
 
@@ -85,6 +86,7 @@ class _Compiled:
             return jax.jacfwd(f)(jnp.zeros(len(self.linear)))
 
         self.design = self.jit(design, "design", one_off=True)
+        self.design_many = self.jit(jax.vmap(design, in_axes=(0, None)), "design_many", one_off=True)
 
     def jit(self, fn, name: str, *, one_off: bool = False) -> PersistentJit:
         """``jax.jit`` of a function of this structure, traced once per argument signature across processes.
@@ -151,16 +153,22 @@ def _initial(model: LinesModel, fns: _Compiled) -> dict[str, float]:
     err = np.asarray(model.args["error"])
     y = np.asarray(model.args["flux"]) / err
 
-    def solve(q):  # float64 scalars throughout: Python floats (weakly typed) would compile design again
-        q = {n: np.float64(x) for n, x in q.items()}
-        a = np.asarray(fns.design(q, args))[:npix] / err[:, None]
+    def solve(q, a):
         values = plan.config_values(q)
         lo, hi = np.transpose([plan.sites[n].bounds(values) for n in fns.linear])
         x = lsq_linear(a, y, bounds=(lo, hi), method="bvls").x
         return float(np.sum((a @ x - y) ** 2)), x
 
     def scan(ps, names, points):
-        chi2, x = zip(*(solve({**ps[0], **dict(zip(names, pt, strict=True))}) for pt in points[0]), strict=True)
+        qs = [{**ps[0], **dict(zip(names, pt, strict=True))} for pt in points[0]]
+        designs = []
+        for j in range(0, len(qs), _SCAN_CHUNK):  # one call per chunk of points, padded: one signature
+            chunk = qs[j : j + _SCAN_CHUNK]
+            chunk += chunk[-1:] * (_SCAN_CHUNK - len(chunk))
+            batch = {n: np.asarray([q[n] for q in chunk], np.float64) for n in fns.names}
+            designs.append(np.asarray(fns.design_many(batch, args))[:, :npix] / err[:, None])
+        a = np.concatenate(designs)
+        chi2, x = zip(*(solve(q, a[k]) for k, q in enumerate(qs)), strict=True)
         return best_point(np.asarray(chi2))[None], np.asarray(x)[None]
 
     return starts([plan], fns.linear, scan)[0]
