@@ -98,15 +98,6 @@ class _Level:
         dyn = jnp.stack([jnp.stack([jnp.asarray(x, float) for x in r]) for r in rows], axis=1)
         return jnp.asarray(self.support).at[:, self.dynamic].set(dyn)
 
-    def config(self, params: dict, args: dict) -> dict:
-        """The values this level's expressions read, in config units (see ``Plan.config_values``)."""
-        out = {}
-        for name in self.reads:
-            p = self.plan.prior(name, args)
-            v = self.plan.value(params, name, args)
-            out[name] = v if p is None else (v - p.shift) / p.factor
-        return out
-
     def transform(self, u, config: dict, args: dict):
         """Constrained values of this level, and their log prior density plus log Jacobian, from ``u`` (all levels)."""
         import jax
@@ -149,7 +140,7 @@ def density_functions(plan: Any, order: Sequence[str]) -> tuple[Callable, Callab
         params: dict = {}
         log_prior = 0.0
         for level in levels:
-            x, lp = level.transform(u, level.config(params, args), args)
+            x, lp = level.transform(u, plan.config_values(params, args, level.reads), args)
             params.update({n: x[i] for i, n in enumerate(level.names)})
             log_prior = log_prior + lp
         return params, log_prior

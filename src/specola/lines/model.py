@@ -122,10 +122,13 @@ class Plan:
         p = self.fixed_priors.get(name)
         return p.bind(args).bounds()[0] if p is not None and p.runtime and args is not None else self.fixed[name]
 
-    def config_values(self, params: dict, args: dict | None = None) -> dict:
-        """Values of the given (and fixed) parameters in config units, as prior expressions see them."""
+    def config_values(self, params: dict, args: dict | None = None, names: Sequence[str] | None = None) -> dict:
+        """Values of the given (and fixed) parameters in config units, as prior expressions see them.
+
+        ``names``: only these (default: every given and fixed parameter).
+        """
         out = {}
-        for name in {**self.fixed, **params}:
+        for name in {**self.fixed, **params} if names is None else names:
             v, p = self.value(params, name, args), self.prior(name, args)
             out[name] = v if p is None else (v - p.shift) / p.factor
         return out
