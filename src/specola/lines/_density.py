@@ -5,7 +5,8 @@ site by site: for the 14 parameters of the DJA PRISM demo that is ~1000 of the p
 operations (a distribution, a transform and its Jacobian per site), and XLA compiles each of them again in
 every executable that holds the gradient (the MAP, NUTS' set-up and its steps). Written here with one
 array per dependency level of the priors, the same density (identical transforms, log-probabilities and
-Jacobians, checked against NumPyro's in the tests) is ~3x smaller, compiles ~2x faster and runs faster.
+Jacobians, checked against NumPyro's in the tests) traces ~2x fewer operations (1431 -> 681 with the model
+itself), and the demo's executables compile 1.4-1.8x faster (MAP gradient, NUTS set-up, NUTS step).
 
 Parameters are sorted by *level*: level 0 depends on no other parameter, level ``k`` only on lower levels
 (prior bounds or locations that are expressions), so each level's supports are known when it is transformed.

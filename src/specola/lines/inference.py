@@ -66,7 +66,7 @@ class _Compiled:
         self._plan = plan
         self.key = plan.structure_key()
         self.extra: dict = {}  # whitened model and samplers, shared by every model of this structure
-        # NumPyro's potential_energy of model.model_fn, vectorised over the parameters (a 2x smaller graph)
+        # NumPyro's potential_energy of model.model_fn, vectorised over the parameters (~2x fewer operations)
         potential, constrain = density_functions(plan, self.names)
         self.potential = potential
         self.value_and_grad = self.jit(jax.value_and_grad(potential), "value_and_grad")
