@@ -449,9 +449,11 @@ _CHUNK = 50  # NUTS steps per compiled call: progress is reported between calls
 
 
 def _nuts_kernels(fns: _Compiled, num_warmup: int) -> tuple[Any, Any]:
-    """``init(w0, key, wargs)`` and ``advance(state, wargs)`` (``_CHUNK`` NUTS steps) of one structure.
+    """``init(w0, pe, grad, key, wargs)`` and ``advance(state, wargs)`` (``_CHUNK`` NUTS steps) of one structure.
 
-    The potential is generated from the model arguments (data, MAP and whitening), so nothing but the model
+    ``init`` takes the whitened potential and its gradient at ``w0`` (from the MAP's compiled gradient, see
+    :func:`_whitened_start`), so its executable holds no gradient of its own and compiles in a fraction of
+    the time. The potential is generated from the model arguments (data, MAP and whitening), so nothing but the model
     structure and ``num_warmup`` is compiled in: reruns and other spectra of the configuration load the same
     functions from the cache folder without tracing (:class:`~specola.lines._exported.PersistentJit`). The
     sampler state travels as the flat list of its arrays (an exported function's outputs are plain pytrees).
@@ -462,34 +464,35 @@ def _nuts_kernels(fns: _Compiled, num_warmup: int) -> tuple[Any, Any]:
         return fns.extra[key]
     import jax
     from numpyro.infer.hmc import hmc
+    from numpyro.infer.util import ParamInfo
 
     potential = fns.potential
 
-    def kernels(w0, rng, wargs):
+    def kernels(w0, pe, grad, rng, wargs):
         def gen(wa):
             return lambda w: potential(wa["u_map"] + wa["chol"] @ w, wa["data"])
 
         init_kernel, sample_kernel = hmc(potential_fn_gen=gen, algo="NUTS")
-        state = init_kernel(w0, num_warmup, target_accept_prob=0.85, max_tree_depth=8, model_args=(wargs,),
-                            rng_key=rng)  # fmt: skip
+        state = init_kernel(ParamInfo(w0, pe, grad), num_warmup, target_accept_prob=0.85, max_tree_depth=8,
+                            model_args=(wargs,), rng_key=rng)  # fmt: skip
         return state, sample_kernel
 
-    def init(w0, rng, wargs):
-        return jax.tree.leaves(kernels(w0, rng, wargs)[0])
+    def init(w0, pe, grad, rng, wargs):
+        return jax.tree.leaves(kernels(w0, pe, grad, rng, wargs)[0])
 
     def advance(leaves, wargs):
-        like = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), (wargs["u_map"], wargs))
-        rng = jax.eval_shape(jax.random.PRNGKey, 0)
-        tree = jax.tree.structure(jax.eval_shape(lambda w, r, a: kernels(w, r, a)[0], like[0], rng, like[1]))
-        state = jax.tree.unflatten(tree, leaves)
-        _, sample_kernel = kernels(state.z, state.rng_key, wargs)  # sets the warm-up schedule (dead code else)
+        vec = jax.ShapeDtypeStruct(wargs["u_map"].shape, wargs["u_map"].dtype)
+        like = (vec, jax.ShapeDtypeStruct((), vec.dtype), vec, jax.eval_shape(jax.random.PRNGKey, 0), wargs)
+        tree = jax.tree.structure(jax.eval_shape(lambda *a: kernels(*a)[0], *like))
+        s = jax.tree.unflatten(tree, leaves)
+        _, sample_kernel = kernels(s.z, s.potential_energy, s.z_grad, s.rng_key, wargs)  # sets the warm-up schedule
 
         def body(s, _):
             s = sample_kernel(s, model_args=(wargs,))
             return s, (s.z, s.diverging)
 
-        state, out = jax.lax.scan(body, state, None, length=_CHUNK)
-        return jax.tree.leaves(state), out
+        s, out = jax.lax.scan(body, s, None, length=_CHUNK)
+        return jax.tree.leaves(s), out
 
     fns.extra[key] = (
         fns.jit(init, f"nuts_init_{num_warmup}", one_off=True),
@@ -517,13 +520,23 @@ def _prepare_nuts(model: LinesModel, num_warmup: int, num_draws: int) -> None:
             vec = jax.ShapeDtypeStruct((n,), np.float64)
             wargs = {"u_map": vec, "chol": jax.ShapeDtypeStruct((n, n), np.float64), "data": model.padded}
             rng = jax.random.PRNGKey(0)
-            init.prepare(vec, rng, wargs)
-            advance.prepare(init.eval_shape(vec, rng, wargs), wargs)
+            scalar = jax.ShapeDtypeStruct((), np.float64)
+            init.prepare(vec, scalar, vec, rng, wargs)
+            advance.prepare(init.eval_shape(vec, scalar, vec, rng, wargs), wargs)
             fns.prepare_results(num_draws, model.padded)
         except Exception as exc:  # the sampler compiles in the caller's thread instead
             log.debug("NUTS kernels not prepared ahead: %s", exc)
 
     threading.Thread(target=work, name="specola-nuts-compile", daemon=True).start()
+
+
+def _whitened_start(fns: _Compiled, w0: np.ndarray, wargs: dict) -> tuple:
+    """``w0``, the whitened potential there and its gradient, from the compiled gradient of the potential."""
+    import jax.numpy as jnp
+
+    chol = np.asarray(wargs["chol"])
+    pe, grad = fns.value_and_grad(jnp.asarray(np.asarray(wargs["u_map"]) + chol @ w0), wargs["data"])
+    return jnp.asarray(w0), jnp.asarray(pe, float), jnp.asarray(chol.T @ np.asarray(grad))
 
 
 def _nuts(model, params, u_map, num_warmup, num_samples, num_chains, seed, progress) -> Posterior:
@@ -533,7 +546,6 @@ def _nuts(model, params, u_map, num_warmup, num_samples, num_chains, seed, progr
     updated between chunks; the draws are the steps after ``num_warmup``.
     """
     import jax
-    import jax.numpy as jnp
     from tqdm.auto import tqdm
 
     fns = compiled(model)
@@ -548,7 +560,7 @@ def _nuts(model, params, u_map, num_warmup, num_samples, num_chains, seed, progr
     draws, div = [], 0
     t0 = time.perf_counter()
     for c in range(num_chains):
-        state = init(jnp.asarray(w0[c]), keys[c], wargs)
+        state = init(*_whitened_start(fns, w0[c], wargs), keys[c], wargs)
         if c == 0:
             advance.prepare(state, wargs)
             t1 = time.perf_counter()
