@@ -53,7 +53,7 @@ log = logging.getLogger(__name__)
 
 _state = {"configured": False}
 
-#: Size limit of specola's compilation cache folder (JAX removes the least recently used entries beyond it).
+#: Size limit of specola's compilation cache folder (the entries written longest ago go first beyond it).
 CACHE_BYTES = 2**30
 
 

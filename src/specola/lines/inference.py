@@ -85,7 +85,7 @@ class _Compiled:
 
             return jax.jacfwd(f)(jnp.zeros(len(self.linear)))
 
-        self.design = self.jit(design, "design", one_off=True)
+        self.design = design  # traced inside fit_many's batched scans
         self.design_many = self.jit(jax.vmap(design, in_axes=(0, None)), "design_many", one_off=True)
 
     def jit(self, fn, name: str, *, one_off: bool = False) -> PersistentJit:
@@ -453,8 +453,8 @@ def _nuts_kernels(fns: _Compiled, num_warmup: int) -> tuple[Any, Any]:
 
     ``init`` takes the whitened potential and its gradient at ``w0`` (from the MAP's compiled gradient, see
     :func:`_whitened_start`), so its executable holds no gradient of its own and compiles in a fraction of
-    the time. The potential is generated from the model arguments (data, MAP and whitening), so nothing but the model
-    structure and ``num_warmup`` is compiled in: reruns and other spectra of the configuration load the same
+    the time. The potential is generated from the model arguments (data, MAP and whitening), so nothing but
+    the model structure and ``num_warmup`` is compiled in: reruns and other spectra of the configuration load the same
     functions from the cache folder without tracing (:class:`~specola.lines._exported.PersistentJit`). The
     sampler state travels as the flat list of its arrays (an exported function's outputs are plain pytrees).
     No host callbacks (progress bars) live inside the compiled code.
@@ -481,8 +481,7 @@ def _nuts_kernels(fns: _Compiled, num_warmup: int) -> tuple[Any, Any]:
         return jax.tree.leaves(kernels(w0, pe, grad, rng, wargs)[0])
 
     def advance(leaves, wargs):
-        vec = jax.ShapeDtypeStruct(wargs["u_map"].shape, wargs["u_map"].dtype)
-        like = (vec, jax.ShapeDtypeStruct((), vec.dtype), vec, jax.eval_shape(jax.random.PRNGKey, 0), wargs)
+        like = _init_like(jax.ShapeDtypeStruct(wargs["u_map"].shape, wargs["u_map"].dtype), wargs)
         tree = jax.tree.structure(jax.eval_shape(lambda *a: kernels(*a)[0], *like))
         s = jax.tree.unflatten(tree, leaves)
         _, sample_kernel = kernels(s.z, s.potential_energy, s.z_grad, s.rng_key, wargs)  # sets the warm-up schedule
@@ -518,16 +517,22 @@ def _prepare_nuts(model: LinesModel, num_warmup: int, num_draws: int) -> None:
         try:
             n = len(fns.names)
             vec = jax.ShapeDtypeStruct((n,), np.float64)
-            wargs = {"u_map": vec, "chol": jax.ShapeDtypeStruct((n, n), np.float64), "data": model.padded}
-            rng = jax.random.PRNGKey(0)
-            scalar = jax.ShapeDtypeStruct((), np.float64)
-            init.prepare(vec, scalar, vec, rng, wargs)
-            advance.prepare(init.eval_shape(vec, scalar, vec, rng, wargs), wargs)
+            like = _init_like(vec, {"u_map": vec, "chol": jax.ShapeDtypeStruct((n, n), np.float64),
+                                    "data": model.padded})  # fmt: skip
+            init.prepare(*like)
+            advance.prepare(init.eval_shape(*like), like[-1])
             fns.prepare_results(num_draws, model.padded)
         except Exception as exc:  # the sampler compiles in the caller's thread instead
             log.debug("NUTS kernels not prepared ahead: %s", exc)
 
     threading.Thread(target=work, name="specola-nuts-compile", daemon=True).start()
+
+
+def _init_like(vec: Any, wargs: dict) -> tuple:
+    """Placeholders of the arguments of the NUTS ``init`` (``w0, pe, grad, key, wargs``) for a vector ``vec``."""
+    import jax
+
+    return vec, jax.ShapeDtypeStruct((), vec.dtype), vec, jax.eval_shape(jax.random.PRNGKey, 0), wargs
 
 
 def _whitened_start(fns: _Compiled, w0: np.ndarray, wargs: dict) -> tuple:

@@ -106,12 +106,12 @@ class Plan:
         return np.asarray([0.5 * (w0 + w1) * (1 + self.z0) for w0, w1 in self.regions])
 
     def prior(self, name: str, args: dict | None = None):
-        """The prior of a free or fixed parameter (None: neither), its run-time shift taken from ``args``."""
+        """The prior of a free or fixed parameter (None: neither), its run-time shift and factor from ``args``."""
         p = self.sites.get(name) or self.fixed_priors.get(name)
         return p.bind(args) if p is not None else None
 
     def prior_args(self, args: dict) -> dict:
-        """The entries of ``args`` the priors read (their run-time shifts, e.g. ``z0``)."""
+        """The entries of ``args`` the priors read (run-time shifts and units: ``z0``, ``line_unit``)."""
         priors = (*self.sites.values(), *self.fixed_priors.values())
         return {k: args[k] for k in sorted(({p.origin for p in priors} | {p.unit for p in priors}) - {""})}
 
