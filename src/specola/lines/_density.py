@@ -164,7 +164,7 @@ def density_functions(plan: Any, order: Sequence[str]) -> tuple[Callable, Callab
 
 
 def _host_args(plan: Any, args: dict | None) -> dict | None:
-    """The run-time shifts of ``args`` as floats (None: the plan's own)."""
+    """The run-time shifts and units of ``args`` as floats (None: the plan's own)."""
     return None if args is None else {k: float(v) for k, v in plan.prior_args(args).items()}
 
 
