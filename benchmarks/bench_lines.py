@@ -7,7 +7,8 @@
    ``UNITE_PYTHON`` or /work/peers/unite/bin/python) with the same lines, priors (positive fluxes) and continuum
    windows, NUTS with the dense mass matrix its tutorial recommends. Printed per process: the wall time, when
    the model is built, when sampling starts (after the MAP and the sampler's set-up) and when its first 50
-   steps are done; and how long after the model is built a warm rerun starts sampling.
+   steps are done; and how long after the model is built a warm rerun starts sampling. The specola process
+   ends as the ``specola`` program does (:func:`specola.cli.leave`).
 2. Many spectra with one configuration, each on its own pixel grid (wavelengths stretched by up to 0.3%):
    3 separate fits (each compiling its own functions, as a loop over files did) vs ``fit_many`` over 1000
    (``--many=N``) simulated spectra on one compiled model (MAP + Laplace, batched: vmapped scans and Newton);
@@ -54,6 +55,8 @@ stage.build_model = timed
 r = run(cfg, progress=False)
 print(f"total {time.perf_counter() - t0:.2f}")
 print("summary", r.summary())
+from specola.cli import leave
+leave(0)  # the exit of the specola program
 """
 
 UNITE_NUTS = """

@@ -68,3 +68,15 @@ def test_package_face():
     assert specola.Spectrum.__name__ == "Spectrum"
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         _ = specola.nope
+
+
+def test_program_exit_keeps_status_and_atexit_and_skips_the_last_collection():
+    code = (
+        "import atexit, gc\nfrom specola.cli import leave\n"
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0, flush=True))\nleave(3)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 3, done.stderr[-3000:]
+    assert done.stdout.split() == ["frozen", "True"]
+    cli = subprocess.run([sys.executable, "-m", "specola", "--version"], capture_output=True, text=True, timeout=300)
+    assert cli.returncode == 0 and specola.__version__ in cli.stdout + cli.stderr

@@ -1,5 +1,5 @@
 """``python -m specola``: the same command line as ``specola``."""
 
-from .cli import main
+from .cli import console
 
-raise SystemExit(main())
+console()

@@ -58,7 +58,7 @@ def test_pointwise_log_likelihood_and_waic_match_the_formula(both):
     np.testing.assert_allclose(ll[0], -0.5 * ((y - mu) / e) ** 2 - np.log(np.sqrt(2 * np.pi) * e), rtol=1e-10)
     ic = res.information_criteria()
     lppd = np.sum(logsumexp(ll, axis=0) - np.log(ll.shape[0]))
-    p_waic = np.sum(np.var(ll, axis=0))
+    p_waic = np.sum(np.var(ll, axis=0, ddof=1))  # sample variance (Vehtari, Gelman & Gabry 2017, eq. 11)
     assert ic["waic"] == pytest.approx(-2 * (lppd - p_waic), rel=1e-9)
     n_free = len(res.model.plan.sites)
     assert 0.5 * n_free < ic["p_loo"] < 2 * n_free  # effective parameters ~ free parameters for a good fit

@@ -21,6 +21,7 @@ compilation cache is pruned at the same time (``specola.lines._jax.CACHE_BYTES``
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import logging
@@ -32,7 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PersistentJit", "export_dir"]
+__all__ = ["PersistentJit", "export_dir", "supported"]
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,24 @@ def _leaf(x: Any) -> tuple | str:
     return tuple(x.shape), str(x.dtype), bool(getattr(x, "weak_type", False))
 
 
+def supported(options: dict | None) -> dict | None:
+    """The XLA compile options of ``options`` this jaxlib knows: an older one rejects a newer option's name."""
+    known = {k: v for k, v in (options or {}).items() if _known(k, v)}
+    return known or None
+
+
+@functools.cache
+def _known(name: str, value: Any) -> bool:
+    import jax
+
+    try:  # a trivial compile, once per option and process
+        jax.jit(lambda x: x + 1).lower(1.0).compile(compiler_options={name: value})
+    except Exception as exc:  # INVALID_ARGUMENT: No such compile option
+        log.debug("XLA option %s not available (%s)", name, exc)
+        return False
+    return True
+
+
 def _can_export() -> bool:
     try:
         importlib.metadata.version("flatbuffers")
@@ -114,7 +133,8 @@ class PersistentJit:
         Everything ``fn`` bakes in that its arguments do not carry (e.g. a model's structure key).
     compiler_options : dict, optional
         XLA options of its compilation (e.g. ``{"xla_backend_optimization_level": 0}`` for a function called a
-        few times, which compiles faster and runs slower); part of the persistent cache's key.
+        few times, which compiles faster and runs slower); part of the persistent cache's key. Those this jaxlib
+        does not know are left out (:func:`supported`).
     """
 
     def __init__(self, fn: Callable, name: str, key: str, compiler_options: dict | None = None) -> None:
@@ -153,7 +173,7 @@ class PersistentJit:
         with self._lock:
             if sig not in self._calls:
                 t0 = time.perf_counter()
-                self._calls[sig] = self._lower(args).compile(compiler_options=self._options)
+                self._calls[sig] = self._lower(args).compile(compiler_options=supported(self._options))
                 self.signatures += 1
                 log.debug("%s set up in %.2f s (%s)", self._name, time.perf_counter() - t0,
                           threading.current_thread().name)  # fmt: skip

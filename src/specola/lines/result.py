@@ -208,10 +208,11 @@ class LinesResult:
         return compiled(self.model)
 
     def information_criteria(self, max_draws: int = LOG_LIKELIHOOD_DRAWS) -> dict[str, Any]:
-        """WAIC and PSIS-LOO (ArviZ) from the pointwise log-likelihood of up to ``max_draws`` draws.
+        """WAIC and PSIS-LOO from the pointwise log-likelihood of up to ``max_draws`` draws.
 
         Deviance scale (``waic``, ``loo``: -2 elpd, lower is better) and elpd, effective parameters, standard
-        errors, the largest Pareto k and the count of pixels with k > 0.7 (LOO unreliable there); see
+        errors, the largest Pareto k and the count of pixels above the threshold for the number of draws (LOO
+        unreliable there); see
         :func:`specola.lines._ic.information_criteria`. Needs more than one draw (not ``method = "map"``).
         """
         from ._ic import information_criteria
@@ -219,8 +220,7 @@ class LinesResult:
         pick = self._picked(max_draws)
         if pick.size < 2:
             raise SpecolaError("information criteria need posterior draws; a MAP fit has one")
-        draws = {k: self.posterior.flat(k)[pick] for k in self.posterior.samples}
-        return information_criteria(self.log_likelihood(max_draws), draws)
+        return information_criteria(self.log_likelihood(max_draws))
 
     def diagnostics(self) -> dict[str, Any]:
         """Fit diagnostics as a JSON-ready dict.

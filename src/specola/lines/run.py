@@ -10,7 +10,6 @@ from ..instruments import DISPERSERS, Constant, NIRSpec, TabulatedLSF
 from ..io import read_all
 from ..runs import run_stage
 from ..spectrum import Spectrum
-from ._ic import import_ahead
 from .config import LinesConfig, SpectrumSpec
 from .inference import fit
 from .linelist import line
@@ -139,8 +138,6 @@ def run(config: LinesConfig, progress: bool | None = None) -> LinesResult:
         raise ConfigError(f"output.corner: {', '.join(unknown)} is not a free parameter of this model; "
                           f"free: {', '.join(model.plan.sample_order)}")  # fmt: skip
     f = config.fit
-    if f.method != "map":  # the result's WAIC / PSIS-LOO need ArviZ
-        import_ahead()
     posterior = fit(model, f.method, num_warmup=f.num_warmup, num_samples=f.num_samples,
                     num_chains=f.num_chains, seed=f.seed, svi_guide=f.svi_guide, svi_steps=f.svi_steps,
                     svi_learning_rate=f.svi_learning_rate, progress=progress)  # fmt: skip
