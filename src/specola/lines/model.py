@@ -42,13 +42,19 @@ log = logging.getLogger(__name__)
 C_KMS = 299792.458
 FLAM = u.Unit("erg / (s cm2 Angstrom)")
 _NTAB = 64
-_BUCKET_MIN = 64
+_BUCKET_MIN = 32
 _PIXEL_KEYS = ("low", "high", "flux", "error", "spec", "region", "mask")
 
 
 def bucket(npix: int) -> int:
-    """The padded length of ``npix`` pixels: the next power of two, at least 64."""
-    return max(_BUCKET_MIN, 1 << max(int(npix) - 1, 0).bit_length())
+    """The padded length of ``npix`` pixels: the next of 32, 48, 64, 96, 128, 192, ... (``2^k`` and ``1.5 x 2^k``).
+
+    Steps of at most 1.5x keep the padding's share of every likelihood call under a third (the DJA PRISM
+    model's 40 pixels: 48, not 64, ~30% faster gradients), while a survey's spectra still fall in few lengths.
+    """
+    n = max(int(npix), _BUCKET_MIN)
+    power = 1 << (n - 1).bit_length()
+    return power * 3 // 4 if n <= power * 3 // 4 else power
 
 
 def working_unit(spectrum: Spectrum) -> u.UnitBase:
