@@ -178,7 +178,7 @@ def console() -> NoReturn:
 def leave(status: int) -> NoReturn:
     """End the process with ``status``, without the interpreter's garbage collection of every object at exit.
 
-    That collection walks everything JAX, SciPy and ArviZ allocated (~1 s of a ``specola lines`` run) to free
+    That collection walks everything JAX, SciPy and astropy allocated (~1 s of a ``specola lines`` run) to free
     memory the operating system reclaims anyway, so every object is frozen out of the collector first
     (:func:`gc.freeze`). Objects freed by reference counting and atexit handlers are finalized as usual; only
     objects in reference cycles are not, and the commands close every file they write before they return.

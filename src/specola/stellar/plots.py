@@ -411,7 +411,7 @@ def plot_corner(
     import warnings
 
     with warnings.catch_warnings():
-        # corner imports arviz, which announces its refactor with a FutureWarning on import
+        # corner imports arviz where it is installed, which announces its refactor with a FutureWarning on import
         warnings.filterwarnings("ignore", message="ArviZ is undergoing", category=FutureWarning)
         import corner
 
