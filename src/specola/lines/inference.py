@@ -95,8 +95,9 @@ class _Compiled:
     def jit(self, fn, name: str, *, one_off: bool = False) -> PersistentJit:
         """``jax.jit`` of a function of this structure, traced once per argument signature across processes.
 
-        ``one_off``: a function called a few (hundred) times per fit, whose run time is negligible: compiled
-        without XLA's backend optimisations (~25% less compile time on CPU; each call ~1.5-2x slower).
+        ``one_off``: a function whose run time per fit is small against its compile time (called up to ~1000
+        times): compiled without XLA's backend optimisations (~25-50% less compile time on CPU; each call
+        ~1.5-2x slower).
         """
         return PersistentJit(fn, name, self.key, _ONE_OFF if one_off else _OPTIONS)
 
