@@ -81,6 +81,36 @@ def test_host_transforms_match_the_compiled_one(model, z0):
     np.testing.assert_allclose(fns.unconstrain(point, args), u, rtol=1e-8, atol=1e-8)
 
 
+def test_the_reverse_mode_potential_has_the_potentials_value_and_gradient(model):
+    """NUTS differentiates ``reverse_potential`` (the shared trace of the gradient): same value and gradient."""
+    fns = compiled(model)
+    args = model.padded
+    for x in np.random.default_rng(2).normal(0.0, 1.5, (3, len(fns.names))):
+        want_v, want_g = jax.value_and_grad(fns.potential)(jnp.asarray(x), args)
+        got_v, got_g = jax.jit(jax.value_and_grad(fns.reverse_potential))(jnp.asarray(x), args)
+        assert float(got_v) == pytest.approx(float(want_v), rel=1e-13)
+        np.testing.assert_allclose(got_g, want_g, rtol=1e-10, atol=1e-10)
+
+
+def test_the_design_matrix_from_unit_rows_is_the_models_jacobian(model):
+    """The starting scan's columns (the model at unit linear parameters) equal the model's Jacobian in them."""
+    from specola.lines.model import predict
+
+    fns = compiled(model)
+    args = model.padded
+    values = np.random.default_rng(4).uniform(0.2, 2.0, len(fns.names))
+    p = {n: jnp.asarray(v) for n, v in zip(fns.names, values, strict=True)}
+    p = {**p, "z_z": jnp.asarray(0.001), "fwhm_narrow": jnp.asarray(300.0)}
+
+    def total(x):
+        q = {**p, **{n: x[i] for i, n in enumerate(fns.linear)}}
+        return predict(model.plan, q, args)["total"]
+
+    want = jax.jacfwd(total)(jnp.zeros(len(fns.linear)))
+    assert len(fns.linear) >= 3 and np.all(np.abs(want).max(axis=0) > 0)
+    np.testing.assert_allclose(jax.jit(fns.design)(p, args), want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
+
+
 def test_resolution_tables_interpolate_as_numpy():
     grid = np.stack([np.linspace(4000.0, 5000.0, 64), np.linspace(6000.0, 9000.0, 64), np.full(64, 7000.0)])
     table = np.random.default_rng(2).uniform(1e-4, 1e-3, (3, 64))

@@ -25,6 +25,7 @@ from threadpoolctl import threadpool_limits
 from ..errors import SpecolaError
 from ._density import constrain_point, unconstrain_point
 from ._exported import PersistentJit
+from ._start import unit_rows
 from .model import LinesModel
 
 __all__ = ["Posterior", "compiled", "find_map", "fit", "fit_many"]
@@ -35,8 +36,8 @@ log = logging.getLogger(__name__)
 # and NUTS steps compile ~30% faster and run as fast (a CPU-backend option)
 _OPTIONS = {"xla_cpu_use_fusion_emitters": False}
 _ONE_OFF = {**_OPTIONS, "xla_backend_optimization_level": 0}  # and of those called a few times per fit
-_SCAN_CHUNK = 64  # starting-scan points per call of the compiled design matrix
-#: Posterior draws a result evaluates its pointwise log-likelihood on (WAIC, PSIS-LOO).
+#: Posterior draws a result evaluates its pointwise log-likelihood on (WAIC, PSIS-LOO); also the parameter sets
+#: per call of the compiled model (:meth:`_Compiled.totals`), so the result and the starting scan share one.
 LOG_LIKELIHOOD_DRAWS = 400
 
 
@@ -72,25 +73,47 @@ class _Compiled:
         # NumPyro's potential_energy of model.model_fn, vectorised over the parameters (~2x fewer operations)
         potential, constrain = density_functions(plan, self.names)
         self.potential = potential
+        self.gradient = jax.jit(jax.value_and_grad(potential))  # one trace per process: the MAP's and NUTS' (below)
         # the MAP calls it ~600 times: unoptimised, ~50 ms more per fit and ~0.5 s less compilation
-        self.value_and_grad = self.jit(jax.value_and_grad(potential), "value_and_grad", one_off=True)
+        self.value_and_grad = self.jit(self.gradient, "value_and_grad", one_off=True)
         self.constrain_many = self.jit(jax.vmap(constrain, in_axes=(0, None)), "constrain", one_off=True)
         self.predict = self.jit(lambda p, args: predict(plan, p, args), "predict", one_off=True)
         total = lambda p, args: predict(plan, p, args)["total"]
         self.total_many = self.jit(jax.vmap(total, in_axes=(0, None)), "total_many", one_off=True)  # draws at once
-        self.linear = [n for n in self.names if n.startswith("flux_") or n.startswith("cont_")]
-        self.linear = [n for n in self.linear if not n.endswith("_beta")]
+        # the parameters the model is linear in: line fluxes and continuum coefficients (not a FluxScale token,
+        # which multiplies them, nor a power law's index)
+        fluxes = {f"flux_{f}" for f in plan.flux_sites}
+        self.linear = [n for n in self.names if n in fluxes or (n.startswith("cont_") and not n.endswith("_beta"))]
 
-        def design(p, args):
-            def f(x):
-                q = dict(p)
-                q.update({n: x[i] for i, n in enumerate(self.linear)})
-                return predict(plan, q, args)["total"]
+        def design(p, args):  # traced inside fit_many's batched scans
+            rows = unit_rows(p, self.linear, jnp)
+            t = jax.vmap(total, in_axes=(0, None))(rows, args)
+            return (t[1:] - t[0]).T
 
-            return jax.jacfwd(f)(jnp.zeros(len(self.linear)))
+        self.design = design
 
-        self.design = design  # traced inside fit_many's batched scans
-        self.design_many = self.jit(jax.vmap(design, in_axes=(0, None)), "design_many", one_off=True)
+    def reverse_potential(self, u, args):
+        """``potential`` for reverse-mode differentiation only, through :attr:`gradient`: traced once per process.
+
+        Its Python trace (~0.7 s for the DJA PRISM model) is then shared by the MAP and the NUTS steps; XLA
+        inlines it, so the compiled code is the same. Not for forward mode (``jacfwd``).
+        """
+        import jax
+
+        @jax.custom_vjp
+        def f(u, args):
+            return self.gradient(u, args)[0]
+
+        def fwd(u, args):
+            v, g = self.gradient(u, args)
+            return v, (g, args)
+
+        def bwd(res, ct):
+            g, args = res
+            return ct * g, jax.tree.map(_zero_cotangent, args)
+
+        f.defvjp(fwd, bwd)
+        return f(u, args)
 
     def jit(self, fn, name: str, *, one_off: bool = False) -> PersistentJit:
         """``jax.jit`` of a function of this structure, traced once per argument signature across processes.
@@ -128,11 +151,35 @@ class _Compiled:
         f64 = lambda *shape: jax.ShapeDtypeStruct(shape, np.float64)
         self.constrain_many.prepare(f64(num_draws, len(self.names)), self._plan.prior_args(args))
         self.predict.prepare({k: f64() for k in self.names}, args)
-        self.total_many.prepare({k: f64(min(num_draws, LOG_LIKELIHOOD_DRAWS)) for k in self.names}, args)
+        self.total_many.prepare({k: f64(LOG_LIKELIHOOD_DRAWS) for k in self.names}, args)
+
+    def totals(self, params: dict, args: dict) -> np.ndarray:
+        """The model's ``total`` for many parameter sets (arrays ``(sets,)`` by name): ``(sets, bucket)``.
+
+        In calls of ``LOG_LIKELIHOOD_DRAWS`` sets (the last one padded), so any number of sets takes one
+        compiled function.
+        """
+        n, chunk = len(next(iter(params.values()))), LOG_LIKELIHOOD_DRAWS
+        out = []
+        for j in range(0, n, chunk):
+            part = {k: np.asarray(v[j : j + chunk], np.float64) for k, v in params.items()}
+            part = {k: np.concatenate([v, np.repeat(v[-1:], chunk - v.size)]) for k, v in part.items()}
+            out.append(np.asarray(self.total_many(part, args)))
+        return np.concatenate(out)[:n]
 
     def constrain_point(self, u: np.ndarray, args: dict | None = None) -> dict[str, float]:
         """The parameters of one unconstrained vector (e.g. the MAP), on the host: nothing to compile."""
         return constrain_point(self._plan, self.names, u, args)
+
+
+def _zero_cotangent(x):
+    """The zero cotangent of an argument (``float0`` for integer and boolean arrays, as JAX requires)."""
+    import jax
+    import jax.numpy as jnp
+
+    if jnp.issubdtype(x.dtype, jnp.inexact):
+        return jnp.zeros_like(x)
+    return np.zeros(x.shape, jax.dtypes.float0)
 
 
 def compiled(model: LinesModel) -> _Compiled:
@@ -166,13 +213,10 @@ def _initial(model: LinesModel, fns: _Compiled) -> dict[str, float]:
 
     def scan(ps, names, points):
         qs = [{**ps[0], **dict(zip(names, pt, strict=True))} for pt in points[0]]
-        designs = []
-        for j in range(0, len(qs), _SCAN_CHUNK):  # one call per chunk of points, padded: one signature
-            chunk = qs[j : j + _SCAN_CHUNK]
-            chunk += chunk[-1:] * (_SCAN_CHUNK - len(chunk))
-            batch = {n: np.asarray([q[n] for q in chunk], np.float64) for n in fns.names}
-            designs.append(np.asarray(fns.design_many(batch, args))[:, :npix] / err[:, None])
-        a = np.concatenate(designs)
+        rows = unit_rows({n: np.asarray([q[n] for q in qs]) for n in fns.names}, fns.linear)
+        t = fns.totals({n: v.reshape(-1) for n, v in rows.items()}, args)[:, :npix]
+        t = t.reshape(len(qs), len(fns.linear) + 1, npix)
+        a = np.swapaxes(t[:, 1:] - t[:, :1], 1, 2) / err[:, None]  # (points, pixels, linear parameters)
         chi2, x = zip(*(solve(q, a[k]) for k, q in enumerate(qs)), strict=True)
         return best_point(np.asarray(chi2))[None], np.asarray(x)[None]
 
@@ -471,7 +515,7 @@ def _nuts_kernels(fns: _Compiled, num_warmup: int) -> tuple[Any, Any]:
     from numpyro.infer.hmc import hmc
     from numpyro.infer.util import ParamInfo
 
-    potential = fns.potential
+    potential = fns.reverse_potential
 
     def kernels(w0, pe, grad, rng, wargs):
         def gen(wa):
@@ -524,6 +568,7 @@ def _prepare_nuts(model: LinesModel, num_warmup: int, num_draws: int) -> None:
             vec = jax.ShapeDtypeStruct((n,), np.float64)
             like = _init_like(vec, {"u_map": vec, "chol": jax.ShapeDtypeStruct((n, n), np.float64),
                                     "data": model.padded})  # fmt: skip
+            jax.eval_shape(fns.gradient, vec, model.padded)  # traced here first: the MAP's set-up reuses it
             advance.prepare(init.eval_shape(*like), like[-1])  # the longest first: the caller may set up init
             init.prepare(*like)
             fns.prepare_results(num_draws, model.padded)
