@@ -27,9 +27,11 @@ def _counted(calls):
 def test_a_second_instance_loads_the_trace_and_gives_the_same_result(cache):
     x, args = np.linspace(0.0, 1.0, 5), {"a": jnp.asarray(2.0)}
     calls = []
+    assert not PersistentJit(_counted(calls), "f", "key").stored(x, args)
     first = PersistentJit(_counted(calls), "f", "key")(x, args)
     assert len(calls) == 1 and len(list(export_dir().glob("f-*.jaxexport"))) == 1
     again = PersistentJit(_counted(calls), "f", "key")  # as in a new process: nothing in memory
+    assert again.stored(x, args) and not again.stored(np.zeros(7), args)
     second = again(x, args)
     assert len(calls) == 1 and again.signatures == 1  # loaded, not traced
     np.testing.assert_array_equal(np.asarray(second["y"]), np.asarray(first["y"]))

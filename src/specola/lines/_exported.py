@@ -169,6 +169,14 @@ class PersistentJit:
 
         return jax.eval_shape(self._jit, *args)
 
+    def stored(self, *args: Any) -> bool:
+        """Whether the trace for these arguments is in the cache folder (a set-up then runs none of ``fn``'s Python)."""
+        return _can_export() and self._path(args).is_file()
+
+    def _path(self, args: tuple) -> Path:
+        text = repr((self._name, self._key, _describe(args), _environment()))
+        return export_dir() / f"{self._name}-{hashlib.sha256(text.encode()).hexdigest()[:32]}.jaxexport"
+
     def _setup(self, sig: tuple, args: tuple) -> Callable:
         with self._lock:
             if sig not in self._calls:
@@ -185,8 +193,7 @@ class PersistentJit:
 
         if not _can_export():
             return self._jit.lower(*args)
-        text = repr((self._name, self._key, _describe(args), _environment()))
-        path = export_dir() / f"{self._name}-{hashlib.sha256(text.encode()).hexdigest()[:32]}.jaxexport"
+        path = self._path(args)
         try:
             exported = export.deserialize(bytearray(path.read_bytes()))
             os.utime(path)  # recently used: the last to be pruned

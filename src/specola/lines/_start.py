@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["grid", "inside", "starts", "unit_rows"]
+__all__ = ["grid", "inside", "starts"]
 
 #: ``scan(ps, names, points)``: for models ``ps`` and points ``(models, npoints, len(names))`` of the named
 #: parameters, the chi2-best point index per model and the linear solution at every point ``(models, npoints, nlin)``.
@@ -34,24 +34,6 @@ def inside(plan, name: str, p: dict, x: float) -> float:
     lo, hi = plan.sites[name].bounds(plan.config_values(p))
     pad = 1e-3 * (hi - lo) if np.isfinite(hi - lo) else 0.0
     return float(np.clip(x, lo + pad, hi - pad))
-
-
-def unit_rows(p: dict, linear: Sequence[str], xp=np) -> dict:
-    """Parameter sets whose model values give the design matrix in the linear parameters (fluxes, continua).
-
-    Each value of ``p`` (a scalar, or an array ``(points,)``) gains a last axis of ``len(linear) + 1`` rows: the
-    linear parameters all 0, then each in turn 1. The model is linear in them, so its values at rows ``1..``
-    minus row 0 are the columns (one model evaluation per column: no derivative to compile). ``xp``: NumPy, or
-    ``jax.numpy`` in traced code.
-    """
-    nl = len(linear)
-    unit = np.eye(nl + 1, nl, k=-1)  # row 0 zeros, row j + 1 the j-th unit vector
-    out = {}
-    for name, v in p.items():
-        v = xp.asarray(v)
-        row = unit[:, linear.index(name)] if name in linear else v[..., None]
-        out[name] = xp.broadcast_to(row, (*v.shape, nl + 1))
-    return out
 
 
 def best_point(chi2: np.ndarray) -> np.ndarray:

@@ -25,7 +25,6 @@ from threadpoolctl import threadpool_limits
 from ..errors import SpecolaError
 from ._density import constrain_point, unconstrain_point
 from ._exported import PersistentJit
-from ._start import unit_rows
 from .model import LinesModel
 
 __all__ = ["Posterior", "compiled", "find_map", "fit", "fit_many"]
@@ -36,8 +35,8 @@ log = logging.getLogger(__name__)
 # and NUTS steps compile ~30% faster and run as fast (a CPU-backend option)
 _OPTIONS = {"xla_cpu_use_fusion_emitters": False}
 _ONE_OFF = {**_OPTIONS, "xla_backend_optimization_level": 0}  # and of those called a few times per fit
-#: Posterior draws a result evaluates its pointwise log-likelihood on (WAIC, PSIS-LOO); also the parameter sets
-#: per call of the compiled model (:meth:`_Compiled.totals`), so the result and the starting scan share one.
+_SCAN_CHUNK = 64  # starting-scan points per call of the compiled design matrix
+#: Posterior draws a result evaluates its pointwise log-likelihood on (WAIC, PSIS-LOO).
 LOG_LIKELIHOOD_DRAWS = 400
 
 
@@ -85,12 +84,16 @@ class _Compiled:
         fluxes = {f"flux_{f}" for f in plan.flux_sites}
         self.linear = [n for n in self.names if n in fluxes or (n.startswith("cont_") and not n.endswith("_beta"))]
 
-        def design(p, args):  # traced inside fit_many's batched scans
-            rows = unit_rows(p, self.linear, jnp)
-            t = jax.vmap(total, in_axes=(0, None))(rows, args)
-            return (t[1:] - t[0]).T
+        def design(p, args):
+            def f(x):
+                q = dict(p)
+                q.update({n: x[i] for i, n in enumerate(self.linear)})
+                return predict(plan, q, args)["total"]
 
-        self.design = design
+            return jax.jacfwd(f)(jnp.zeros(len(self.linear)))
+
+        self.design = design  # traced inside fit_many's batched scans
+        self.design_many = self.jit(jax.vmap(design, in_axes=(0, None)), "design_many", one_off=True)
 
     def reverse_potential(self, u, args):
         """``potential`` for reverse-mode differentiation only, through :attr:`gradient`: traced once per process.
@@ -151,21 +154,7 @@ class _Compiled:
         f64 = lambda *shape: jax.ShapeDtypeStruct(shape, np.float64)
         self.constrain_many.prepare(f64(num_draws, len(self.names)), self._plan.prior_args(args))
         self.predict.prepare({k: f64() for k in self.names}, args)
-        self.total_many.prepare({k: f64(LOG_LIKELIHOOD_DRAWS) for k in self.names}, args)
-
-    def totals(self, params: dict, args: dict) -> np.ndarray:
-        """The model's ``total`` for many parameter sets (arrays ``(sets,)`` by name): ``(sets, bucket)``.
-
-        In calls of ``LOG_LIKELIHOOD_DRAWS`` sets (the last one padded), so any number of sets takes one
-        compiled function.
-        """
-        n, chunk = len(next(iter(params.values()))), LOG_LIKELIHOOD_DRAWS
-        out = []
-        for j in range(0, n, chunk):
-            part = {k: np.asarray(v[j : j + chunk], np.float64) for k, v in params.items()}
-            part = {k: np.concatenate([v, np.repeat(v[-1:], chunk - v.size)]) for k, v in part.items()}
-            out.append(np.asarray(self.total_many(part, args)))
-        return np.concatenate(out)[:n]
+        self.total_many.prepare({k: f64(min(num_draws, LOG_LIKELIHOOD_DRAWS)) for k in self.names}, args)
 
     def constrain_point(self, u: np.ndarray, args: dict | None = None) -> dict[str, float]:
         """The parameters of one unconstrained vector (e.g. the MAP), on the host: nothing to compile."""
@@ -213,10 +202,13 @@ def _initial(model: LinesModel, fns: _Compiled) -> dict[str, float]:
 
     def scan(ps, names, points):
         qs = [{**ps[0], **dict(zip(names, pt, strict=True))} for pt in points[0]]
-        rows = unit_rows({n: np.asarray([q[n] for q in qs]) for n in fns.names}, fns.linear)
-        t = fns.totals({n: v.reshape(-1) for n, v in rows.items()}, args)[:, :npix]
-        t = t.reshape(len(qs), len(fns.linear) + 1, npix)
-        a = np.swapaxes(t[:, 1:] - t[:, :1], 1, 2) / err[:, None]  # (points, pixels, linear parameters)
+        designs = []
+        for j in range(0, len(qs), _SCAN_CHUNK):  # one call per chunk of points, padded: one signature
+            chunk = qs[j : j + _SCAN_CHUNK]
+            chunk += chunk[-1:] * (_SCAN_CHUNK - len(chunk))
+            batch = {n: np.asarray([q[n] for q in chunk], np.float64) for n in fns.names}
+            designs.append(np.asarray(fns.design_many(batch, args))[:, :npix] / err[:, None])
+        a = np.concatenate(designs)
         chi2, x = zip(*(solve(q, a[k]) for k, q in enumerate(qs)), strict=True)
         return best_point(np.asarray(chi2))[None], np.asarray(x)[None]
 
@@ -568,8 +560,10 @@ def _prepare_nuts(model: LinesModel, num_warmup: int, num_draws: int) -> None:
             vec = jax.ShapeDtypeStruct((n,), np.float64)
             like = _init_like(vec, {"u_map": vec, "chol": jax.ShapeDtypeStruct((n, n), np.float64),
                                     "data": model.padded})  # fmt: skip
-            jax.eval_shape(fns.gradient, vec, model.padded)  # traced here first: the MAP's set-up reuses it
-            advance.prepare(init.eval_shape(*like), like[-1])  # the longest first: the caller may set up init
+            state = init.eval_shape(*like)
+            if not advance.stored(state, like[-1]):  # traced here first, the MAP's set-up reuses the trace
+                jax.eval_shape(fns.gradient, vec, model.padded)
+            advance.prepare(state, like[-1])  # the longest first: the caller may set up init
             init.prepare(*like)
             fns.prepare_results(num_draws, model.padded)
         except Exception as exc:  # the sampler compiles in the caller's thread instead

@@ -177,7 +177,7 @@ class LinesResult:
             post, args = self.posterior, self.model.args
             pick = self._picked(max_draws)
             params = {k: np.asarray(post.flat(k)[pick], float) for k in post.samples}
-            total = self._compiled().totals(params, self.model.padded)[:, : self.model.npix]
+            total = np.asarray(self._compiled().total_many(params, self.model.padded))[:, : self.model.npix]
             err = np.asarray(args["error"])
             r = (np.asarray(args["flux"]) - total) / err
             self.extra[key] = -0.5 * r**2 - np.log(err) - 0.5 * np.log(2 * np.pi)
