@@ -111,3 +111,13 @@ def test_the_compilation_cache_is_pruned_oldest_first_when_a_function_is_exporte
     monkeypatch.setattr(_jax, "CACHE_BYTES", 1500)
     PersistentJit(_counted([]), "h", "key")(np.arange(2.0), {"a": jnp.asarray(1.0)})
     assert sorted(f.name for f in folder.glob("jit_old*")) == ["jit_old1-cache"]
+
+
+def test_the_executable_of_a_signature_is_the_one_calls_use(cache):
+    x, args = np.linspace(0.0, 1.0, 5), {"a": jnp.asarray(3.0)}
+    calls = []
+    f = PersistentJit(_counted(calls), "k", "key")
+    run = f.executable(x, args)
+    np.testing.assert_allclose(np.asarray(run(x + 1.0, args)["y"]), 3.0 * np.sin(x + 1.0), rtol=1e-15)
+    f(x, args)
+    assert len(calls) == 1 and f.signatures == 1  # set up once, for both

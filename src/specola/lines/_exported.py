@@ -163,6 +163,14 @@ class PersistentJit:
         if sig is not None and sig not in self._calls:
             self._setup(sig, args)
 
+    def executable(self, *args: Any) -> Callable:
+        """The compiled function for these arguments' signature (set up now if needed), for a loop of calls.
+
+        Its calls skip the signature lookup of ``__call__`` (it checks its arguments' shapes itself).
+        """
+        sig = _signature(args)
+        return self._calls.get(sig) or self._setup(sig, args)
+
     def eval_shape(self, *args: Any) -> Any:
         """The output shapes and dtypes (``jax.ShapeDtypeStruct``) for these arguments, without compiling."""
         import jax

@@ -234,9 +234,10 @@ def find_map(model: LinesModel, init: dict[str, float] | None = None) -> tuple[d
     args = model.padded
     start = init or _initial(model, fns)
     u0 = fns.unconstrain(start, args)
+    value_and_grad = fns.value_and_grad.executable(u0, args)
 
     def f(u):
-        v, g = fns.value_and_grad(u, args)
+        v, g = value_and_grad(u, args)
         return float(v), np.asarray(g, float)
 
     res = minimize(f, u0, jac=True, method="L-BFGS-B", options={"maxiter": 5000, "ftol": 1e-13, "gtol": 1e-8})
