@@ -121,3 +121,14 @@ def test_the_executable_of_a_signature_is_the_one_calls_use(cache):
     np.testing.assert_allclose(np.asarray(run(x + 1.0, args)["y"]), 3.0 * np.sin(x + 1.0), rtol=1e-15)
     f(x, args)
     assert len(calls) == 1 and f.signatures == 1  # set up once, for both
+
+
+def test_output_shapes_come_from_the_stored_trace(cache):
+    x, args = np.linspace(0.0, 1.0, 5), {"a": jnp.asarray(3.0)}
+    calls = []
+    traced = PersistentJit(_counted(calls), "m", "key").eval_shape(x, args)  # nothing stored: traced
+    PersistentJit(_counted(calls), "m", "key")(x, args)
+    assert len(calls) == 2
+    stored = PersistentJit(_counted(calls), "m", "key").eval_shape(x, args)  # as in a new process
+    assert len(calls) == 2 and stored == traced
+    assert stored["y"].shape == (5,) and stored["s"].shape == ()

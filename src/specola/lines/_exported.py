@@ -172,10 +172,17 @@ class PersistentJit:
         return self._calls.get(sig) or self._setup(sig, args)
 
     def eval_shape(self, *args: Any) -> Any:
-        """The output shapes and dtypes (``jax.ShapeDtypeStruct``) for these arguments, without compiling."""
+        """The output shapes and dtypes (``jax.ShapeDtypeStruct``) for these arguments, without compiling.
+
+        From the stored trace where there is one (no Python of ``fn`` runs), else by tracing it.
+        """
         import jax
 
-        return jax.eval_shape(self._jit, *args)
+        if not self.stored(*args):
+            return jax.eval_shape(self._jit, *args)
+        exported = self._exported(args)
+        avals = [jax.ShapeDtypeStruct(a.shape, a.dtype, weak_type=a.weak_type) for a in exported.out_avals]
+        return jax.tree.unflatten(exported.out_tree, avals)
 
     def stored(self, *args: Any) -> bool:
         """Whether the trace for these arguments is in the cache folder (a set-up then runs none of ``fn``'s Python)."""
@@ -197,10 +204,15 @@ class PersistentJit:
 
     def _lower(self, args: tuple) -> Any:
         import jax
-        from jax import export
 
         if not _can_export():
             return self._jit.lower(*args)
+        return jax.jit(self._exported(args).call).lower(*args)
+
+    def _exported(self, args: tuple) -> Any:
+        """The ``jax.export.Exported`` of these arguments: read from the cache folder, else traced and stored."""
+        from jax import export
+
         path = self._path(args)
         try:
             exported = export.deserialize(bytearray(path.read_bytes()))
@@ -213,7 +225,7 @@ class PersistentJit:
         if exported is None:
             exported = export.export(self._jit)(*args)
             _write(path, exported.serialize())
-        return jax.jit(exported.call).lower(*args)
+        return exported
 
 
 def _write(path: Path, data: bytearray) -> None:

@@ -505,12 +505,13 @@ def _nuts_kernels(fns: _Compiled, num_warmup: int) -> tuple[Any, Any]:
     if key in fns.extra:
         return fns.extra[key]
     import jax
-    from numpyro.infer.hmc import hmc
-    from numpyro.infer.util import ParamInfo
 
     potential = fns.reverse_potential
 
-    def kernels(w0, pe, grad, rng, wargs):
+    def kernels(w0, pe, grad, rng, wargs):  # runs only while tracing: a warm run need not import NumPyro here
+        from numpyro.infer.hmc import hmc
+        from numpyro.infer.util import ParamInfo
+
         def gen(wa):
             return lambda w: potential(wa["u_map"] + wa["chol"] @ w, wa["data"])
 
@@ -567,6 +568,7 @@ def _prepare_nuts(model: LinesModel, num_warmup: int, num_draws: int) -> None:
             advance.prepare(state, like[-1])  # the longest first: the caller may set up init
             init.prepare(*like)
             fns.prepare_results(num_draws, model.padded)
+            import numpyro.diagnostics  # noqa: F401  (for the chain diagnostics, imported beside the sampling)
         except Exception as exc:  # the sampler compiles in the caller's thread instead
             log.debug("NUTS kernels not prepared ahead: %s", exc)
 
