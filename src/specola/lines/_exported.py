@@ -150,8 +150,7 @@ class PersistentJit:
         sig = _signature(args)
         if sig is None:  # called inside another transformation (vmap, grad, jit): the plain jit composes
             return self._jit(*args)
-        call = self._calls.get(sig) or self._setup(sig, args)
-        return call(*args)
+        return self._executable(sig, args)(*args)
 
     def prepare(self, *args: Any) -> None:
         """Trace or load, and compile, for these arguments now (the next call with their signature runs at once).
@@ -168,8 +167,7 @@ class PersistentJit:
 
         Its calls skip the signature lookup of ``__call__`` (it checks its arguments' shapes itself).
         """
-        sig = _signature(args)
-        return self._calls.get(sig) or self._setup(sig, args)
+        return self._executable(_signature(args), args)
 
     def eval_shape(self, *args: Any) -> Any:
         """The output shapes and dtypes (``jax.ShapeDtypeStruct``) for these arguments, without compiling.
@@ -191,6 +189,9 @@ class PersistentJit:
     def _path(self, args: tuple) -> Path:
         text = repr((self._name, self._key, _describe(args), _environment()))
         return export_dir() / f"{self._name}-{hashlib.sha256(text.encode()).hexdigest()[:32]}.jaxexport"
+
+    def _executable(self, sig: tuple, args: tuple) -> Callable:
+        return self._calls.get(sig) or self._setup(sig, args)
 
     def _setup(self, sig: tuple, args: tuple) -> Callable:
         with self._lock:

@@ -72,7 +72,8 @@ class _Compiled:
         # NumPyro's potential_energy of model.model_fn, vectorised over the parameters (~2x fewer operations)
         potential, constrain = density_functions(plan, self.names)
         self.potential = potential
-        self.gradient = jax.jit(jax.value_and_grad(potential))  # one trace per process: the MAP's and NUTS' (below)
+        self.gradient = jax.jit(jax.value_and_grad(potential))  # one trace per process: the MAP's and NUTS'
+        self.reverse_potential = _through_gradient(self.gradient)  # what NUTS differentiates
         # the MAP calls it ~600 times: unoptimised, ~50 ms more per fit and ~0.5 s less compilation
         self.value_and_grad = self.jit(self.gradient, "value_and_grad", one_off=True)
         self.constrain_many = self.jit(jax.vmap(constrain, in_axes=(0, None)), "constrain", one_off=True)
@@ -94,29 +95,6 @@ class _Compiled:
 
         self.design = design  # traced inside fit_many's batched scans
         self.design_many = self.jit(jax.vmap(design, in_axes=(0, None)), "design_many", one_off=True)
-
-    def reverse_potential(self, u, args):
-        """``potential`` for reverse-mode differentiation only, through :attr:`gradient`: traced once per process.
-
-        Its Python trace (~0.7 s for the DJA PRISM model) is then shared by the MAP and the NUTS steps; XLA
-        inlines it, so the compiled code is the same. Not for forward mode (``jacfwd``).
-        """
-        import jax
-
-        @jax.custom_vjp
-        def f(u, args):
-            return self.gradient(u, args)[0]
-
-        def fwd(u, args):
-            v, g = self.gradient(u, args)
-            return v, (g, args)
-
-        def bwd(res, ct):
-            g, args = res
-            return ct * g, jax.tree.map(_zero_cotangent, args)
-
-        f.defvjp(fwd, bwd)
-        return f(u, args)
 
     def jit(self, fn, name: str, *, one_off: bool = False) -> PersistentJit:
         """``jax.jit`` of a function of this structure, traced once per argument signature across processes.
@@ -159,6 +137,31 @@ class _Compiled:
     def constrain_point(self, u: np.ndarray, args: dict | None = None) -> dict[str, float]:
         """The parameters of one unconstrained vector (e.g. the MAP), on the host: nothing to compile."""
         return constrain_point(self._plan, self.names, u, args)
+
+
+def _through_gradient(gradient):
+    """A potential whose reverse-mode derivative is ``gradient``'s (a jitted ``value_and_grad``), not a new trace.
+
+    Differentiating the potential again would trace its Python again (~0.5-0.7 s for the DJA PRISM model); this
+    way the MAP and the NUTS steps share one trace, and XLA inlines it, so the compiled code is the same. For
+    reverse mode only (not ``jacfwd``).
+    """
+    import jax
+
+    @jax.custom_vjp
+    def potential(u, args):
+        return gradient(u, args)[0]
+
+    def fwd(u, args):
+        v, g = gradient(u, args)
+        return v, (g, args)
+
+    def bwd(res, ct):
+        g, args = res
+        return ct * g, jax.tree.map(_zero_cotangent, args)
+
+    potential.defvjp(fwd, bwd)
+    return potential
 
 
 def _zero_cotangent(x):
