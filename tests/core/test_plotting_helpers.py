@@ -1,4 +1,7 @@
 import math
+import os
+import subprocess
+import sys
 
 import astropy.units as u
 import matplotlib
@@ -86,3 +89,13 @@ def test_residual_panel_shows_a_one_percent_trend():
     residual_panel(ax, x, resid, xlabel=wavelength_label(u.AA))
     assert ax.get_ylabel() == r"Residual [$\sigma$]" and ax.get_xlabel().startswith("Wavelength")
     assert ax.get_ylim()[1] >= 3
+
+
+def test_corner_imports_without_arviz_daily_refactor_warning(tmp_path):
+    # ArviZ 0.23 warns once a day, on its first import (a stamp in the user's cache folder): a fresh cache
+    # folder makes it warn, and warnings are errors in this process
+    code = "from specola.plotting import corner_module; corner_module()"
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-W", "error", "-c", code], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "arviz").is_dir()  # the check that warns did run

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..errors import SpecolaError
 from ..plotting import (
+    corner_module,
     figure,
     flux_label,
     format_value,
@@ -171,8 +172,7 @@ def plot_corner(result: Any, names: list[str] | None = None, max_params: int = 6
     -------
     matplotlib Figure
     """
-    import corner
-
+    corner = corner_module()
     post = result.posterior
     plan = result.model.plan
     if names is None:  # redshifts, widths, then fluxes, each in the order the configuration declares them

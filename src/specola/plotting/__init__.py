@@ -10,11 +10,12 @@ from .labels import flux_label, format_value, unit_label, wavelength_label
 from .limits import robust_limits, set_robust_ylim, spectrum_limits
 from .panels import binned_mean, mark_bounds, piled_at_edge, residual_panel
 from .spectra import plot_spectrum
-from .style import PALETTE, figure, style
+from .style import PALETTE, corner_module, figure, style
 
 __all__ = [
     "PALETTE",
     "binned_mean",
+    "corner_module",
     "figure",
     "flux_label",
     "format_value",

@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["PALETTE", "figure", "style"]
+__all__ = ["PALETTE", "corner_module", "figure", "style"]
 
 #: Colour-blind-safe palette (Okabe & Ito 2008).
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
@@ -53,3 +53,17 @@ def figure(nrows: int = 1, ncols: int = 1, **kwargs: Any) -> tuple[Any, Any]:
 
     with style():
         return plt.subplots(nrows, ncols, **kwargs)
+
+
+def corner_module() -> Any:
+    """The ``corner`` package, imported without ArviZ's announcement of its refactor.
+
+    corner imports ArviZ where it is installed, and ArviZ 0.23 warns (``FutureWarning``, once a day) on import: a user of a
+    corner plot has nothing to change.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"\s*ArviZ is undergoing", category=FutureWarning)
+        import corner
+    return corner

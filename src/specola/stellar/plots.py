@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from scipy.ndimage import median_filter
 
-from ..plotting import figure, robust_limits, style
+from ..plotting import corner_module, figure, robust_limits, style
 from ..plotting.style import PALETTE
 from .parameters import PARAMETERS
 
@@ -408,13 +408,7 @@ def plot_corner(
     diagonal where they fall inside the plotted range; ``flagged`` messages (posteriors piled at a grid
     edge) are printed in the upper right corner.
     """
-    import warnings
-
-    with warnings.catch_warnings():
-        # corner imports arviz where it is installed, which announces its refactor with a FutureWarning on import
-        warnings.filterwarnings("ignore", message="ArviZ is undergoing", category=FutureWarning)
-        import corner
-
+    corner = corner_module()
     with style():
         fig = corner.corner(
             samples,
