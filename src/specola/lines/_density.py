@@ -24,10 +24,11 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-__all__ = ["constrain_point", "density_functions", "unconstrain_point"]
+__all__ = ["BOUNDED", "constrain_point", "density_functions", "unconstrain_point"]
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
-_BOUNDED = ("uniform", "loguniform", "truncnormal")
+#: Prior kinds mapped through the logistic (an interval support).
+BOUNDED = ("uniform", "loguniform", "truncnormal")
 
 
 def _levels(plan: Any) -> list[list[str]]:
@@ -107,7 +108,7 @@ class _Level:
 
         ul = u[self.idx]
         lo, hi, loc, scale = self._supports(config, args)
-        bounded = np.isin(self.kinds, _BOUNDED)
+        bounded = np.isin(self.kinds, BOUNDED)
         x = jnp.where(bounded, lo + (hi - lo) * _sigmoid(ul), ul)
         total = self.constant - jnp.sum(jnp.where(bounded, jax.nn.softplus(ul) + jax.nn.softplus(-ul), 0.0))
         lu, gauss = self.kinds == "loguniform", np.isin(self.kinds, ("normal", "truncnormal"))

@@ -23,7 +23,8 @@ from scipy.optimize import minimize
 from threadpoolctl import threadpool_limits
 
 from ..errors import SpecolaError
-from ._density import constrain_point, unconstrain_point
+from . import _coordinates as coordinates
+from ._density import BOUNDED, constrain_point, unconstrain_point
 from ._exported import PersistentJit
 from .model import LinesModel
 
@@ -84,6 +85,7 @@ class _Compiled:
         # which multiplies them, nor a power law's index)
         fluxes = {f"flux_{f}" for f in plan.flux_sites}
         self.linear = [n for n in self.names if n in fluxes or (n.startswith("cont_") and not n.endswith("_beta"))]
+        self.bounded_fluxes = [n for n in self.names if n in fluxes and plan.sites[n].kind in BOUNDED]
 
         def design(p, args):
             def f(x):
@@ -400,9 +402,11 @@ def fit_many(
 
 
 def _whitened(model: LinesModel, u_map: np.ndarray) -> tuple[Any, dict]:
-    """The model in coordinates ``w`` whitened by the Laplace approximation, ``u = u_map + L w``, and its args.
+    """The model in coordinates ``w`` whitened by the Laplace approximation, and its args.
 
-    The posterior of ``w`` is close to a unit normal whatever the parameters' own scales (a redshift known to
+    ``u = to_u(v0 + L w)`` (:mod:`specola.lines._coordinates`: a bounded flux is sampled in a coordinate that
+    is linear in it, others in ``u``), with ``L L^T`` the inverse of the Hessian in ``v`` at the MAP. The
+    posterior of ``w`` is close to a unit normal whatever the parameters' own scales (a redshift known to
     1e-6, a flux to 10%), so NUTS needs little warm-up and SVI's step size means the same for every parameter.
     """
     import jax.numpy as jnp
@@ -416,21 +420,41 @@ def _whitened(model: LinesModel, u_map: np.ndarray) -> tuple[Any, dict]:
 
         def whitened(wargs):
             w = numpyro.sample("w", dist.ImproperUniform(dist.constraints.real_vector, (), (n,)))
-            numpyro.factor("log_density", -potential(wargs["u_map"] + wargs["chol"] @ w, wargs["data"]))
+            numpyro.factor("log_density", -_whitened_potential(potential, w, wargs))
 
         fns.extra["whitened"] = whitened
     h = hessian(model, u_map)
+    sd_u = np.sqrt(np.sum(_covariance_factor(h) ** 2, axis=1))
+    sign, q = coordinates.flux_coordinates(u_map, sd_u, np.isin(fns.names, fns.bounded_fluxes))
+    v0 = coordinates.from_u(u_map, sign, q)
+    jac = coordinates.jacobian(v0, sign, q)
+    chol = _covariance_factor(jac[:, None] * h * jac[None, :])  # the gradient in u is zero at the MAP
+    wargs = {"v0": jnp.asarray(v0), "chol": jnp.asarray(chol), "sign": jnp.asarray(sign), "q": jnp.asarray(q),
+             "data": model.padded}  # fmt: skip
+    return fns.extra["whitened"], wargs
+
+
+def _covariance_factor(h: np.ndarray) -> np.ndarray:
+    """``L`` with ``L L^T`` the inverse of the symmetric ``h`` (a non-positive eigenvalue: a very wide direction)."""
     w_, v_ = np.linalg.eigh(h)
     w_ = np.where(w_ > 0, w_, np.max(np.abs(w_)) * 1e-8 + 1e-300)
-    chol = v_ / np.sqrt(w_)  # covariance = chol @ chol.T
-    wargs = {"u_map": jnp.asarray(u_map), "chol": jnp.asarray(chol), "data": model.padded}
-    return fns.extra["whitened"], wargs
+    return v_ / np.sqrt(w_)
+
+
+def _whitened_potential(potential, w, wa: dict):
+    """The potential of the whitened coordinates ``w`` (JAX), given the args of :func:`_whitened`."""
+    import jax.numpy as jnp
+
+    v = wa["v0"] + wa["chol"] @ w
+    u = coordinates.to_u(v, wa["sign"], wa["q"], jnp)
+    return potential(u, wa["data"]) - jnp.sum(coordinates.log_jacobian(v, wa["sign"], wa["q"], jnp))
 
 
 def _from_whitened(model: LinesModel, w: np.ndarray, wargs: dict) -> dict[str, np.ndarray]:
     """Constrained draws ``(chains, draws)`` per parameter from whitened draws ``(chains, draws, n)``."""
     fns = compiled(model)
-    u = np.asarray(wargs["u_map"]) + w @ np.asarray(wargs["chol"]).T
+    v = np.asarray(wargs["v0"]) + w @ np.asarray(wargs["chol"]).T
+    u = coordinates.to_u(v, np.asarray(wargs["sign"]), np.asarray(wargs["q"]))
     flat = fns.constrain(u.reshape(-1, u.shape[-1]), wargs["data"])
     return {name: np.asarray(flat[name], float).reshape(u.shape[:2]) for name in fns.names}
 
@@ -516,7 +540,7 @@ def _nuts_kernels(fns: _Compiled, num_warmup: int) -> tuple[Any, Any]:
         from numpyro.infer.util import ParamInfo
 
         def gen(wa):
-            return lambda w: potential(wa["u_map"] + wa["chol"] @ w, wa["data"])
+            return lambda w: _whitened_potential(potential, w, wa)
 
         init_kernel, sample_kernel = hmc(potential_fn_gen=gen, algo="NUTS")
         state = init_kernel(ParamInfo(w0, pe, grad), num_warmup, target_accept_prob=0.85, max_tree_depth=8,
@@ -527,7 +551,7 @@ def _nuts_kernels(fns: _Compiled, num_warmup: int) -> tuple[Any, Any]:
         return jax.tree.leaves(kernels(w0, pe, grad, rng, wargs)[0])
 
     def advance(leaves, wargs):
-        like = _init_like(jax.ShapeDtypeStruct(wargs["u_map"].shape, wargs["u_map"].dtype), wargs)
+        like = _init_like(jax.ShapeDtypeStruct(wargs["v0"].shape, wargs["v0"].dtype), wargs)
         tree = jax.tree.structure(jax.eval_shape(lambda *a: kernels(*a)[0], *like))
         s = jax.tree.unflatten(tree, leaves)
         _, sample_kernel = kernels(s.z, s.potential_energy, s.z_grad, s.rng_key, wargs)  # sets the warm-up schedule
@@ -563,8 +587,8 @@ def _prepare_nuts(model: LinesModel, num_warmup: int, num_draws: int) -> None:
         try:
             n = len(fns.names)
             vec = jax.ShapeDtypeStruct((n,), np.float64)
-            like = _init_like(vec, {"u_map": vec, "chol": jax.ShapeDtypeStruct((n, n), np.float64),
-                                    "data": model.padded})  # fmt: skip
+            like = _init_like(vec, {"v0": vec, "chol": jax.ShapeDtypeStruct((n, n), np.float64), "sign": vec,
+                                    "q": vec, "data": model.padded})  # fmt: skip
             state = init.eval_shape(*like)
             if not advance.stored(state, like[-1]):  # traced here first, the MAP's set-up reuses the trace
                 jax.eval_shape(fns.gradient, vec, model.padded)
@@ -589,9 +613,12 @@ def _whitened_start(fns: _Compiled, w0: np.ndarray, wargs: dict) -> tuple:
     """``w0``, the whitened potential there and its gradient, from the compiled gradient of the potential."""
     import jax.numpy as jnp
 
-    chol = np.asarray(wargs["chol"])
-    pe, grad = fns.value_and_grad(jnp.asarray(np.asarray(wargs["u_map"]) + chol @ w0), wargs["data"])
-    return jnp.asarray(w0), jnp.asarray(pe, float), jnp.asarray(chol.T @ np.asarray(grad))
+    chol, sign, q = (np.asarray(wargs[k]) for k in ("chol", "sign", "q"))
+    v = np.asarray(wargs["v0"]) + chol @ w0
+    pe, grad = fns.value_and_grad(jnp.asarray(coordinates.to_u(v, sign, q)), wargs["data"])
+    pe_v = float(pe) - float(np.sum(coordinates.log_jacobian(v, sign, q)))
+    grad_v = coordinates.jacobian(v, sign, q) * np.asarray(grad) - coordinates.log_jacobian_slope(v, sign, q)
+    return jnp.asarray(w0), jnp.asarray(np.float64(pe_v)), jnp.asarray(chol.T @ grad_v)  # not weakly typed
 
 
 def _nuts(model, params, u_map, num_warmup, num_samples, num_chains, seed, progress) -> Posterior:
