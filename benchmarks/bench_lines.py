@@ -3,8 +3,8 @@
 1. End to end, one process each, NUTS 500 warm-up + 500 draws, one chain, on the bundled DJA PRISM spectrum of
    RUBIES-UDS-154183 (the demo's model: narrow Halpha, Hbeta, [OIII] doublet; broad Laplace Halpha and Hbeta;
    point-source PRISM R with free RScale and PixOffset): specola with an empty compilation cache (cold), specola
-   with a warm persistent cache, and unite (if installed in a throwaway venv, ``UNITE_PYTHON`` or
-   /work/peers/unite/bin/python) with the same lines, priors (positive fluxes) and continuum windows, NUTS with
+   with a warm persistent cache, and unite (if installed in a throwaway venv of Python >= 3.12, ``UNITE_PYTHON``
+   or /work/peers/unite/bin/python) with the same lines, priors (positive fluxes) and continuum windows, NUTS with
    the dense mass matrix its tutorial recommends. The time NUTS takes depends on the chain (trees deepen where
    the broad Hbeta flux nears zero), so each of the three is run with seeds 0, 1 and 2 and the medians are
    compared. Printed per process: the wall time, when the model is built, when sampling starts (after the MAP
