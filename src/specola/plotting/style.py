@@ -58,8 +58,8 @@ def figure(nrows: int = 1, ncols: int = 1, **kwargs: Any) -> tuple[Any, Any]:
 def corner_module() -> Any:
     """The ``corner`` package, imported without ArviZ's announcement of its refactor.
 
-    corner imports ArviZ where it is installed, and ArviZ 0.23 warns (``FutureWarning``, once a day) on import: a user of a
-    corner plot has nothing to change.
+    corner imports ArviZ where it is installed, and ArviZ 0.23 warns (``FutureWarning``, once a day) on import:
+    a user of a corner plot has nothing to change.
     """
     import warnings
 
