@@ -67,12 +67,16 @@ def _flat_plus_no_line(seed):
     return Spectrum(low * u.AA, high * u.AA, flux * FLAM, np.full(low.size, 0.5) * FLAM, meta={"name": "sim"})
 
 
-@pytest.fixture(scope="module")
-def at_bound():
-    """One Halpha line whose true flux is 0 (fixed redshift and width): its posterior is a truncated Gaussian."""
+def _one_line(positive: bool):
+    """One Halpha line whose true flux is 0 (fixed redshift and width): its posterior is a (truncated) Gaussian."""
     groups = [GroupSpec("z", "redshift", PriorSpec("fixed", loc=0.0)),
               GroupSpec("narrow", "width", PriorSpec("fixed", loc=300.0))]  # fmt: skip
-    return build_model([_flat_plus_no_line(11)], [LineSpec("Halpha")], 0.0, groups=groups)
+    return build_model([_flat_plus_no_line(11)], [LineSpec("Halpha", positive=positive)], 0.0, groups=groups)
+
+
+@pytest.fixture(scope="module")
+def at_bound():
+    return _one_line(True)
 
 
 def test_the_whitened_start_has_the_samplers_potential_and_gradient(at_bound):
@@ -89,23 +93,27 @@ def test_the_whitened_start_has_the_samplers_potential_and_gradient(at_bound):
 
 
 @pytest.mark.slow
-def test_nuts_draws_a_flux_at_its_bound_from_the_truncated_gaussian(at_bound):
+@pytest.mark.parametrize("positive", [True, False])
+def test_nuts_draws_a_zero_flux_from_its_exact_posterior(positive):
     """The model is linear in the flux and the continuum: the exact posterior of the flux is the least-squares
-    Gaussian's marginal, truncated at 0 (the flux prior is flat, the continuum's is 100 units wide). The NUTS
-    draws' CDF values under it must be uniform (mean 1/2, a quarter below 1/4), to the effective sample size."""
-    fns = compiled(at_bound)
-    npix = at_bound.npix
-    err = np.asarray(at_bound.args["error"])
+    Gaussian's marginal, truncated at 0 for a positive line (the flux prior is flat, -50..50 or 0..50 line
+    units; the continuum's is 100 units wide). The NUTS draws' CDF values under it must be uniform (mean 1/2,
+    a quarter below 1/4), to the effective sample size."""
+    model = _one_line(positive)
+    fns = compiled(model)
+    npix = model.npix
+    err = np.asarray(model.args["error"])
     zero = {n: np.zeros(1) for n in fns.names}
-    design = np.asarray(fns.design_many(zero, at_bound.padded))[0, :npix] / err[:, None]
-    y = np.asarray(at_bound.args["flux"]) / err
+    design = np.asarray(fns.design_many(zero, model.padded))[0, :npix] / err[:, None]
+    y = np.asarray(model.args["flux"]) / err
     cov = np.linalg.inv(design.T @ design)
     mean = cov @ design.T @ y
     k = fns.linear.index("flux_Halpha")
     mu, sd = mean[k], np.sqrt(cov[k, k])
-    assert mu < 2 * sd  # the posterior reaches the bound
-    post = fit(at_bound, "nuts", num_warmup=500, num_samples=1500, seed=4, progress=False)
-    cdf = stats.truncnorm.cdf(post.flat("flux_Halpha"), -mu / sd, np.inf, loc=mu, scale=sd)
+    assert abs(mu) < 2 * sd  # the posterior reaches zero (the bound of a positive line)
+    post = fit(model, "nuts", num_warmup=500, num_samples=1500, seed=4, progress=False)
+    low = -mu / sd if positive else -np.inf
+    cdf = stats.truncnorm.cdf(post.flat("flux_Halpha"), low, np.inf, loc=mu, scale=sd)
     ess = post.diagnostics["n_eff_min"]
     assert ess > 200
     assert abs(cdf.mean() - 0.5) < 4 * np.sqrt(1 / 12 / ess)
