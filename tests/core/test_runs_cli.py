@@ -1,5 +1,6 @@
 import dataclasses
 import json
+import logging
 import os
 
 import pytest
@@ -123,3 +124,21 @@ def test_cli_debug_shows_traceback(tmp_path):
 def test_cli_rejects_overrides_for_commands_without_config(capsys):
     assert main(["info", "-nsteps=3"]) == 2
     assert "takes no config overrides" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "levelno", "level", "shown"),
+    [
+        ("specola.lines.run", logging.INFO, logging.INFO, True),
+        ("arviz.preview", logging.INFO, logging.INFO, False),  # "arviz_base not installed"
+        ("numexpr.utils", logging.INFO, logging.INFO, False),  # "NumExpr defaulting to 2 threads."
+        ("jax._src.compiler", logging.WARNING, logging.INFO, True),
+        ("arviz.preview", logging.INFO, logging.DEBUG, True),  # --debug shows everything
+        ("astropy", logging.WARNING, logging.INFO, False),  # printed by astropy's own handler
+    ],
+)
+def test_the_program_prints_specolas_info_and_only_the_warnings_of_other_libraries(name, levelno, level, shown):
+    from specola.cli import _shown
+
+    record = logging.LogRecord(name, levelno, __file__, 1, "message", None, None)
+    assert _shown(record, level) is shown

@@ -100,11 +100,20 @@ def _configure_logging(level: int) -> None:
     handler.setFormatter(logging.Formatter("%(message)s"))
     # astropy's logger prints through its own handler: its records, passed on to ours, printed each twice. Not
     # touched here (astropy may not be imported yet, and creating its logger first breaks astropy's set-up).
-    handler.addFilter(lambda record: record.name != "astropy" and not record.name.startswith("astropy."))
+    handler.addFilter(lambda record: _shown(record, level))
     root.addHandler(handler)
     root.setLevel(level)
-    for name in ("jax", "distributed", "matplotlib"):  # their INFO chatter is not the user's business
-        logging.getLogger(name).setLevel(level if level == logging.DEBUG else logging.WARNING)
+
+
+def _shown(record: logging.LogRecord, level: int) -> bool:
+    """Whether the program prints a record: specola's from ``level`` up, other libraries' warnings and errors.
+
+    Other libraries' INFO chatter (JAX, ArviZ's optional modules, NumExpr's thread count, dask) is not the user's
+    business unless ``--debug``. astropy's records are left to astropy's own handler (which prints them once).
+    """
+    if record.name == "astropy" or record.name.startswith("astropy."):
+        return False
+    return level == logging.DEBUG or record.levelno >= logging.WARNING or record.name.split(".")[0] == "specola"
 
 
 def execute(argv: Sequence[str]) -> int:
