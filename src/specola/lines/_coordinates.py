@@ -10,8 +10,9 @@ demo: ~45 leapfrog steps per draw, against ~25 in the coordinates below, with mo
 Here each such flux gets a coordinate ``v`` with ``y ~ s softplus(v)`` (``s``: the flux's posterior width in
 ``y`` from the Laplace approximation): linear, so Gaussian, around the peak and exponential (rate 1) past the
 bound. Exactly, ``u = sign (softplus_inv(q softplus(v)) - log 2)`` with ``q = 2 s``, i.e. ``y = tanh(s
-softplus(v))`` for ``sign = +1`` (a flux near its lower bound) and ``1 - y`` that for ``sign = -1`` (near its
-upper bound, e.g. an absorption line's zero). ``sign = 0`` leaves ``u = v``. The map is a smooth bijection of
+softplus(v))`` for ``sign = +1`` (a flux in the lower half of its prior: emission and absorption depths near
+zero) and ``1 - y`` that for ``sign = -1`` (the upper half: a flux near a user's upper bound). ``sign = 0``
+leaves ``u = v``. The map is a smooth bijection of
 the real line, and the sampler's density carries its log Jacobian: the posterior of the parameters is
 unchanged.
 """
