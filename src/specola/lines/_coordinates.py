@@ -12,9 +12,8 @@ Here each such flux gets a coordinate ``v`` with ``y ~ s softplus(v)`` (``s``: t
 bound. Exactly, ``u = sign (softplus_inv(q softplus(v)) - log 2)`` with ``q = 2 s``, i.e. ``y = tanh(s
 softplus(v))`` for ``sign = +1`` (a flux in the lower half of its prior: emission and absorption depths near
 zero) and ``1 - y`` that for ``sign = -1`` (the upper half: a flux near a user's upper bound). ``sign = 0``
-leaves ``u = v``. The map is a smooth bijection of
-the real line, and the sampler's density carries its log Jacobian: the posterior of the parameters is
-unchanged.
+leaves ``u = v``. The map is a smooth bijection of the real line, and the sampler's density carries its log
+Jacobian: the posterior of the parameters is unchanged.
 """
 
 from __future__ import annotations

@@ -255,11 +255,13 @@ def find_map(model: LinesModel, init: dict[str, float] | None = None) -> tuple[d
 
 
 def _preconditioner(h: np.ndarray) -> np.ndarray:
-    """``S`` whose columns are the start's principal directions scaled by their curvature (``|h|^-1/2``).
+    """``S`` with ``S^T |h| S = 1``: the principal directions of ``h`` scaled by their curvature (``|w|^-1/2``).
 
-    L-BFGS in ``x`` with ``u = u0 + S x`` sees a problem of unit scales: on the DJA PRISM demo (a redshift known
-    to 1e-4 of its prior, fluxes to 10-100%) it converges in ~65 iterations instead of ~530, to a lower optimum.
-    A negative curvature at the start counts by its magnitude; a Hessian that is not finite gives no scaling.
+    The MAP's L-BFGS runs in ``x`` with ``u = u0 + S x``, a problem of unit scales: on the DJA PRISM demo (a
+    redshift known to 1e-4 of its prior, fluxes to 10-100%) it converges in ~65 iterations instead of ~530, to a
+    lower optimum. The whitening of NUTS and SVI (:func:`_whitened`) is ``S`` of the Hessian at the MAP. A
+    negative curvature counts by its magnitude, one below 1e-10 of the largest as that floor (a very wide
+    direction); a Hessian that is not finite gives no scaling.
     """
     if not np.all(np.isfinite(h)):
         return np.eye(len(h))
@@ -440,23 +442,16 @@ def _whitened(model: LinesModel, u_map: np.ndarray) -> tuple[Any, dict]:
 
         fns.extra["whitened"] = whitened
     h = hessian(model, u_map)
-    sd_u = np.sqrt(np.sum(_covariance_factor(h) ** 2, axis=1))
+    sd_u = np.sqrt(np.sum(_preconditioner(h) ** 2, axis=1))  # the Laplace widths
     sign, q = coordinates.flux_coordinates(u_map, sd_u, np.isin(fns.names, fns.bounded_fluxes))
     v0 = coordinates.from_u(u_map, sign, q)
     jac = coordinates.jacobian(v0, sign, q)
     # the Hessian in v: J H J, the gradient in u being zero at the MAP (the Jacobian term's own curvature is left
     # out: it would only rescale the whitening, and could make it indefinite)
-    chol = _covariance_factor(jac[:, None] * h * jac[None, :])
+    chol = _preconditioner(jac[:, None] * h * jac[None, :])
     wargs = {"v0": jnp.asarray(v0), "chol": jnp.asarray(chol), "sign": jnp.asarray(sign), "q": jnp.asarray(q),
              "data": model.padded}  # fmt: skip
     return fns.extra["whitened"], wargs
-
-
-def _covariance_factor(h: np.ndarray) -> np.ndarray:
-    """``L`` with ``L L^T`` the inverse of the symmetric ``h`` (a non-positive eigenvalue: a very wide direction)."""
-    w_, v_ = np.linalg.eigh(h)
-    w_ = np.where(w_ > 0, w_, np.max(np.abs(w_)) * 1e-8 + 1e-300)
-    return v_ / np.sqrt(w_)
 
 
 def _whitened_potential(potential, w, wa: dict):
