@@ -9,7 +9,8 @@ from lines_helpers import pixel_means
 from numpyro.infer.util import constrain_fn, potential_energy
 
 from specola.lines import CalibrationSpec, GroupSpec, LineSpec, PriorSpec, SpectrumSpec, build_model
-from specola.lines.inference import _preconditioner, compiled, find_map
+from specola.lines._exported import supported
+from specola.lines.inference import _OPTIONS, _preconditioner, compiled, find_map
 from specola.lines.model import _on_grid
 from specola.spectrum import Spectrum
 
@@ -40,6 +41,13 @@ def model():
              CalibrationSpec("po", "pix_offset", PriorSpec("fixed", loc=0.25))]  # fmt: skip
     return build_model([spectrum], lines, 0.0, groups=groups, calibration=calib,
                        bindings=[SpectrumSpec(flux_scale="fs", pix_offset="po")])  # fmt: skip
+
+
+def test_the_gradient_compiles_to_no_loop(model):
+    """No gather with a gradient: XLA's CPU code (as specola compiles it) runs a scatter-add as a loop (_indexing)."""
+    fns = compiled(model)
+    lowered = jax.jit(jax.value_and_grad(fns.potential)).lower(jnp.zeros(len(fns.names)), model.padded)
+    assert " while(" not in lowered.compile(supported(_OPTIONS)).as_text()
 
 
 def _unravel(fns, u):

@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 from scipy import special
 
+from ._indexing import take
+
 __all__ = ["BOUNDED", "constrain_point", "density_functions", "unconstrain_point"]
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
@@ -96,9 +98,10 @@ class _Level:
 
         if not self.dynamic.size:
             return self.support
-        rows = [_row(self.plan.prior(self.names[i], args), config) for i in self.dynamic]
-        dyn = jnp.stack([jnp.stack([jnp.asarray(x, float) for x in r]) for r in rows], axis=1)
-        return jnp.asarray(self.support).at[:, self.dynamic].set(dyn)
+        rows = {i: _row(self.plan.prior(self.names[i], args), config) for i in self.dynamic}
+        columns = [jnp.stack([jnp.asarray(x, float) for x in rows[i]]) if i in rows else self.support[:, i]
+                   for i in range(len(self.names))]  # fmt: skip
+        return jnp.stack(columns, axis=1)  # no scatter (see _indexing)
 
     def transform(self, u, config: dict, args: dict):
         """Constrained values of this level, and their log prior density plus log Jacobian, from ``u`` (all levels)."""
@@ -106,7 +109,7 @@ class _Level:
         import jax.numpy as jnp
         from jax.scipy.special import ndtr
 
-        ul = u[self.idx]
+        ul = take(u, self.idx)
         lo, hi, loc, scale = self._supports(config, args)
         bounded = np.isin(self.kinds, BOUNDED)
         x = jnp.where(bounded, lo + (hi - lo) * _sigmoid(ul), ul)
@@ -116,7 +119,8 @@ class _Level:
         total = total - 0.5 * jnp.sum(jnp.where(gauss, ((x - loc) / scale) ** 2, 0.0))
         if self.dynamic.size:
             d = self.dynamic
-            total = total + _constant_terms(self.kinds[d], lo[d], hi[d], loc[d], scale[d], jnp, ndtr)
+            supports = (take(x, d) for x in (lo, hi, loc, scale))
+            total = total + _constant_terms(self.kinds[d], *supports, jnp, ndtr)
         return x, total
 
 

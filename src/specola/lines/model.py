@@ -31,6 +31,7 @@ import numpy as np
 
 from ..errors import ConfigError, SpectrumError
 from ..spectrum import Spectrum
+from ._indexing import choose, take
 from ._kernels import EVAL_KEYS, KERNEL_KEYS, convolved, kernel_args
 from .config import CalibrationSpec, ContinuumSection, ErrorsSection, GroupSpec, LineSpec, PriorSpec, SpectrumSpec
 from .linelist import line as lookup_line
@@ -792,24 +793,25 @@ def predict(plan: Plan, params: dict, args: dict) -> dict:
         return jnp.stack([jnp.asarray(default if n is None else v(f"{kind}_{n}"), float) for n in plan.tokens[kind]])
 
     rscale, fscale, poff = per_spec("rscale", 1.0), per_spec("flux_scale", 1.0), per_spec("pix_offset", 0.0)
-    spec, region = args["spec"], args["region"]
+    spec, region, nspec = args["spec"], args["region"], len(plan.tokens["rscale"])
     width = args["high"] - args["low"]  # d lambda / d pixel
-    a = args["low"] - poff[spec] * width  # PixOffset > 0: the spectrum sits redward; its edges move blueward
-    b = args["high"] - poff[spec] * width
+    shift = choose(poff, spec, nspec) * width
+    a = args["low"] - shift  # PixOffset > 0: the spectrum sits redward; its edges move blueward
+    b = args["high"] - shift
 
-    z = jnp.stack([jnp.asarray(v(f"z_{g}"), float) for g in plan.zgroups])[plan.line_z]
-    fwhm = jnp.stack([jnp.asarray(v(f"fwhm_{g}"), float) for g in plan.wgroups])[plan.line_w]
-    flux = jnp.stack([jnp.asarray(v(f"flux_{f}"), float) for f in plan.flux_sites])[plan.line_f]
+    z = take(jnp.stack([jnp.asarray(v(f"z_{g}"), float) for g in plan.zgroups]), plan.line_z)
+    fwhm = take(jnp.stack([jnp.asarray(v(f"fwhm_{g}"), float) for g in plan.wgroups]), plan.line_w)
+    flux = take(jnp.stack([jnp.asarray(v(f"flux_{f}"), float) for f in plan.flux_sites]), plan.line_f)
     flux = flux * plan.ratio * args["line_unit"]
     mu = plan.rest * (1.0 + z)
     inv_r = _on_grid(mu, args["tab_w"], args["tab_inv"])  # (nspec, nlines)
     sig_instr = mu * inv_r / rscale[:, None] / FWHM_PER_SIGMA  # (nspec, nlines)
     f_int = mu * fwhm / C_KMS  # intrinsic FWHM in A
-    prof = _profiles(plan, v, a[:, None], b[:, None], mu, f_int, sig_instr[spec])
+    prof = _profiles(plan, v, a[:, None], b[:, None], mu, f_int, choose(sig_instr, spec, nspec))
     lines = prof * flux
 
     cont = _continuum(plan, v, a, b, region, args)
-    scale = fscale[spec]
+    scale = choose(fscale, spec, nspec)
     return {"total": scale * (cont + lines.sum(axis=1)), "continuum": scale * cont, "lines": scale[:, None] * lines}
 
 
@@ -844,7 +846,7 @@ def _profiles(plan: Plan, v, a, b, mu, f_int, sig_instr):
     blocks, order = [], []
     for kind in dict.fromkeys(plan.profile.tolist()):
         idx = np.flatnonzero(plan.profile == kind)
-        m, fl, si, fi = mu[idx], floor[idx], sig_instr[:, idx], f_int[idx]
+        m, fl, si, fi = take(mu, idx), take(floor, idx), take(sig_instr, idx, axis=1), take(f_int, idx)
         si, fi = jnp.maximum(si, fl), jnp.maximum(fi, fl)
 
         def shape(name, idx=idx):
@@ -864,8 +866,7 @@ def _profiles(plan: Plan, v, a, b, mu, f_int, sig_instr):
             sg, h3, h4 = (jnp.broadcast_to(x, si.shape) for x in (fi / P.FWHM_PER_SIGMA, shape("h3"), shape("h4")))
             blocks.append(P.pixel_mean(P.gauss_hermite_density, a, b, m, sg, h3, h4, si))
         order.extend(idx.tolist())
-    prof = jnp.concatenate(blocks, axis=1)
-    return prof[:, np.argsort(order)]
+    return take(jnp.concatenate(blocks, axis=1), np.argsort(order), axis=1)
 
 
 def _continuum(plan: Plan, v, a, b, region, args: dict):
@@ -889,19 +890,22 @@ def _continuum(plan: Plan, v, a, b, region, args: dict):
     centres = np.asarray([0.5 * (w0 + w1) for w0, w1 in plan.regions])
     rest_ref = np.asarray([np.mean(centres[member == i]) for i in range(len(keys))])
     cont_unit, z1 = jnp.asarray(args["cont_unit"]), 1 + args["z0"]
-    unit_k = jnp.stack([jnp.max(cont_unit[np.flatnonzero(member == i)]) for i in range(len(keys))])
-    sel = jnp.asarray(member)[region]
-    ref, cu = jnp.asarray(rest_ref)[sel] * z1, unit_k[sel]
-    lo, hi = jnp.asarray(rest_span[:, 0])[sel] * z1, jnp.asarray(rest_span[:, 1])[sel] * z1
+    unit_k = jnp.stack([jnp.max(take(cont_unit, np.flatnonzero(member == i))) for i in range(len(keys))])
+
+    def per_pixel(values):  # one value per parameter set -> each pixel's (through its region's set)
+        return choose(take(jnp.asarray(values), member), region, len(plan.regions))
+
+    ref, cu = per_pixel(rest_ref) * z1, per_pixel(unit_k)
+    lo, hi = per_pixel(rest_span[:, 0]) * z1, per_pixel(rest_span[:, 1]) * z1
 
     def par(name):
-        return jnp.stack([jnp.asarray(v(f"cont_{k}_{name}"), float) for k in keys])[sel]
+        return per_pixel(jnp.stack([jnp.asarray(v(f"cont_{k}_{name}"), float) for k in keys]))
 
     if plan.form == "powerlaw":
         return cu * par("norm") * P.powerlaw_pixel(a, b, ref, par("beta"))
     if plan.form == "blackbody":
-        temperature = jnp.stack([jnp.asarray(v(f"Tbb_{k}"), float) for k in keys])[sel]
-        rest = jnp.asarray(rest_ref)[sel]
+        temperature = per_pixel(jnp.stack([jnp.asarray(v(f"Tbb_{k}"), float) for k in keys]))
+        rest = per_pixel(rest_ref)
         return cu * par("norm") * P.pixel_mean(P.blackbody_ratio, a / z1, b / z1, 0.0, rest, temperature, nodes=4)
     if plan.form == "bspline":
         basis = P.bspline_basis(a, b, lo, hi, plan.knots)
