@@ -72,6 +72,9 @@ def test_the_nuts_step_compiles_in_a_thread_beside_the_map_and_each_kernel_once(
     steps = [m for m in setups if m.startswith("nuts_advance_37")]
     assert len(inits) == 1 and len(steps) == 1, setups  # once each, by whichever thread came first for init
     assert steps[0].endswith("(specola-nuts-compile)"), setups  # the step, the longest, always in the thread
+    count = {n: sum(m.startswith(f"{n} set up") for m in setups) for n in ("constrain", "predict", "total_many")}
+    assert count["constrain"] == 1, setups  # the result's: by the caller while it waits for the step, or the thread
+    assert count["predict"] <= 1 and count["total_many"] <= 1, setups  # (the thread may still be on them)
     init, advance = _nuts_kernels(compiled(model), 37)
     assert init.signatures == 1 and advance.signatures == 1  # the placeholders' signature is the real one
     assert post.samples["flux_Halpha"].shape[1] == 40

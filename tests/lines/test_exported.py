@@ -123,6 +123,14 @@ def test_the_executable_of_a_signature_is_the_one_calls_use(cache):
     assert len(calls) == 1 and f.signatures == 1  # set up once, for both
 
 
+def test_ready_says_whether_a_call_would_wait_for_a_set_up(cache):
+    x, args = np.linspace(0.0, 1.0, 5), {"a": jnp.asarray(3.0)}
+    f = PersistentJit(_counted([]), "r", "key")
+    assert not f.ready(x, args)
+    f.prepare(jax.ShapeDtypeStruct(x.shape, x.dtype), args)
+    assert f.ready(x, args) and not f.ready(np.zeros(7), args)
+
+
 def test_output_shapes_come_from_the_stored_trace(cache):
     x, args = np.linspace(0.0, 1.0, 5), {"a": jnp.asarray(3.0)}
     calls = []

@@ -162,6 +162,10 @@ class PersistentJit:
         if sig is not None and sig not in self._calls:
             self._setup(sig, args)
 
+    def ready(self, *args: Any) -> bool:
+        """Whether these arguments' signature is set up (a call runs at once; none is waiting for a compile)."""
+        return _signature(args) in self._calls
+
     def executable(self, *args: Any) -> Callable:
         """The compiled function for these arguments' signature (set up now if needed), for a loop of calls.
 

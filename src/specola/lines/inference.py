@@ -10,11 +10,12 @@ in the persistent compilation cache, so a rerun of a known configuration runs no
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,8 +124,8 @@ class _Compiled:
         """The parameters of many unconstrained vectors ``(draws, n)`` (compiled; one compile for any bucket)."""
         return self.constrain_many(u, self._plan.prior_args(args))
 
-    def prepare_results(self, num_draws: int, args: dict) -> None:
-        """Compile (or load) the functions a result of ``num_draws`` draws evaluates.
+    def prepare_results(self, num_draws: int, args: dict, stop: Callable[[], bool] = lambda: False) -> None:
+        """Compile (or load) the functions a result of ``num_draws`` draws evaluates, one by one until ``stop()``.
 
         The draws' parameters, the model of one parameter set, and the models of the draws of its pointwise
         log-likelihood (``LOG_LIKELIHOOD_DRAWS``).
@@ -132,9 +133,15 @@ class _Compiled:
         import jax
 
         f64 = lambda *shape: jax.ShapeDtypeStruct(shape, np.float64)
-        self.constrain_many.prepare(f64(num_draws, len(self.names)), self._plan.prior_args(args))
-        self.predict.prepare({k: f64() for k in self.names}, args)
-        self.total_many.prepare({k: f64(min(num_draws, LOG_LIKELIHOOD_DRAWS)) for k in self.names}, args)
+        work = [
+            (self.constrain_many, (f64(num_draws, len(self.names)), self._plan.prior_args(args))),
+            (self.predict, ({k: f64() for k in self.names}, args)),
+            (self.total_many, ({k: f64(min(num_draws, LOG_LIKELIHOOD_DRAWS)) for k in self.names}, args)),
+        ]
+        for fn, placeholders in work:
+            if stop():
+                return
+            fn.prepare(*placeholders)
 
     def constrain_point(self, u: np.ndarray, args: dict | None = None) -> dict[str, float]:
         """The parameters of one unconstrained vector (e.g. the MAP), on the host: nothing to compile."""
@@ -657,6 +664,9 @@ def _nuts(model, params, u_map, num_warmup, num_samples, num_chains, seed, progr
     for c in range(num_chains):
         state = init(*_whitened_start(fns, w0[c], wargs), keys[c], wargs)
         if c == 0:
+            # while the thread still compiles the sampler, the result's functions here (else beside the sampling)
+            ready = functools.partial(advance.ready, state, wargs)
+            fns.prepare_results(num_chains * num_samples, model.padded, stop=ready)
             advance.prepare(state, wargs)
             t1 = time.perf_counter()
             log.info("NUTS: sampling starts, %.2f s after the MAP (sampler set up)", t1 - t0)
