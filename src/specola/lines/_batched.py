@@ -8,7 +8,7 @@ single-spectrum path:
 * start (:mod:`specola.lines._start`, the algorithm of :func:`fit`): the points of a batch of spectra go
   through one compiled call per ``_BLOCK`` points, the bounded solve an exact active-set method
   (:func:`_box_lsq`);
-* MAP: Newton in unconstrained space with the exact Hessian and step halving (``_Kernels.newton``) instead
+* MAP: Newton in unconstrained space with the exact Hessian in a trust region (``_Kernels.newton``) instead
   of L-BFGS-B: the same optimum, to a Newton decrement of ``_DECREMENT``; ``slots`` models are optimised at a
   time and a slot whose model has converged takes the next one, so a batch does not wait for its slowest model;
 * Laplace: the Gaussian with the inverse Hessian at the MAP, drawn with the same normal deviates as :func:`fit`.
@@ -32,6 +32,8 @@ _SEGMENT = 8  # models per Newton call: up to this many batches (the last segmen
 _DECREMENT = 1e-12  # Newton decrement g' H^-1 g at which the MAP is converged (log-density units)
 _DECREMENT_OK = 1e-6  # a MAP off by more (~1e-3 sigma) is reported as not converged
 _MAX_NEWTON = 200
+_RADIUS = 2.0  # the Newton steps' first trust radius, in posterior sigmas (|H| at the step's start)
+_RADIUS_MIN = 1e-8  # a radius below which no step lowers the potential: stalled
 _BLOCK = 10  # scan points per compiled call: every scan pads its points to a multiple
 
 
@@ -211,17 +213,21 @@ class _Kernels:
             return jnp.sum((a @ x - y) ** 2), x
 
         def step(st, args):  # one Newton step of one model; from f = inf, g = 0 it evaluates the start
-            u, f, g, w, v, h, mu, k, _ = st
-            gv = v.T @ g
-            d = -v @ (gv / (jnp.abs(w) * (1 + mu) + 1e-12 * jnp.max(jnp.abs(w))))
+            u, f, g, w, v, h, radius, k, _ = st
+            curv = jnp.abs(w) + 1e-12 * jnp.max(jnp.abs(w))
+            z = -(v.T @ g) / curv  # the Newton step in H's eigenvectors (|curvature| where it is not positive)
+            length = jnp.sqrt(jnp.sum(curv * z**2))  # in posterior sigmas
+            capped = length > radius
+            d = v @ (z * jnp.where(capped, radius / jnp.where(capped, length, 1.0), 1.0))
             hn, (fn, gn) = jax.jacfwd(lambda x: _with_grad(potential, x, args), has_aux=True)(u + d)
             ok = jnp.isfinite(fn) & (fn <= f)
             wn, vn = jnp.linalg.eigh(0.5 * (hn + hn.T))
             pick = lambda new, old: jnp.where(ok, new, old)
             u, f, g, w, v, h = (pick(*x) for x in ((u + d, u), (fn, f), (gn, g), (wn, w), (vn, v), (hn, h)))
-            done = (ok & (_decrement(g, w, v) < _DECREMENT)) | (mu > 1e6) | (k + 1 >= _MAX_NEWTON)
-            mu = jnp.where(ok, 0.25 * mu, 2 * mu + 1)  # a rejected step is halved
-            return u, f, g, w, v, h, mu, k + 1, done
+            done = (ok & (_decrement(g, w, v) < _DECREMENT)) | (radius < _RADIUS_MIN) | (k + 1 >= _MAX_NEWTON)
+            # a trust region: an accepted step at its limit doubles it, a rejected one halves the step's length
+            radius = jnp.where(ok, jnp.where(capped, 2.0 * radius, radius), 0.5 * jnp.minimum(radius, length))
+            return u, f, g, w, v, h, radius, k + 1, done
 
         def newton(u0, args, slots):
             """Every model's optimum: ``slots`` models at a time, each slot taking the next model when done."""
@@ -230,7 +236,7 @@ class _Kernels:
 
             def fresh(i):
                 return (u0[i], jnp.full(slots, jnp.inf), jnp.zeros((slots, n)), jnp.ones((slots, n)), eye, eye,
-                        jnp.zeros(slots), jnp.zeros(slots, int), jnp.zeros(slots, bool))  # fmt: skip
+                        jnp.full(slots, _RADIUS), jnp.zeros(slots, int), jnp.zeros(slots, bool))  # fmt: skip
 
             def body(carry):
                 st, idx, nxt, out = carry
