@@ -119,7 +119,7 @@ class _Level:
         total = total - 0.5 * jnp.sum(jnp.where(gauss, ((x - loc) / scale) ** 2, 0.0))
         if self.dynamic.size:
             d = self.dynamic
-            supports = (take(x, d) for x in (lo, hi, loc, scale))
+            supports = (take(column, d) for column in (lo, hi, loc, scale))
             total = total + _constant_terms(self.kinds[d], *supports, jnp, ndtr)
         return x, total
 

@@ -793,15 +793,19 @@ def predict(plan: Plan, params: dict, args: dict) -> dict:
         return jnp.stack([jnp.asarray(default if n is None else v(f"{kind}_{n}"), float) for n in plan.tokens[kind]])
 
     rscale, fscale, poff = per_spec("rscale", 1.0), per_spec("flux_scale", 1.0), per_spec("pix_offset", 0.0)
-    spec, region, nspec = args["spec"], args["region"], len(plan.tokens["rscale"])
+    spec, region, nspec = args["spec"], args["region"], len(plan.spectra)
     width = args["high"] - args["low"]  # d lambda / d pixel
     shift = choose(poff, spec, nspec) * width
     a = args["low"] - shift  # PixOffset > 0: the spectrum sits redward; its edges move blueward
     b = args["high"] - shift
 
-    z = take(jnp.stack([jnp.asarray(v(f"z_{g}"), float) for g in plan.zgroups]), plan.line_z)
-    fwhm = take(jnp.stack([jnp.asarray(v(f"fwhm_{g}"), float) for g in plan.wgroups]), plan.line_w)
-    flux = take(jnp.stack([jnp.asarray(v(f"flux_{f}"), float) for f in plan.flux_sites]), plan.line_f)
+    def per_line(prefix, names, index):  # each line's value of its group (static indices: no gather)
+        values = [jnp.asarray(v(f"{prefix}_{n}"), float) for n in names]
+        return jnp.stack([values[i] for i in index])
+
+    z = per_line("z", plan.zgroups, plan.line_z)
+    fwhm = per_line("fwhm", plan.wgroups, plan.line_w)
+    flux = per_line("flux", plan.flux_sites, plan.line_f)
     flux = flux * plan.ratio * args["line_unit"]
     mu = plan.rest * (1.0 + z)
     inv_r = _on_grid(mu, args["tab_w"], args["tab_inv"])  # (nspec, nlines)
