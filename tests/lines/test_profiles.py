@@ -66,6 +66,32 @@ def test_laplace_profile_is_exact_and_normalised(sigma):
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-9)
 
 
+def test_erfcx_is_exact_where_jax_returns_zero():
+    """Against SciPy over [0, 1e150], through 26.543-26.642 (where jax.scipy.special.erfcx gives 0), and its slope."""
+    import jax
+    from scipy.special import erfcx
+
+    x = np.concatenate([np.linspace(0.0, 40.0, 40001), np.geomspace(40.0, 1e150, 500), [26.55, 26.6, 26.64]])
+    np.testing.assert_allclose(np.asarray(jax.jit(P.erfcx)(x)), erfcx(x), rtol=4e-15, atol=0)
+    slope = np.asarray(jax.jit(jax.vmap(jax.grad(P.erfcx)))(x[:40001]))
+    np.testing.assert_allclose(slope, 2 * x[:40001] * erfcx(x[:40001]) - 2 / np.sqrt(np.pi), rtol=1e-12, atol=1e-15)
+
+
+def test_narrow_laplace_under_a_broad_lsf():
+    """FWHM 150 km/s under PRISM's blue-end LSF (sigma 4243 km/s; s = sigma / h ~ 39): the CDF against quadrature.
+
+    Near ``t ~ 1.6`` the tail needs ``erfcx`` at ~26.6, where JAX's returns 0 (a CDF error of ~1.5e-3).
+    """
+    from scipy.stats import laplace
+
+    sigma, h = 4243.0, 150.0 / (2 * np.log(2))
+    x = sigma * np.array([-3.0, -1.0, 0.0, 1.55, 1.6, 1.65, 1.72, 3.0])
+    got = np.asarray(P.laplace_gauss_cdf(x, h, sigma))
+    want = [quad(lambda y, v: laplace.pdf(y, 0, h) * norm.cdf((v - y) / sigma), -40 * h, 40 * h, args=(v,),
+                 points=[0.0], limit=400, epsabs=1e-15)[0] for v in x]  # fmt: skip
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+
+
 def test_gaussian_integrates_to_its_flux():
     edges = np.linspace(-200.0, 200.0, 40001)
     a, b = edges[:-1], edges[1:]

@@ -107,9 +107,9 @@ def _laplace(fns, models, u: np.ndarray, hess: np.ndarray, num_samples: int, see
 
 
 def _stack(padded: list[dict]) -> dict:
-    import jax.numpy as jnp
+    from ._jax import device
 
-    return {k: jnp.asarray(np.stack([np.asarray(p[k]) for p in padded])) for k in padded[0]}
+    return {k: device(np.stack([np.asarray(p[k]) for p in padded])) for k in padded[0]}
 
 
 # --------------------------------------------------------------------------- start: scans with bounded least squares

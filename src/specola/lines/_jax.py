@@ -47,7 +47,7 @@ except ImportError:  # another JAX release: the float32-mix warning is skipped, 
 
 from ..errors import ConfigError
 
-__all__ = ["cache_dir", "configure", "require_float64"]
+__all__ = ["cache_dir", "configure", "device", "require_float64"]
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,17 @@ def configure() -> None:
     _enable_float64()
     _enable_cache()
     _state["configured"] = True
+
+
+def device(x) -> jax.Array:
+    """A host value as a JAX array of its own dtype (never weakly typed), without compiling anything.
+
+    ``jnp.asarray`` of a NumPy array compiles (or loads from the cache) an identity function per shape and
+    dtype in JAX 0.10: ~17 ms each the first time, ~5 ms from the cache, against ~0.2 ms here.
+    """
+    import numpy as np
+
+    return jax.device_put(np.asarray(x))
 
 
 def require_float64() -> None:

@@ -434,9 +434,10 @@ def _whitened(model: LinesModel, u_map: np.ndarray) -> tuple[Any, dict]:
     posterior of ``w`` is close to a unit normal whatever the parameters' own scales (a redshift known to
     1e-6, a flux to 10%), so NUTS needs little warm-up and SVI's step size means the same for every parameter.
     """
-    import jax.numpy as jnp
     import numpyro
     import numpyro.distributions as dist
+
+    from ._jax import device
 
     fns = compiled(model)
     n = len(u_map)
@@ -456,8 +457,7 @@ def _whitened(model: LinesModel, u_map: np.ndarray) -> tuple[Any, dict]:
     # the Hessian in v: J H J, the gradient in u being zero at the MAP (the Jacobian term's own curvature is left
     # out: it would only rescale the whitening, and could make it indefinite)
     chol = _preconditioner(jac[:, None] * h * jac[None, :])
-    wargs = {"v0": jnp.asarray(v0), "chol": jnp.asarray(chol), "sign": jnp.asarray(sign), "q": jnp.asarray(q),
-             "data": model.padded}  # fmt: skip
+    wargs = {"v0": device(v0), "chol": device(chol), "sign": device(sign), "q": device(q), "data": model.padded}
     return fns.extra["whitened"], wargs
 
 
@@ -538,13 +538,14 @@ _CHUNK = 50  # NUTS steps per compiled call: progress is reported between calls
 
 
 def _nuts_kernels(fns: _Compiled, num_warmup: int) -> tuple[Any, Any]:
-    """``init(w0, pe, grad, key, wargs)`` and ``advance(state, wargs)`` (``_CHUNK`` NUTS steps) of one structure.
+    """``init(w0, pe, grad, ids, wargs)`` and ``advance(state, wargs)`` (``_CHUNK`` NUTS steps) of one structure.
 
     ``init`` takes the whitened potential and its gradient at ``w0`` (from the MAP's compiled gradient, see
     :func:`_whitened_start`), so its executable holds no gradient of its own and compiles in a fraction of
-    the time. The potential is generated from the model arguments (data, MAP and whitening), so nothing but
-    the model structure and ``num_warmup`` is compiled in: reruns and other spectra of the configuration load the same
-    functions from the cache folder without tracing (:class:`~specola.lines._exported.PersistentJit`). The
+    the time; ``ids`` is ``(seed, chain)``, the chain's random key made inside it. The potential is generated
+    from the model arguments (data, MAP and whitening), so nothing but the model structure and ``num_warmup``
+    is compiled in: reruns and other spectra of the configuration load the same functions from the cache
+    folder without tracing (:class:`~specola.lines._exported.PersistentJit`). The
     sampler state travels as the flat list of its arrays (an exported function's outputs are plain pytrees).
     No host callbacks (progress bars) live inside the compiled code.
     """
@@ -567,12 +568,15 @@ def _nuts_kernels(fns: _Compiled, num_warmup: int) -> tuple[Any, Any]:
                             model_args=(wargs,), rng_key=rng)  # fmt: skip
         return state, sample_kernel
 
-    def init(w0, pe, grad, rng, wargs):
-        return jax.tree.leaves(kernels(w0, pe, grad, rng, wargs)[0])
+    def start(w0, pe, grad, ids, wargs):  # the chain's key from (seed, chain): no random function compiled apart
+        return kernels(w0, pe, grad, jax.random.fold_in(jax.random.PRNGKey(ids[0]), ids[1]), wargs)[0]
+
+    def init(w0, pe, grad, ids, wargs):
+        return jax.tree.leaves(start(w0, pe, grad, ids, wargs))
 
     def advance(leaves, wargs):
         like = _init_like(jax.ShapeDtypeStruct(wargs["v0"].shape, wargs["v0"].dtype), wargs)
-        tree = jax.tree.structure(jax.eval_shape(lambda *a: kernels(*a)[0], *like))
+        tree = jax.tree.structure(jax.eval_shape(start, *like))
         s = jax.tree.unflatten(tree, leaves)
         _, sample_kernel = kernels(s.z, s.potential_energy, s.z_grad, s.rng_key, wargs)  # sets the warm-up schedule
 
@@ -612,8 +616,8 @@ def _prepare_nuts(model: LinesModel, num_warmup: int, num_draws: int) -> None:
             state = init.eval_shape(*like)
             if not advance.stored(state, like[-1]):  # traced here first, the MAP's set-up reuses the trace
                 jax.eval_shape(fns.gradient, vec, model.padded)
-            advance.prepare(state, like[-1])  # the longest first: the caller may set up init
-            init.prepare(*like)
+            init.prepare(*like)  # small, and first: the caller's would wait behind the sampler's compilation
+            advance.prepare(state, like[-1])
             fns.prepare_results(num_draws, model.padded)
             import numpyro.diagnostics  # noqa: F401  (for the chain diagnostics, imported beside the sampling)
         except Exception as exc:  # the sampler compiles in the caller's thread instead
@@ -623,22 +627,22 @@ def _prepare_nuts(model: LinesModel, num_warmup: int, num_draws: int) -> None:
 
 
 def _init_like(vec: Any, wargs: dict) -> tuple:
-    """Placeholders of the arguments of the NUTS ``init`` (``w0, pe, grad, key, wargs``) for a vector ``vec``."""
+    """Placeholders of the arguments of the NUTS ``init`` (``w0, pe, grad, ids, wargs``) for a vector ``vec``."""
     import jax
 
-    return vec, jax.ShapeDtypeStruct((), vec.dtype), vec, jax.eval_shape(jax.random.PRNGKey, 0), wargs
+    return vec, jax.ShapeDtypeStruct((), vec.dtype), vec, jax.ShapeDtypeStruct((2,), np.int64), wargs
 
 
 def _whitened_start(fns: _Compiled, w0: np.ndarray, wargs: dict) -> tuple:
     """``w0``, the whitened potential there and its gradient, from the compiled gradient of the potential."""
-    import jax.numpy as jnp
+    from ._jax import device
 
     chol, sign, q = (np.asarray(wargs[k]) for k in ("chol", "sign", "q"))
     v = np.asarray(wargs["v0"]) + chol @ w0
-    pe, grad = fns.value_and_grad(jnp.asarray(coordinates.to_u(v, sign, q)), wargs["data"])
+    pe, grad = fns.value_and_grad(device(coordinates.to_u(v, sign, q)), wargs["data"])
     pe_v = float(pe) - float(np.sum(coordinates.log_jacobian(v, sign, q)))
     grad_v = coordinates.jacobian(v, sign, q) * np.asarray(grad) - coordinates.log_jacobian_slope(v, sign, q)
-    return jnp.asarray(w0), jnp.asarray(np.float64(pe_v)), jnp.asarray(chol.T @ grad_v)  # not weakly typed
+    return device(w0), device(np.float64(pe_v)), device(chol.T @ grad_v)
 
 
 def _nuts(model, params, u_map, num_warmup, num_samples, num_chains, seed, progress) -> Posterior:
@@ -647,22 +651,22 @@ def _nuts(model, params, u_map, num_warmup, num_samples, num_chains, seed, progr
     Each chain runs as compiled chunks of ``_CHUNK`` steps (:func:`_nuts_kernels`), with the progress bar
     updated between chunks; the draws are the steps after ``num_warmup``.
     """
-    import jax
     from tqdm.auto import tqdm
+
+    from ._jax import device
 
     fns = compiled(model)
     _, wargs = _whitened(model, u_map)
     init, advance = _nuts_kernels(fns, num_warmup)
     rng = np.random.default_rng(seed)
     w0 = 0.1 * rng.standard_normal((num_chains, len(u_map)))
-    keys = jax.random.split(jax.random.PRNGKey(seed), num_chains)
     total = num_warmup + num_samples
     nchunks = -(-total // _CHUNK)
     disable = None if progress is None else not progress  # None: a terminal only, and TQDM_DISABLE (-q) holds
     draws, div = [], 0
     t0 = time.perf_counter()
     for c in range(num_chains):
-        state = init(*_whitened_start(fns, w0[c], wargs), keys[c], wargs)
+        state = init(*_whitened_start(fns, w0[c], wargs), device(np.asarray([seed, c], np.int64)), wargs)
         if c == 0:
             # while the thread still compiles the sampler, the result's functions here (else beside the sampling)
             ready = functools.partial(advance.ready, state, wargs)

@@ -683,9 +683,9 @@ def _used_windows(windows, px: _Pixels) -> tuple[list, _Pixels]:
 
 
 def _jnp(x: np.ndarray):
-    import jax.numpy as jnp
+    from ._jax import device
 
-    return jnp.asarray(x)
+    return device(x)
 
 
 class LinesModel:
@@ -716,8 +716,6 @@ class LinesModel:
     def padded(self) -> dict:
         """``args`` with every per-pixel array padded to :func:`bucket` (padding masked out of the likelihood)."""
         if self._padded is None:
-            import jax.numpy as jnp
-
             extra = bucket(self.npix) - self.npix
             fill = {"flux": 0.0, "error": 1.0, "mask": False, "spec": 0, "region": 0, "ev_spec": 0, "ev_region": 0,
                     "kern_w": 0.0, "kern_idx": 0}  # fmt: skip
@@ -728,7 +726,7 @@ class LinesModel:
                 n = extra if k in _PIXEL_KEYS or k in KERNEL_KEYS else bucket(nev) - nev if k in EVAL_KEYS else 0
                 if n:  # edges repeat the last pixel, so padded model values stay finite
                     v = np.concatenate([v, np.full((n, *v.shape[1:]), fill.get(k, v[-1]), v.dtype)])
-                out[k] = jnp.asarray(v)
+                out[k] = _jnp(v)
             self._padded = out
         return self._padded
 

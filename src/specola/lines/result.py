@@ -190,8 +190,9 @@ class LinesResult:
         :meth:`log_likelihood`. Compiles one function the first time (not called by :meth:`diagnostics`).
         """
         import jax
-        import jax.numpy as jnp
         from numpyro.infer.util import log_density
+
+        from ._jax import device
 
         fns, post = self._compiled(), self.posterior
         if "log_joint" not in fns.extra:
@@ -199,7 +200,7 @@ class LinesResult:
             fns.extra["log_joint"] = jax.jit(jax.vmap(lambda p, args: log_density(fn, (args,), {}, p)[0],
                                                       in_axes=(0, None)))  # fmt: skip
         pick = self._picked(max_draws)
-        params = {k: jnp.asarray(post.flat(k)[pick]) for k in post.samples}
+        params = {k: device(post.flat(k)[pick]) for k in post.samples}
         return np.asarray(fns.extra["log_joint"](params, self.model.padded), float)
 
     def _compiled(self):
