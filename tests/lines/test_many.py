@@ -88,16 +88,20 @@ def test_fit_many_rejects_what_fit_rejects(models):
         fit_many(models[:1], "laplace", num_draws=10)
 
 
-def test_box_lsq_matches_scipy_bvls():
+@pytest.mark.parametrize("n", [6, 14])  # the unrolled Cholesky solve, and LU beyond _UNROLL unknowns
+def test_box_lsq_matches_scipy_bvls(n):
     """The active-set bounded least squares equals SciPy's BVLS on random problems with every kind of bound."""
     from scipy.optimize import lsq_linear
 
+    from specola.lines._jax import configure
+
+    configure()  # float64, as in fit_many (run alone, this test would otherwise solve in float32)
     rng = np.random.default_rng(0)
     for _ in range(30):
-        a = rng.standard_normal((40, 6)) * rng.uniform(0.01, 100, 6)
+        a = rng.standard_normal((40, n)) * rng.uniform(0.01, 100, n)
         y = rng.standard_normal(40) * 3
-        lo = np.where(rng.random(6) < 0.3, -np.inf, rng.uniform(-0.5, 0, 6) / np.abs(a).max(axis=0))
-        hi = np.where(rng.random(6) < 0.3, np.inf, rng.uniform(0, 0.5, 6) / np.abs(a).max(axis=0))
-        want = lsq_linear(a, y, bounds=(lo, hi), method="bvls").x
+        lo = np.where(rng.random(n) < 0.3, -np.inf, rng.uniform(-0.5, 0, n) / np.abs(a).max(axis=0))
+        hi = np.where(rng.random(n) < 0.3, np.inf, rng.uniform(0, 0.5, n) / np.abs(a).max(axis=0))
+        want = lsq_linear(a, y, bounds=(lo, hi), method="bvls", tol=1e-15).x
         got = np.asarray(_box_lsq(a, y, lo, hi))
         np.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-9 * np.abs(want).max())

@@ -35,6 +35,7 @@ _MAX_NEWTON = 200
 _RADIUS = 2.0  # the Newton steps' first trust radius, in posterior sigmas (|H| at the step's start)
 _RADIUS_MIN = 1e-8  # a radius below which no step lowers the potential: stalled
 _BLOCK = 10  # scan points per compiled call: every scan pads its points to a multiple
+_UNROLL = 12  # unknowns up to which the bounded solve's normal equations are solved by an unrolled Cholesky
 
 
 def fit_batched(models: Sequence[LinesModel], method: str, num_samples: int, seed: int, progress: bool | None):
@@ -166,7 +167,7 @@ def _box_lsq(a, y, lo, hi):
     def free_solution(fixed, x):
         m = jnp.where(fixed[:, None] | fixed[None, :], 0.0, h) + jnp.diag(fixed.astype(h.dtype))
         rhs = jnp.where(fixed, x, b - h @ jnp.where(fixed, x, 0.0))
-        return jnp.linalg.solve(m, rhs)
+        return _spd_solve(m, rhs)
 
     def body(state):
         x, fixed, k, _ = state
@@ -191,6 +192,31 @@ def _box_lsq(a, y, lo, hi):
     state = (x0, jnp.zeros(n, bool), 0, False)
     x = jax.lax.while_loop(lambda st: ~st[3] & (st[2] < 4 * n + 10), body, state)[0]
     return x / s
+
+
+def _spd_solve(m, rhs):
+    """``m^-1 rhs`` for a small symmetric positive-definite ``m``, by a Cholesky unrolled into element-wise operations.
+
+    Vmapped over a scan's points it takes half the time of ``jnp.linalg.solve`` (one LAPACK call per matrix) on
+    the DJA PRISM model's 9 unknowns; its graph grows as ``n^3 / 6``, so beyond ``_UNROLL`` unknowns LU is used.
+    """
+    import jax.numpy as jnp
+
+    n = m.shape[0]
+    if n > _UNROLL:
+        return jnp.linalg.solve(m, rhs)
+    low = [[None] * n for _ in range(n)]
+    for j in range(n):
+        low[j][j] = jnp.sqrt(m[j, j] - sum(low[j][k] ** 2 for k in range(j)))
+        for i in range(j + 1, n):
+            low[i][j] = (m[i, j] - sum(low[i][k] * low[j][k] for k in range(j))) / low[j][j]
+    y = []
+    for i in range(n):
+        y.append((rhs[i] - sum(low[i][k] * y[k] for k in range(i))) / low[i][i])
+    x = [None] * n
+    for i in reversed(range(n)):
+        x[i] = (y[i] - sum(low[k][i] * x[k] for k in range(i + 1, n))) / low[i][i]
+    return jnp.stack(x)
 
 
 # --------------------------------------------------------------------------- compiled kernels
