@@ -56,3 +56,5 @@ def test_nuts_keeps_each_chain_and_reports_its_diagnostics():
     assert not np.allclose(chains[0], chains[1])  # independent chains, not copies
     for c in chains:  # every chain finds the injected flux
         assert abs(np.median(c) - 400.0) < 4 * np.std(c)
+    again = fit(model, "nuts", num_warmup=150, num_samples=200, num_chains=3, seed=5, progress=False)
+    assert all(np.array_equal(again.samples[k], v) for k, v in post.samples.items())  # the seed fixes every chain
