@@ -81,6 +81,18 @@ def test_batched_map_matches_fit_map(models):
             assert abs(post.map[name] - v) < 1e-3 * np.std(one.flat(name)), name
 
 
+def test_the_batched_functions_are_kept_on_disk(models, tmp_path, monkeypatch):
+    """The scans and Newton steps are stored as traces (jax.export), so a later process need not trace them."""
+    from specola.lines._exported import export_dir
+    from specola.lines.inference import compiled
+
+    monkeypatch.setenv("SPECOLA_CACHE_DIR", str(tmp_path))
+    compiled(models[0]).extra.pop("batched", None)  # fresh batched functions: set up (and stored) here
+    fit_many(models[:2], "laplace", num_samples=10)
+    stored = {p.name.rsplit("-", 1)[0] for p in export_dir().glob("*.jaxexport")}
+    assert {"batched_scan", "batched_newton_2"} <= stored, stored
+
+
 def test_fit_many_rejects_what_fit_rejects(models):
     with pytest.raises(SpecolaError, match="fit method"):
         fit_many(models[:1], "mcmc")

@@ -16,12 +16,14 @@ single-spectrum path:
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 
 import numpy as np
 
 from ..errors import SpecolaError
+from ._exported import PersistentJit
 from ._start import best_point, starts
 from .model import LinesModel
 
@@ -282,8 +284,17 @@ class _Kernels:
             carry = (fresh(idx), idx, jnp.asarray(slots), out)
             return jax.lax.while_loop(lambda c: jnp.any(c[1] < nq), body, carry)[3]
 
-        self.scan = jax.jit(jax.vmap(jax.vmap(point, in_axes=(0, None, 0, 0))))
-        self.newton = jax.jit(newton, static_argnums=2)
+        # kept on disk like the single-spectrum functions (PersistentJit): a process that loads them from the
+        # cache does not trace them (~4 s of Python for these two: vmapped scans, a loop of vmapped Hessians)
+        self.scan = PersistentJit(jax.vmap(jax.vmap(point, in_axes=(0, None, 0, 0))), "batched_scan", fns.key)
+        self._newton, self._fns, self._newtons = newton, fns, {}
+
+    def newton(self, u0, args: dict, slots: int):
+        """Every model's optimum, ``slots`` models at a time (one compiled function per number of slots)."""
+        if slots not in self._newtons:
+            fn = functools.partial(self._newton, slots=slots)
+            self._newtons[slots] = PersistentJit(fn, f"batched_newton_{slots}", self._fns.key)
+        return self._newtons[slots](u0, args)
 
 
 def _with_grad(potential, u, args):
